@@ -1,0 +1,84 @@
+"""The ``tinygrad-seq`` command (also ``python -m tinygrad_seq``).
+
+    tinygrad-seq            check the gradients of the primitive ops and print a table
+    tinygrad-seq check      the same
+    tinygrad-seq bench ...  the benchmark (see ``tinygrad-seq bench --help``)
+
+Bad arguments, files or configs print one line and exit with code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Callable, Sequence
+
+import numpy as np
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: printed as one line, exit code 2."""
+
+
+def _gradcheck_table() -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    import tinygrad_seq as tg
+
+    tg.manual_seed(0)
+
+    def r(*shape: int, positive: bool = False) -> "tg.Tensor":
+        x = tg.randn(*shape, dtype=np.float64)
+        return tg.Tensor(np.abs(x.data) + 0.5 if positive else x.data, requires_grad=True)
+
+    cases: list[tuple[str, Callable, list]] = [
+        ("add (broadcast)", lambda a, b: a + b, [r(3, 4), r(4)]),
+        ("mul (broadcast)", lambda a, b: a * b, [r(3, 1), r(1, 4)]),
+        ("div", lambda a, b: a / b, [r(3, 4), r(3, 4, positive=True)]),
+        ("pow", lambda a, b: a ** b, [r(3, positive=True), r(3)]),
+        ("log", tg.log, [r(5, positive=True)]),
+        ("tanh", tg.tanh, [r(2, 5)]),
+        ("sigmoid", tg.sigmoid, [r(2, 5)]),
+        ("softplus", tg.softplus, [r(2, 5)]),
+        ("matmul (batched)", lambda a, b: a @ b, [r(2, 3, 4), r(4, 5)]),
+        ("sum / mean / var", lambda x: x.sum(0) + x.mean(1, keepdims=True) + x.var(), [r(3, 4)]),
+        ("max", lambda x: x.max(axis=1), [r(3, 4)]),
+        ("logsumexp", lambda x: x.logsumexp(axis=-1), [r(3, 4)]),
+        ("log_softmax", lambda x: x.log_softmax(-1), [r(3, 4)]),
+        ("getitem (repeats)", lambda x: x[np.array([0, 2, 0])], [r(3, 4)]),
+        ("cat / stack", lambda a, b: tg.stack([tg.cat([a, b], 1), tg.cat([b, a], 1)]), [r(2, 3), r(2, 3)]),
+        ("chunk (LSTM gates)", lambda x: (lambda i, f, g, o: i.sigmoid() * g.tanh() + f * o)(*x.chunk(4, 1)),
+         [r(2, 8)]),
+    ]
+    table = Table(title="tinygrad_seq: analytic gradients vs central differences (float64)")
+    for col in ("op", "inputs", "result", "ms"):
+        table.add_column(col)
+    failures = 0
+    for name, fn, inputs in cases:
+        start = time.perf_counter()
+        try:
+            tg.gradcheck(fn, inputs)
+            result = "[green]ok[/green]"
+        except tg.GradcheckError as e:
+            failures += 1
+            result = f"[red]{e}[/red]"
+        ms = (time.perf_counter() - start) * 1e3
+        table.add_row(name, " ".join(str(tuple(x.shape)) for x in inputs), result, f"{ms:.1f}")
+    Console().print(table)
+    return 1 if failures else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tinygrad-seq", description="tinygrad_seq: autograd and sequence models")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("check", help="gradient-check the primitive ops and print a table")
+    args = parser.parse_args(argv)
+    try:
+        if args.command in (None, "check"):
+            return _gradcheck_table()
+    except UsageError as e:
+        print(f"tinygrad-seq: error: {e}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command}")
+    return 2
