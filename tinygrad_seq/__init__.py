@@ -16,3 +16,6 @@ from .ops import (add, sub, mul, div, neg, pow, matmul, exp, log, sqrt, abs, tan
 from .gradcheck import gradcheck, GradcheckError
 
 __version__ = "0.1.0"
+
+from . import nn, optim, reference  # noqa: E402
+from .serialization import save, load, CheckpointError  # noqa: E402

@@ -440,7 +440,8 @@ class LogSumExp(Node):
         m = np.where(np.isfinite(m), m, 0)
         with np.errstate(divide="ignore"):
             y = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
-        self.saved = (x, y)
+        # where every x is -inf (an impossible path in CTC), so is y; e^(x - y) must be 0, not nan
+        self.saved = (x, y if np.isfinite(y).all() else np.where(y == -np.inf, 0, y))
         self.ctx = (axes, keepdims)
         return y if keepdims else np.squeeze(y, axis=axes)
 

@@ -200,22 +200,27 @@ def _accumulate(grads: dict, owned: set, key: Any, g: Any) -> None:
 
 
 def _topological_order(root: Node) -> list[Node]:
-    """Nodes reachable from ``root``, each after every node that reads it (iterative DFS)."""
+    """Nodes reachable from ``root``, each before every node it reads (iterative post-order DFS).
+
+    A node is marked when it is expanded, not when it is pushed: then every
+    node it reads is finished before it is, even when reached by several paths.
+    """
     order: list[Node] = []
-    seen = {root}
+    seen: set = set()
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
             order.append(node)
             continue
-        stack.append((node, True))
-        parents = node.parents
-        if parents is None:
+        if node in seen:
             continue
-        for p in parents:
+        seen.add(node)
+        stack.append((node, True))
+        if node.parents is None:
+            continue
+        for p in node.parents:
             if isinstance(p, Node) and p not in seen:
-                seen.add(p)
                 stack.append((p, False))
     order.reverse()
     return order

@@ -1,0 +1,6 @@
+"""Neural-network building blocks with PyTorch's names, shapes and defaults."""
+from . import functional, utils
+from .layers import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, Dropout, Embedding, L1Loss, Linear,
+                     LogSoftmax, MSELoss, NLLLoss, ReLU, Sigmoid, Softmax, Tanh)
+from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from .recurrent import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell, gru_step, lstm_step, rnn_step

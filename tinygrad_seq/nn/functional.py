@@ -1,0 +1,290 @@
+"""Losses and functional forms, all composed of the engine's primitive ops.
+
+None of these has gradient code: their gradients come from ``backward()``
+through the primitives they are written in.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from ..ops import dropout, log_softmax, logsumexp, one_hot, relu, sigmoid, softmax, softplus, tanh  # noqa: F401
+from ..tensor import ShapeError, Tensor, _State
+
+__all__ = [
+    "linear", "embedding", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "ctc_loss", "softmax", "log_softmax", "logsumexp", "dropout",
+    "one_hot", "relu", "sigmoid", "tanh", "softplus", "pad",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _t(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _check_reduction(name: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _int_array(name: str, what: str, x: Any) -> np.ndarray:
+    arr = np.asarray(x.data if isinstance(x, Tensor) else x)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name}: {what} must be integers (class indices), got dtype {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x W^T + b, with W of shape (out_features, in_features)."""
+    if x.shape[-1] != weight.shape[1]:
+        raise ShapeError(f"linear: input has {x.shape[-1]} features (shape {x.shape}), "
+                         f"but the weight expects {weight.shape[1]} (weight shape {weight.shape})")
+    y = x @ weight.T
+    return y if bias is None else y + bias
+
+
+def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` picked by integer ``indices``; the padding row gets no gradient."""
+    idx = _int_array("embedding", "indices", indices)
+    n = weight.shape[0]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"embedding: indices must be in [0, {n}), got range [{idx.min()}, {idx.max()}]")
+    rows = weight[idx]
+    if padding_idx is None:
+        return rows
+    pad = (idx == padding_idx % n)[..., None]
+    return ops.where(pad, rows.detach(), rows) if pad.any() else rows
+
+
+def pad(x: Tensor, pad: tuple, value: float = 0.0) -> Tensor:
+    """PyTorch's ``F.pad``: ``pad`` lists (before, after) widths starting from the last axis."""
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: expected an even number of widths for at most {x.ndim} axes, got {pad}")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return ops.pad(x, widths, value)
+
+
+# ---------------------------------------------------------------------------
+# classification losses
+# ---------------------------------------------------------------------------
+
+def _class_last(logits: Tensor) -> Tensor:
+    """(N, C, d1, ...) -> (N * d1 * ..., C): the class axis last, other axes flattened."""
+    if logits.ndim <= 2:
+        return logits.reshape(-1, logits.shape[-1])
+    perm = (0,) + tuple(range(2, logits.ndim)) + (1,)
+    return logits.permute(perm).reshape(-1, logits.shape[1])
+
+
+def nll_loss(log_probs: Tensor, target: Any, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """loss_i = -log_probs[i, target_i]; "mean" averages over targets that are not ``ignore_index``."""
+    _check_reduction("nll_loss", reduction)
+    log_probs = _t(log_probs)
+    tgt = _int_array("nll_loss", "targets", target)
+    expected = log_probs.shape[:1] + log_probs.shape[2:] if log_probs.ndim > 1 else ()
+    if tgt.shape != expected:
+        raise ShapeError(f"nll_loss: input of shape {log_probs.shape} needs targets of shape {expected}, "
+                         f"got {tgt.shape}")
+    C = log_probs.shape[1] if log_probs.ndim > 1 else log_probs.shape[0]
+    flat_t = tgt.reshape(-1)
+    valid = flat_t != ignore_index
+    bad = flat_t[valid & ((flat_t < 0) | (flat_t >= C))]
+    if bad.size:
+        raise IndexError(f"nll_loss: target {int(bad[0])} is out of range for {C} classes")
+    lp = _class_last(log_probs) if log_probs.ndim > 1 else log_probs.reshape(1, -1)
+    safe_t = np.where(valid, flat_t, 0)
+    picked = -lp[np.arange(lp.shape[0]), safe_t]
+    if not valid.all():
+        picked = picked * Tensor._wrap(valid.astype(picked.dtype))
+    if reduction == "mean":
+        return picked.sum() / max(int(valid.sum()), 1) if not valid.all() else picked.mean()
+    if reduction == "sum":
+        return picked.sum()
+    return picked.reshape(tgt.shape)
+
+
+def cross_entropy(logits: Tensor, target: Any, ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy from logits: -log softmax(logits)[target], stable for any finite logits.
+
+    logits (N, C) or (N, C, d1, ...); integer targets (N) or (N, d1, ...), or class
+    probabilities of the logits' shape.  With label smoothing e the target is
+    (1 - e) one-hot + e / C uniform.
+    """
+    _check_reduction("cross_entropy", reduction)
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    logits = _t(logits)
+    axis = 1 if logits.ndim > 1 else 0
+    logp = log_softmax(logits, axis)
+    tgt_arr = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if tgt_arr.dtype.kind == "f":                      # class probabilities
+        if tgt_arr.shape != logits.shape:
+            raise ShapeError(f"cross_entropy: probability targets must have the logits' shape {logits.shape}, "
+                             f"got {tgt_arr.shape}")
+        C = logits.shape[axis]
+        probs = _t(target) * (1 - label_smoothing) + label_smoothing / C
+        return _reduce(-(logp * probs).sum(axis=axis), reduction)
+    nll = nll_loss(logp, tgt_arr, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing == 0:
+        return nll
+    tgt = tgt_arr.astype(np.int64)
+    valid = Tensor._wrap((tgt != ignore_index).astype(logp.dtype))
+    smooth = -logp.mean(axis=axis) * valid           # e * sum_c (-log p_c) / C per position
+    if reduction == "mean":
+        smooth = smooth.sum() / max(float(valid.data.sum()), 1.0)
+    else:
+        smooth = _reduce(smooth, reduction)
+    return nll * (1 - label_smoothing) + smooth * label_smoothing
+
+
+def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """(input - target)^2, averaged or summed."""
+    _check_reduction("mse_loss", reduction)
+    input, target = _t(input), _t(target)
+    if input.shape != target.shape:
+        raise ShapeError(f"mse_loss: input shape {input.shape} and target shape {target.shape} differ")
+    d = input - target
+    return _reduce(d * d, reduction)
+
+
+def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """|input - target|, averaged or summed."""
+    _check_reduction("l1_loss", reduction)
+    input, target = _t(input), _t(target)
+    if input.shape != target.shape:
+        raise ShapeError(f"l1_loss: input shape {input.shape} and target shape {target.shape} differ")
+    return _reduce((input - target).abs(), reduction)
+
+
+def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """-(y log p + (1 - y) log(1 - p)) for probabilities p; logs clamped at -100 as in PyTorch."""
+    _check_reduction("binary_cross_entropy", reduction)
+    p, y = _t(input), _t(target)
+    if p.shape != y.shape:
+        raise ShapeError(f"binary_cross_entropy: input shape {p.shape} and target shape {y.shape} differ")
+    if p.data.size and (p.data.min() < 0 or p.data.max() > 1):
+        raise ValueError("binary_cross_entropy: input must be probabilities in [0, 1] "
+                         "(for logits use binary_cross_entropy_with_logits)")
+    with np.errstate(divide="ignore"):
+        log_p = ops.log(p).clip(min=-100)
+        log_q = ops.log(1 - p).clip(min=-100)
+    return _reduce(-(y * log_p + (1 - y) * log_q), reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, reduction: str = "mean",  # noqa: A002
+                                     pos_weight: Any = None) -> Tensor:
+    """BCE on logits x: (1 - y) x + (1 + (w - 1) y) softplus(-x), stable for any finite x."""
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    x, y = _t(input), _t(target)
+    if x.shape != y.shape:
+        raise ShapeError(f"binary_cross_entropy_with_logits: input shape {x.shape} and target shape "
+                         f"{y.shape} differ")
+    sp = softplus(-x)                                # = -log sigmoid(x)
+    if pos_weight is None:
+        loss = (1 - y) * x + sp
+    else:
+        loss = (1 - y) * x + (1 + (_t(pos_weight) - 1) * y) * sp
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------------------
+# connectionist temporal classification
+# ---------------------------------------------------------------------------
+
+def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths: Any, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """CTC: -log of the total probability of every alignment that collapses to the target.
+
+    log_probs (T, N, C) are log-softmax outputs; targets (N, S) padded, or 1-d
+    concatenated; lengths per sequence.  The forward variable over the extended
+    label l' = (blank, l1, blank, l2, ..., blank) of length L = 2S + 1 is, in log space,
+
+        alpha_0(0) = lp_0(blank),  alpha_0(1) = lp_0(l1)
+        alpha_t(s) = lp_t(l'_s) + logsumexp(alpha_{t-1}(s), alpha_{t-1}(s-1), alpha_{t-1}(s-2))
+
+    where the s-2 term is allowed only when l'_s is not blank and l'_s != l'_{s-2};
+    the loss is -logsumexp(alpha_{T-1}(L-1), alpha_{T-1}(L-2)).  Impossible
+    alignments give +inf (0 with ``zero_infinity``).  "mean" divides each loss by
+    its target length, then averages over the batch, as PyTorch does.
+    """
+    _check_reduction("ctc_loss", reduction)
+    log_probs = _t(log_probs)
+    if log_probs.ndim != 3:
+        raise ShapeError(f"ctc_loss: log_probs must be (T, N, C), got shape {log_probs.shape}")
+    T, N, C = log_probs.shape
+    in_len = _int_array("ctc_loss", "input_lengths", input_lengths).reshape(-1)
+    tg_len = _int_array("ctc_loss", "target_lengths", target_lengths).reshape(-1)
+    tgts = _int_array("ctc_loss", "targets", targets)
+    if in_len.shape != (N,) or tg_len.shape != (N,):
+        raise ShapeError(f"ctc_loss: expected {N} input and target lengths, got {in_len.shape} and {tg_len.shape}")
+    if (in_len < 1).any() or (in_len > T).any():
+        raise ValueError(f"ctc_loss: input_lengths must be in [1, {T}], got {in_len.tolist()}")
+    if (tg_len < 0).any():
+        raise ValueError(f"ctc_loss: target_lengths must be non-negative, got {tg_len.tolist()}")
+    if not 0 <= blank < C:
+        raise ValueError(f"ctc_loss: blank {blank} is not a class index in [0, {C})")
+    S = int(tg_len.max()) if N else 0
+    labels = np.full((N, S), blank, dtype=np.int64)
+    if tgts.ndim == 1:                                  # concatenated targets
+        if tgts.size != tg_len.sum():
+            raise ShapeError(f"ctc_loss: 1-d targets have {tgts.size} labels but target_lengths add up to "
+                             f"{tg_len.sum()}")
+        offsets = np.concatenate([[0], np.cumsum(tg_len)])
+        for n in range(N):
+            labels[n, :tg_len[n]] = tgts[offsets[n]:offsets[n + 1]]
+    else:
+        if tgts.shape[0] != N or tgts.shape[1] < S:
+            raise ShapeError(f"ctc_loss: targets of shape {tgts.shape} cannot hold {N} targets of lengths "
+                             f"{tg_len.tolist()}")
+        for n in range(N):
+            labels[n, :tg_len[n]] = tgts[n, :tg_len[n]]
+    used = np.concatenate([labels[n, :tg_len[n]] for n in range(N)]) if N else labels
+    if used.size and ((used < 0).any() or (used >= C).any() or (used == blank).any()):
+        raise ValueError(f"ctc_loss: target labels must be in [0, {C}) and not the blank {blank}")
+
+    L = 2 * S + 1
+    ext = np.full((N, L), blank, dtype=np.int64)
+    ext[:, 1::2] = labels
+    skip = np.zeros((N, L), dtype=bool)                 # may alpha(s) come from alpha(s-2)?
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    dtype = log_probs.dtype
+    neg_inf = np.array(-np.inf, dtype=dtype)
+
+    emit = log_probs[:, np.arange(N)[:, None], ext]     # (T, N, L): lp_t(l'_s), one gather
+    start = np.zeros((N, L), dtype=bool)
+    start[:, 0] = True
+    start[:, 1] = tg_len > 0 if L > 1 else False
+    alpha = ops.where(start, emit[0], neg_inf)
+    pad1 = Tensor._wrap(np.full((N, 1), -np.inf, dtype=dtype))
+    pad2 = Tensor._wrap(np.full((N, 2), -np.inf, dtype=dtype))
+    for t in range(1, int(in_len.max())):
+        prev1 = ops.cat([pad1, alpha[:, :-1]], axis=1)
+        prev2 = ops.where(skip, ops.cat([pad2, alpha[:, :-2]], axis=1), neg_inf) if L > 2 else pad1.expand(N, L)
+        new = ops.stack([alpha, prev1, prev2], axis=2).logsumexp(axis=2) + emit[t]
+        active = (t < in_len)[:, None]
+        alpha = new if active.all() else ops.where(active, new, alpha)
+
+    rows = np.arange(N)
+    last = alpha[rows, 2 * tg_len]                                    # ends on the final blank
+    before = ops.where(tg_len > 0, alpha[rows, np.maximum(2 * tg_len - 1, 0)], neg_inf)  # or the last label
+    loss = -ops.stack([last, before], axis=1).logsumexp(axis=1)
+    if zero_infinity:
+        loss = ops.where(np.isinf(loss.data), np.zeros((), dtype=dtype), loss)
+    if reduction == "mean":
+        return (loss / Tensor._wrap(np.maximum(tg_len, 1).astype(dtype))).mean()
+    return _reduce(loss, reduction)

@@ -1,0 +1,154 @@
+"""SGD, Adam, AdamW, RMSprop and Adagrad, with PyTorch's update rules and defaults.
+
+Notation per step t (starting at 1): g the gradient, p the parameter, lr the
+learning rate, wd the weight decay.  Each ``_update`` is the rule as written
+in PyTorch's documentation, on numpy arrays, in place.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import numpy as np
+
+from .optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    """g += wd p;  b = g (t = 1) or  mu b + (1 - dampening) g;  g = g + mu b (nesterov) or b;  p -= lr g"""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0):
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
+                                      weight_decay=weight_decay))
+
+    def _update(self, p, grad, state, group):
+        mu, wd = group["momentum"], group["weight_decay"]
+        if wd:
+            grad = grad + wd * p.data
+        if mu:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = grad.copy()
+            else:
+                buf *= mu
+                buf += (1 - group["dampening"]) * grad
+            grad = grad + mu * buf if group["nesterov"] else buf
+        p.data -= group["lr"] * grad
+
+
+class Adam(Optimizer):
+    """m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
+
+    With amsgrad, v is replaced by its running maximum in the denominator.
+    Adam adds wd p to g; AdamW instead decays p by (1 - lr wd) first.
+    """
+    decoupled = False
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad))
+
+    def _check(self, group):
+        super()._check(group)
+        b1, b2 = group["betas"]
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise ValueError(f"{type(self).__name__}: betas must be in [0, 1), got {group['betas']}")
+
+    def _update(self, p, grad, state, group):
+        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        if wd:
+            if self.decoupled:
+                p.data *= 1 - lr * wd
+            else:
+                grad = grad + wd * p.data
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p.data)
+            state["exp_avg_sq"] = np.zeros_like(p.data)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        state["step"] += 1
+        t = state["step"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= b1
+        m += (1 - b1) * grad
+        v *= b2
+        v += (1 - b2) * grad * grad
+        if group["amsgrad"]:
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        denom = np.sqrt(v) / math.sqrt(1 - b2 ** t) + eps
+        p.data -= (lr / (1 - b1 ** t)) * m / denom
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: p *= 1 - lr wd, then the Adam step (default wd = 0.01)."""
+    decoupled = True
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+
+class RMSprop(Optimizer):
+    """v = a v + (1-a) g^2;  (centered: m = a m + (1-a) g, v~ = v - m^2);  d = sqrt(v~) + eps;
+    p -= lr g / d, or with momentum  b = mu b + g / d;  p -= lr b"""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                                      centered=centered))
+
+    def _update(self, p, grad, state, group):
+        a, eps, wd, mu = group["alpha"], group["eps"], group["weight_decay"], group["momentum"]
+        if wd:
+            grad = grad + wd * p.data
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(p.data)
+            if mu:
+                state["momentum_buffer"] = np.zeros_like(p.data)
+            if group["centered"]:
+                state["grad_avg"] = np.zeros_like(p.data)
+        state["step"] += 1
+        v = state["square_avg"]
+        v *= a
+        v += (1 - a) * grad * grad
+        if group["centered"]:
+            m = state["grad_avg"]
+            m *= a
+            m += (1 - a) * grad
+            avg = np.sqrt(v - m * m) + eps
+        else:
+            avg = np.sqrt(v) + eps
+        if mu:
+            buf = state["momentum_buffer"]
+            buf *= mu
+            buf += grad / avg
+            p.data -= group["lr"] * buf
+        else:
+            p.data -= group["lr"] * grad / avg
+
+
+class Adagrad(Optimizer):
+    """s += g^2;  p -= lr / (1 + (t-1) lr_decay) * g / (sqrt(s) + eps)"""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps))
+
+    def _update(self, p, grad, state, group):
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * p.data
+        if not state:
+            state["step"] = 0
+            state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+        state["step"] += 1
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        state["sum"] += grad * grad
+        p.data -= clr * grad / (np.sqrt(state["sum"]) + group["eps"])

@@ -1,0 +1,108 @@
+"""Checkpoints: ``tg.save(state, path)`` and ``tg.load(path)``.
+
+A checkpoint is a nested structure of dicts, lists, tuples, numbers, strings,
+None and arrays (a model's and an optimizer's ``state_dict()`` together, say),
+stored as one ``.npz`` file: every array under a numbered key, and the shape
+of the structure as JSON in the key ``__structure__``.  Loading uses
+``allow_pickle=False``, so opening a file never runs code.  Saving writes a
+temporary file in the same folder and renames it over the target, so an
+interrupted save leaves the previous checkpoint intact.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor
+
+FORMAT = "tinygrad_seq-checkpoint-1"
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable tinygrad_seq checkpoint; the message names the path."""
+
+
+def _encode(obj: Any, arrays: dict) -> Any:
+    if isinstance(obj, Tensor):
+        obj = obj.data
+    if isinstance(obj, np.ndarray):
+        key = f"a{len(arrays)}"
+        arrays[key] = obj
+        return {"__array__": key}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        if not all(isinstance(k, str) for k in obj):
+            raise TypeError(f"save: dict keys must be strings, got {[type(k).__name__ for k in obj]}")
+        return {"__dict__": [[k, _encode(v, arrays)] for k, v in obj.items()]}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(v, arrays) for v in obj]}
+    if isinstance(obj, list):
+        return [_encode(v, arrays) for v in obj]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        if isinstance(obj, float) and not np.isfinite(obj):
+            return {"__float__": repr(obj)}
+        return obj
+    raise TypeError(f"save: cannot store a {type(obj).__name__} (use dicts, lists, numbers, strings and arrays)")
+
+
+def _decode(obj: Any, arrays: Any) -> Any:
+    if isinstance(obj, list):
+        return [_decode(v, arrays) for v in obj]
+    if isinstance(obj, dict):
+        if "__array__" in obj:
+            return arrays[obj["__array__"]]
+        if "__dict__" in obj:
+            return {k: _decode(v, arrays) for k, v in obj["__dict__"]}
+        if "__tuple__" in obj:
+            return tuple(_decode(v, arrays) for v in obj["__tuple__"])
+        if "__float__" in obj:
+            return float(obj["__float__"])
+        raise ValueError(f"unknown entry {sorted(obj)}")
+    return obj
+
+
+def save(state: Any, path: str | os.PathLike) -> None:
+    """Write ``state`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    path = os.fspath(path)
+    arrays: dict = {}
+    structure = {"format": FORMAT, "state": _encode(state, arrays)}
+    arrays["__structure__"] = np.frombuffer(json.dumps(structure).encode(), dtype=np.uint8)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load(path: str | os.PathLike) -> Any:
+    """Read a checkpoint written by ``save``; anything else raises one ``CheckpointError`` naming the path."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if "__structure__" not in npz.files:
+                raise CheckpointError(f"{path}: not a tinygrad_seq checkpoint (an .npz without its structure entry)")
+            structure = json.loads(npz["__structure__"].tobytes().decode())
+            if not isinstance(structure, dict) or structure.get("format") != FORMAT:
+                raise CheckpointError(f"{path}: not a tinygrad_seq checkpoint (unknown format)")
+            arrays = {k: npz[k] for k in npz.files if k != "__structure__"}
+            return _decode(structure["state"], arrays)
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, KeyError, EOFError, UnicodeDecodeError,
+            json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupted?): {e}") from None
