@@ -37,7 +37,10 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, 
     """True if ``fn``'s gradients match finite differences; raises ``GradcheckError`` otherwise.
 
     Inputs that are float Tensors with ``requires_grad=True`` are checked (all float
-    Tensors if none is marked); they are copied to float64 first.
+    Tensors if none is marked).  float64 inputs are used as they are (perturbed in
+    place and restored), so ``fn`` may also read them through a closure, e.g. a
+    module's parameters: ``gradcheck(lambda *_: model(x)[0], [x, *model.parameters()])``.
+    Other float inputs are checked through float64 copies.
     """
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
@@ -46,8 +49,22 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, 
     check = marked if any(marked) else floats
     if not any(check):
         raise ValueError("gradcheck: no floating-point Tensor among the inputs to check")
-    args = [Tensor(x.data.astype(np.float64), requires_grad=c) if c else x for x, c in zip(inputs, check)]
+    args = [(x if x.dtype == np.float64 and x.requires_grad else Tensor(x.data.astype(np.float64), requires_grad=True))
+            if c else x for x, c in zip(inputs, check)]
+    old_grads = [a.grad if c else None for a, c in zip(args, check)]
+    for a, c in zip(args, check):
+        if c:
+            a.grad = None
+    try:
+        return _check(fn, args, check, eps, atol, rtol, seed)
+    finally:
+        for a, c, g in zip(args, check, old_grads):
+            if c:
+                a.grad = g
 
+
+def _check(fn: Callable[..., Any], args: list, check: list, eps: float, atol: float, rtol: float,
+           seed: int) -> bool:
     rng = np.random.default_rng(seed)
     outs = _outputs(fn(*args))
     proj = [rng.standard_normal(o.shape) for o in outs]

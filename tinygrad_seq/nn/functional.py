@@ -134,8 +134,8 @@ def cross_entropy(logits: Tensor, target: Any, ignore_index: int = -100, reducti
     tgt_arr = target.data if isinstance(target, Tensor) else np.asarray(target)
     if tgt_arr.dtype.kind == "f":                      # class probabilities
         if tgt_arr.shape != logits.shape:
-            raise ShapeError(f"cross_entropy: probability targets must have the logits' shape {logits.shape}, "
-                             f"got {tgt_arr.shape}")
+            raise TypeError(f"cross_entropy: targets must be integers (class indices), or class probabilities of "
+                            f"the logits' shape {logits.shape}; got {tgt_arr.dtype} of shape {tgt_arr.shape}")
         C = logits.shape[axis]
         probs = _t(target) * (1 - label_smoothing) + label_smoothing / C
         return _reduce(-(logp * probs).sum(axis=axis), reduction)
@@ -268,7 +268,8 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
     emit = log_probs[:, np.arange(N)[:, None], ext]     # (T, N, L): lp_t(l'_s), one gather
     start = np.zeros((N, L), dtype=bool)
     start[:, 0] = True
-    start[:, 1] = tg_len > 0 if L > 1 else False
+    if L > 1:
+        start[:, 1] = tg_len > 0
     alpha = ops.where(start, emit[0], neg_inf)
     pad1 = Tensor._wrap(np.full((N, 1), -np.inf, dtype=dtype))
     pad2 = Tensor._wrap(np.full((N, 2), -np.inf, dtype=dtype))

@@ -1,0 +1,183 @@
+"""Optimizers against their update formulas written out by hand, over several steps; schedulers; clipping."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_seq as tg
+from tinygrad_seq import nn, optim
+
+GRADS = [np.array([0.5, -1.0, 2.0]), np.array([-0.3, 0.2, 1.0]), np.array([1.5, -0.7, -0.1]),
+         np.array([0.05, 0.4, -2.0])]
+P0 = np.array([1.0, -2.0, 0.5])
+
+
+def run(opt_cls, **kw):
+    p = tg.Tensor(P0.copy(), requires_grad=True)
+    opt = opt_cls([p], **kw)
+    for g in GRADS:
+        p.grad = tg.Tensor(g)
+        opt.step()
+    return p.data
+
+
+def by_hand_sgd(lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
+    p, buf = P0.copy(), None
+    for g in GRADS:
+        g = g + weight_decay * p
+        if momentum:
+            buf = g.copy() if buf is None else momentum * buf + (1 - dampening) * g
+            g = g + momentum * buf if nesterov else buf
+        p = p - lr * g
+    return p
+
+
+def by_hand_adam(lr, b1=0.9, b2=0.999, eps=1e-8, wd=0.0, decoupled=False, amsgrad=False):
+    p, m, v, vmax = P0.copy(), 0.0, 0.0, 0.0
+    for t, g in enumerate(GRADS, 1):
+        if decoupled:
+            p = p * (1 - lr * wd)
+        else:
+            g = g + wd * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        vmax = np.maximum(vmax, v)
+        m_hat = m / (1 - b1 ** t)
+        v_hat = (vmax if amsgrad else v) / (1 - b2 ** t)
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return p
+
+
+def by_hand_rmsprop(lr, alpha=0.99, eps=1e-8, wd=0.0, momentum=0.0, centered=False):
+    p, v, m, buf = P0.copy(), 0.0, 0.0, 0.0
+    for g in GRADS:
+        g = g + wd * p
+        v = alpha * v + (1 - alpha) * g * g
+        m = alpha * m + (1 - alpha) * g
+        avg = np.sqrt(v - m * m if centered else v) + eps
+        if momentum:
+            buf = momentum * buf + g / avg
+            p = p - lr * buf
+        else:
+            p = p - lr * g / avg
+    return p
+
+
+def by_hand_adagrad(lr, lr_decay=0.0, wd=0.0, init=0.0, eps=1e-10):
+    p, s = P0.copy(), init
+    for t, g in enumerate(GRADS, 1):
+        g = g + wd * p
+        s = s + g * g
+        p = p - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(s) + eps)
+    return p
+
+
+@pytest.mark.parametrize("kw", [dict(lr=0.1), dict(lr=0.1, momentum=0.9), dict(lr=0.05, momentum=0.8, dampening=0.3),
+                                dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)])
+def test_sgd(kw):
+    np.testing.assert_allclose(run(optim.SGD, **kw), by_hand_sgd(**kw), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [dict(lr=0.01), dict(lr=0.1, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.1),
+                                dict(lr=0.1, amsgrad=True)])
+def test_adam(kw):
+    hand = dict(lr=kw["lr"], wd=kw.get("weight_decay", 0.0), amsgrad=kw.get("amsgrad", False),
+                eps=kw.get("eps", 1e-8))
+    if "betas" in kw:
+        hand.update(b1=kw["betas"][0], b2=kw["betas"][1])
+    np.testing.assert_allclose(run(optim.Adam, **kw), by_hand_adam(**hand), rtol=1e-10)
+
+
+def test_adamw_decouples_weight_decay_with_default_001():
+    np.testing.assert_allclose(run(optim.AdamW, lr=0.1), by_hand_adam(0.1, wd=0.01, decoupled=True), rtol=1e-10)
+
+
+@pytest.mark.parametrize("kw", [dict(lr=0.01), dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.1)])
+def test_rmsprop(kw):
+    hand = dict(lr=kw["lr"], momentum=kw.get("momentum", 0.0), centered=kw.get("centered", False),
+                wd=kw.get("weight_decay", 0.0))
+    np.testing.assert_allclose(run(optim.RMSprop, **kw), by_hand_rmsprop(**hand), rtol=1e-10)
+
+
+@pytest.mark.parametrize("kw", [dict(lr=0.1), dict(lr=0.1, lr_decay=0.1, initial_accumulator_value=0.2,
+                                                   weight_decay=0.1)])
+def test_adagrad(kw):
+    hand = dict(lr=kw["lr"], lr_decay=kw.get("lr_decay", 0.0), wd=kw.get("weight_decay", 0.0),
+                init=kw.get("initial_accumulator_value", 0.0))
+    np.testing.assert_allclose(run(optim.Adagrad, **kw), by_hand_adagrad(**hand), rtol=1e-10)
+
+
+def test_defaults_follow_pytorch():
+    p = [tg.zeros(1, requires_grad=True)]
+    assert optim.SGD(p).defaults["lr"] == 1e-3
+    assert optim.Adam(p).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False)
+    assert optim.AdamW(p).defaults["weight_decay"] == 1e-2
+    assert optim.RMSprop(p).defaults["alpha"] == 0.99 and optim.RMSprop(p).defaults["lr"] == 1e-2
+    assert optim.Adagrad(p).defaults["eps"] == 1e-10
+
+
+def test_param_groups_zero_grad_and_float32():
+    a = tg.Tensor(np.ones(2, np.float32), requires_grad=True)
+    b = tg.Tensor(np.ones(2, np.float32), requires_grad=True)
+    opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
+    (a.sum() + b.sum()).backward()
+    opt.step()
+    np.testing.assert_allclose(a.data, [0.9, 0.9])
+    np.testing.assert_allclose(b.data, [0.5, 0.5])
+    assert a.dtype == np.float32
+    opt.zero_grad()
+    assert a.grad is None
+    (a.sum()).backward()
+    opt.zero_grad(set_to_none=False)
+    assert a.grad.data.sum() == 0
+    with pytest.raises(TypeError, match="unknown hyper-parameters"):
+        optim.SGD([{"params": [a], "lr": 0.1, "momentun": 0.9}])
+
+
+def test_optimizer_state_dict_resumes_exactly():
+    def fresh():
+        tg.manual_seed(0)
+        p = tg.randn(4, requires_grad=True)
+        return p, optim.Adam([p], lr=0.1)
+    p, opt = fresh()
+    for g in GRADS[:2]:
+        p.grad = tg.Tensor(np.resize(g, 4).astype(np.float32))
+        opt.step()
+    saved_p, saved = p.data.copy(), opt.state_dict()
+    p2, opt2 = fresh()
+    p2.data[...] = saved_p
+    opt2.load_state_dict(saved)
+    for g in GRADS[2:]:
+        for q, o in ((p, opt), (p2, opt2)):
+            q.grad = tg.Tensor(np.resize(g, 4).astype(np.float32))
+            o.step()
+    np.testing.assert_array_equal(p.data, p2.data)
+
+
+def test_schedulers_follow_closed_forms():
+    p = [tg.zeros(1, requires_grad=True)]
+    for make, lr_at in [
+        (lambda o: optim.lr_scheduler.StepLR(o, 3, gamma=0.5), lambda e: 0.1 * 0.5 ** (e // 3)),
+        (lambda o: optim.lr_scheduler.ExponentialLR(o, 0.9), lambda e: 0.1 * 0.9 ** e),
+        (lambda o: optim.lr_scheduler.CosineAnnealingLR(o, 10, eta_min=0.01),
+         lambda e: 0.01 + 0.09 * (1 + math.cos(math.pi * e / 10)) / 2)]:
+        opt = optim.SGD(p, lr=0.1)
+        sched = make(opt)
+        for epoch in range(1, 12):
+            opt.step()
+            sched.step()
+            assert sched.get_last_lr()[0] == pytest.approx(lr_at(epoch))
+
+
+def test_clip_grad_norm_and_value():
+    a = tg.Tensor([3.0, 0.0], requires_grad=True)
+    b = tg.Tensor([0.0, 4.0], requires_grad=True)
+    (a.sum() * 3 + (b * tg.Tensor([0.0, 4.0])).sum()).backward()      # grads (3, 3) and (0, 4)
+    norm = nn.utils.clip_grad_norm_([a, b], 1.0)
+    assert norm == pytest.approx(math.sqrt(9 + 9 + 16))
+    total = math.sqrt(float((a.grad.data ** 2).sum() + (b.grad.data ** 2).sum()))
+    assert total == pytest.approx(1.0, rel=1e-5)
+    nn.utils.clip_grad_value_([a, b], 0.1)
+    assert np.abs(a.grad.data).max() <= 0.1
