@@ -9,6 +9,7 @@ Bad arguments, files or configs print one line and exit with code 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import Callable, Sequence
@@ -73,10 +74,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tinygrad-seq", description="tinygrad_seq: autograd and sequence models")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("check", help="gradient-check the primitive ops and print a table")
+    b = sub.add_parser("bench", help="time an LSTM training step against hand-derived BPTT")
+    b.add_argument("--configs", default="small,medium,large,charlm",
+                   help="comma-separated: small, medium, large, charlm (default: all)")
+    b.add_argument("--reps", type=int, default=10, help="timed repetitions per row (default 10)")
+    b.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    b.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
+    b.add_argument("--scaling", action="store_true", help="also time T = 100, 1,000 and 10,000")
     args = parser.parse_args(argv)
     try:
         if args.command in (None, "check"):
             return _gradcheck_table()
+        if args.command == "bench":
+            from . import bench
+            configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+            unknown = [c for c in configs if c not in (*bench.CONFIGS, "charlm")]
+            if unknown:
+                raise UsageError(f"unknown bench config {unknown[0]!r} (choose from small, medium, large, charlm)")
+            if args.reps < 1:
+                raise UsageError(f"--reps must be at least 1, got {args.reps}")
+            if args.json:
+                folder = os.path.dirname(os.path.abspath(args.json))
+                if not os.path.isdir(folder):
+                    raise UsageError(f"--json: folder {folder} does not exist")
+            return bench.main(configs, args.reps, args.dtype, args.json, args.scaling)
     except UsageError as e:
         print(f"tinygrad-seq: error: {e}", file=sys.stderr)
         return 2

@@ -1,0 +1,273 @@
+"""``tinygrad-seq bench``: one LSTM language-model training step, timed against hand-derived BPTT.
+
+Workload: ``nn.LSTM`` over the sequence, a ``Linear`` head on every step, mean
+cross-entropy, ``backward()``, an SGD update.  Rows run interleaved (A B C A B C
+...) after warm-up; each row reports its median, its ratio to the hand-derived
+row, peak traced memory of one step, and the achieved GFLOP/s of the matmuls.
+PyTorch rows appear only when ``torch`` can be imported (it is never a dependency).
+"""
+from __future__ import annotations
+
+import gc
+import json
+import statistics
+import time
+import tracemalloc
+from typing import Any, Callable
+
+import numpy as np
+
+import tinygrad_seq as tg
+from tinygrad_seq import nn, optim, reference
+
+CONFIGS = {  # (B, T, I, H)
+    "small": (1, 32, 16, 32),
+    "medium": (32, 64, 64, 256),
+    "large": (64, 128, 128, 512),
+}
+VOCAB = 64
+CHARLM = dict(B=32, T=64, H=256, layers=2, vocab=100)
+
+
+def lstm_flops(B: int, T: int, I: int, H: int, V: int) -> float:
+    """Matmul FLOPs of one training step (backward costs about twice the forward)."""
+    fwd = 2 * T * B * (I * 4 * H + H * 4 * H + H * V)
+    return 3.0 * fwd
+
+
+# ---------------------------------------------------------------------------
+# the rows: each is a factory returning a zero-argument "one training step"
+# ---------------------------------------------------------------------------
+
+def _tg_step(B: int, T: int, I: int, H: int, dtype: Any) -> Callable[[], float]:
+    tg.manual_seed(0)
+    tg.set_default_dtype(dtype)
+    try:
+        lstm, head = nn.LSTM(I, H), nn.Linear(H, VOCAB)
+    finally:
+        tg.set_default_dtype(np.float32)
+    opt = optim.SGD(list(lstm.parameters()) + list(head.parameters()), lr=0.1)
+    rng = np.random.default_rng(0)
+    x = tg.Tensor(rng.standard_normal((T, B, I)).astype(dtype))
+    y = rng.integers(0, VOCAB, T * B)
+
+    def step() -> float:
+        out, _ = lstm(x)
+        loss = nn.functional.cross_entropy(head(out).reshape(T * B, VOCAB), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step
+
+
+def _reference_step(B: int, T: int, I: int, H: int, dtype: Any) -> Callable[[], float]:
+    rng = np.random.default_rng(0)
+    k = 1 / np.sqrt(H)
+    P = {"weight_ih": rng.uniform(-k, k, (4 * H, I)), "weight_hh": rng.uniform(-k, k, (4 * H, H)),
+         "bias_ih": rng.uniform(-k, k, 4 * H), "bias_hh": rng.uniform(-k, k, 4 * H),
+         "V": rng.uniform(-k, k, (VOCAB, H)), "c": rng.uniform(-k, k, VOCAB)}
+    P = {n: v.astype(dtype) for n, v in P.items()}
+    x = rng.standard_normal((T, B, I)).astype(dtype)
+    y = rng.integers(0, VOCAB, (T, B))
+
+    def step() -> float:
+        loss, grads = reference.lstm_bptt(x, y, P["weight_ih"], P["weight_hh"], P["bias_ih"], P["bias_hh"],
+                                          P["V"], P["c"])
+        for n, g in grads.items():
+            P[n] -= dtype(0.1) * g
+        return loss
+    return step
+
+
+def _torch_rows(B: int, T: int, I: int, H: int, dtype: Any) -> dict[str, Callable[[], float]]:
+    try:
+        import torch
+    except ImportError:
+        return {}
+    tdt = torch.float32 if dtype == np.float32 else torch.float64
+    torch.manual_seed(0)
+    lstm, head = torch.nn.LSTM(I, H).to(tdt), torch.nn.Linear(H, VOCAB).to(tdt)
+    params = list(lstm.parameters()) + list(head.parameters())
+    opt = torch.optim.SGD(params, lr=0.1)
+    x = torch.randn(T, B, I, dtype=tdt)
+    y = torch.randint(0, VOCAB, (T * B,))
+
+    def fused() -> float:
+        out, _ = lstm(x)
+        loss = torch.nn.functional.cross_entropy(head(out).reshape(T * B, VOCAB), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    w_ih, w_hh = lstm.weight_ih_l0, lstm.weight_hh_l0
+    b = lstm.bias_ih_l0, lstm.bias_hh_l0
+
+    def primitives() -> float:
+        xw = x @ w_ih.T + (b[0] + b[1])
+        h = torch.zeros(B, H, dtype=tdt)
+        c = torch.zeros(B, H, dtype=tdt)
+        hs = []
+        for t in range(T):
+            i, f, g, o = (xw[t] + h @ w_hh.T).chunk(4, 1)
+            c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+            h = o.sigmoid() * c.tanh()
+            hs.append(h)
+        loss = torch.nn.functional.cross_entropy(head(torch.stack(hs)).reshape(T * B, VOCAB), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return {"pytorch nn.LSTM (fused)": fused, "pytorch cell from primitives": primitives}
+
+
+def _peak_memory(step: Callable[[], float]) -> float:
+    """Peak bytes traced by tracemalloc during one step (numpy reports its buffers to it)."""
+    gc.collect()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    step()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 1e6
+
+
+def run_config(name: str, B: int, T: int, I: int, H: int, reps: int, dtype: Any) -> dict:
+    rows = {"tinygrad_seq": _tg_step(B, T, I, H, dtype), "hand-derived BPTT (numpy)": _reference_step(B, T, I, H, dtype)}
+    torch_rows = _torch_rows(B, T, I, H, dtype)
+    rows.update(torch_rows)
+    for step in rows.values():          # warm-up
+        step()
+        step()
+    times: dict[str, list[float]] = {k: [] for k in rows}
+    for _ in range(reps):               # interleaved: A B C A B C ...
+        for k, step in rows.items():
+            t0 = time.perf_counter()
+            step()
+            times[k].append(time.perf_counter() - t0)
+    flops = lstm_flops(B, T, I, H, VOCAB)
+    ref = statistics.median(times["hand-derived BPTT (numpy)"])
+    result = {"config": name, "B": B, "T": T, "I": I, "H": H, "vocab": VOCAB, "dtype": np.dtype(dtype).name,
+              "reps": reps, "torch": bool(torch_rows), "rows": {}}
+    for k, ts in times.items():
+        med = statistics.median(ts)
+        result["rows"][k] = {"median_ms": med * 1e3, "ratio": med / ref, "gflops": flops / med / 1e9,
+                             "peak_mb": _peak_memory(rows[k]) if not k.startswith("pytorch") else None}
+    return result
+
+
+def run_charlm(reps: int) -> dict:
+    """Characters per second of a 2-layer LSTM char-LM step with Adam (and PyTorch's, when present)."""
+    c = CHARLM
+    B, T, H, L, V = c["B"], c["T"], c["H"], c["layers"], c["vocab"]
+    tg.manual_seed(0)
+    emb, lstm, head = nn.Embedding(V, H), nn.LSTM(H, H, num_layers=L), nn.Linear(H, V)
+    params = [p for m in (emb, lstm, head) for p in m.parameters()]
+    opt = optim.Adam(params, lr=2e-3)
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, V, (T + 1, B))
+
+    def ours() -> float:
+        out, _ = lstm(emb(idx[:-1]))
+        loss = nn.functional.cross_entropy(head(out).reshape(T * B, V), idx[1:].reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(params, 5.0)
+        opt.step()
+        return loss.item()
+    rows = {"tinygrad_seq": ours}
+    try:
+        import torch
+        torch.manual_seed(0)
+        t_emb, t_lstm, t_head = torch.nn.Embedding(V, H), torch.nn.LSTM(H, H, num_layers=L), torch.nn.Linear(H, V)
+        t_params = [p for m in (t_emb, t_lstm, t_head) for p in m.parameters()]
+        t_opt = torch.optim.Adam(t_params, lr=2e-3)
+        t_idx = torch.from_numpy(idx)
+
+        def theirs() -> float:
+            out, _ = t_lstm(t_emb(t_idx[:-1]))
+            loss = torch.nn.functional.cross_entropy(t_head(out).reshape(T * B, V), t_idx[1:].reshape(-1))
+            t_opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(t_params, 5.0)
+            t_opt.step()
+            return loss.item()
+        rows["pytorch nn.LSTM (fused)"] = theirs
+    except ImportError:
+        pass
+    for step in rows.values():
+        step()
+    times: dict[str, list[float]] = {k: [] for k in rows}
+    for _ in range(reps):
+        for k, step in rows.items():
+            t0 = time.perf_counter()
+            step()
+            times[k].append(time.perf_counter() - t0)
+    return {"config": "charlm", **c, "rows": {k: {"median_ms": statistics.median(ts) * 1e3,
+                                                  "chars_per_s": B * T / statistics.median(ts)}
+                                              for k, ts in times.items()}}
+
+
+def run_scaling(dtype: Any, lengths: tuple = (100, 1000, 10000), B: int = 4, I: int = 16, H: int = 32) -> dict:
+    """Time and peak memory of one tinygrad_seq step as T grows (both should grow linearly)."""
+    out = {}
+    for T in lengths:
+        step = _tg_step(B, T, I, H, dtype)
+        step()
+        t0 = time.perf_counter()
+        step()
+        secs = time.perf_counter() - t0
+        out[T] = {"seconds": secs, "peak_mb": _peak_memory(step)}
+    return {"config": "scaling", "B": B, "I": I, "H": H, "rows": out}
+
+
+def print_results(results: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    console = Console()
+    for r in results:
+        if r["config"] == "scaling":
+            t = Table(title=f"scaling in T (B={r['B']}, I={r['I']}, H={r['H']})")
+            for col in ("T", "step s", "peak MB", "time / previous", "memory / previous"):
+                t.add_column(col, justify="right")
+            prev = None
+            for T, row in r["rows"].items():
+                ratio = f"{row['seconds'] / prev['seconds']:.2f}x" if prev else ""
+                mratio = f"{row['peak_mb'] / prev['peak_mb']:.2f}x" if prev else ""
+                t.add_row(str(T), f"{row['seconds']:.3f}", f"{row['peak_mb']:.1f}", ratio, mratio)
+                prev = row
+        elif r["config"] == "charlm":
+            t = Table(title=f"char-LM step: 2-layer LSTM H={r['H']}, B={r['B']}, T={r['T']}, vocab {r['vocab']}, Adam")
+            for col in ("row", "median ms", "chars/s"):
+                t.add_column(col, justify="right")
+            for k, row in r["rows"].items():
+                t.add_row(k, f"{row['median_ms']:.1f}", f"{row['chars_per_s']:,.0f}")
+        else:
+            t = Table(title=f"{r['config']}: B={r['B']} T={r['T']} I={r['I']} H={r['H']} vocab={r['vocab']} "
+                            f"{r['dtype']}, median of {r['reps']}")
+            for col in ("row", "median ms", "x hand-derived", "GFLOP/s", "peak MB"):
+                t.add_column(col, justify="right")
+            for k, row in r["rows"].items():
+                peak = f"{row['peak_mb']:.1f}" if row["peak_mb"] is not None else "n/a"
+                t.add_row(k, f"{row['median_ms']:.2f}", f"{row['ratio']:.2f}", f"{row['gflops']:.1f}", peak)
+        console.print(t)
+    if results and results[0].get("torch") is False:
+        console.print("torch is not importable: the PyTorch rows are skipped (it is never a dependency)")
+
+
+def main(configs: list[str], reps: int, dtype: str, json_path: str | None, scaling: bool) -> int:
+    dt = np.dtype(dtype).type
+    results = []
+    for name in configs:
+        if name == "charlm":
+            results.append(run_charlm(max(3, reps // 2)))
+        else:
+            results.append(run_config(name, *CONFIGS[name], reps=reps, dtype=dt))
+    if scaling:
+        results.append(run_scaling(dt))
+    print_results(results)
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(results, f, indent=2, default=str)
+    return 0
