@@ -222,6 +222,40 @@ def run_scaling(dtype: Any, lengths: tuple = (100, 1000, 10000), B: int = 4, I: 
     return {"config": "scaling", "B": B, "I": I, "H": H, "rows": out}
 
 
+def run_memory_stability(steps: int = 1000) -> dict:
+    """Traced memory held after 10 and after ``steps`` training steps, and peak memory of
+    sampling 1,000 vs 10,000 steps under no_grad: both should stay flat."""
+    step = _tg_step(*CONFIGS["small"], dtype=np.float32)
+    gc.collect()
+    tracemalloc.start()
+    for _ in range(10):
+        step()
+    gc.collect()
+    after_10 = tracemalloc.get_traced_memory()[0]
+    for _ in range(steps - 10):
+        step()
+    gc.collect()
+    after_n = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+
+    tg.manual_seed(0)
+    lstm = nn.LSTM(16, 32)
+    x = tg.randn(1, 1, 16)
+
+    def sample(n: int) -> float:
+        gc.collect()
+        tracemalloc.start()
+        state = None
+        with tg.no_grad():
+            for _ in range(n):
+                _, state = lstm(x, state)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak / 1e6
+    return {"config": "memory", "steps": steps, "held_after_10_mb": after_10 / 1e6,
+            "held_after_n_mb": after_n / 1e6, "sample_1000_peak_mb": sample(1000), "sample_10000_peak_mb": sample(10000)}
+
+
 def print_results(results: list[dict]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -237,6 +271,14 @@ def print_results(results: list[dict]) -> None:
                 mratio = f"{row['peak_mb'] / prev['peak_mb']:.2f}x" if prev else ""
                 t.add_row(str(T), f"{row['seconds']:.3f}", f"{row['peak_mb']:.1f}", ratio, mratio)
                 prev = row
+        elif r["config"] == "memory":
+            t = Table(title="memory stability (small config)")
+            for col in ("measure", "MB"):
+                t.add_column(col, justify="right")
+            t.add_row("held after 10 training steps", f"{r['held_after_10_mb']:.3f}")
+            t.add_row(f"held after {r['steps']} training steps", f"{r['held_after_n_mb']:.3f}")
+            t.add_row("peak, sampling 1,000 steps under no_grad", f"{r['sample_1000_peak_mb']:.3f}")
+            t.add_row("peak, sampling 10,000 steps under no_grad", f"{r['sample_10000_peak_mb']:.3f}")
         elif r["config"] == "charlm":
             t = Table(title=f"char-LM step: 2-layer LSTM H={r['H']}, B={r['B']}, T={r['T']}, vocab {r['vocab']}, Adam")
             for col in ("row", "median ms", "chars/s"):
@@ -266,6 +308,7 @@ def main(configs: list[str], reps: int, dtype: str, json_path: str | None, scali
             results.append(run_config(name, *CONFIGS[name], reps=reps, dtype=dt))
     if scaling:
         results.append(run_scaling(dt))
+        results.append(run_memory_stability())
     print_results(results)
     if json_path:
         with open(json_path, "w") as f:
