@@ -222,6 +222,32 @@ def test_diamond_and_slices_accumulate_into_one_buffer():
     assert tg.gradcheck(gates, [x])
 
 
+def test_weight_gradients_gathered_lazily_mix_with_dense_ones():
+    """A weight read by several matmuls (lazy a^T g products) and by elementwise ops (dense)."""
+    W = tg.randn(3, 4, dtype=np.float64, requires_grad=True)
+    xs = [tg.randn(2, 3, dtype=np.float64) for _ in range(3)]
+    def f(w):
+        out = (xs[0] @ w).tanh().sum() + (w * w).sum()
+        for x in xs[1:]:
+            out = out + (x @ w).sigmoid().sum()
+        return out + (xs[0] @ w.T.T).sum()
+    assert tg.gradcheck(f, [W])
+    v = tg.randn(3, dtype=np.float64, requires_grad=True)          # a 1-d right operand
+    assert tg.gradcheck(lambda v: (xs[0] @ v) * (xs[1] @ v), [v])
+
+
+def test_in_place_accumulation_never_writes_into_arrays_it_did_not_allocate():
+    g_user = np.ones((2, 3))
+    x = tg.Tensor(np.ones((2, 3)), requires_grad=True)
+    keep = np.ones((2, 3))
+    c = tg.Tensor(keep)
+    y = x * c + x + x[:, :] + x                 # four contributions to x's gradient
+    y.backward(g_user)
+    np.testing.assert_array_equal(g_user, np.ones((2, 3)))
+    np.testing.assert_array_equal(keep, np.ones((2, 3)))
+    np.testing.assert_array_equal(x.grad.data, np.full((2, 3), 4.0))
+
+
 def test_deep_chain_of_200k_ops_backprops_without_recursion():
     assert sys.getrecursionlimit() <= 10_000
     x = tg.Tensor(1.0, requires_grad=True, dtype=np.float64)

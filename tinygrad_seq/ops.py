@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .tensor import Node, Scatter, ShapeError, Tensor, _lift, _State, _axis
+from .tensor import Node, ProductSum, Scatter, ShapeError, Tensor, _lift, _State, _axis
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -276,13 +276,22 @@ class Tanh(Node):
 
     def backward(self, g):
         y = self.saved
-        return (g * (1 - y * y),)
+        d = np.square(y, out=np.empty_like(y))
+        np.subtract(1, d, out=d)
+        d *= g
+        return (d,)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-x) without overflow: with e = e^-|x|, it is 1/(1+e) for x >= 0 and e/(1+e) below."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1, e) / (1 + e)
+    """1 / (1 + e^-x), in place in one buffer.  For very negative x, e^-x overflows to inf and
+    the result is exactly 0 (the true value is below the smallest normal float): no nan, and the
+    overflow is expected, so its warning is silenced."""
+    x = x if x.dtype.kind == "f" else x.astype(_State.default_dtype)
+    t = np.negative(x, out=np.empty_like(x))
+    with np.errstate(over="ignore"):
+        np.exp(t, out=t)
+    t += 1
+    return np.reciprocal(t, out=t)
 
 
 class Sigmoid(Node):
@@ -296,7 +305,10 @@ class Sigmoid(Node):
 
     def backward(self, g):
         y = self.saved
-        return (g * y * (1 - y),)
+        d = np.subtract(1, y, out=np.empty_like(y))
+        d *= y
+        d *= g
+        return (d,)
 
 
 class Relu(Node):
@@ -506,11 +518,10 @@ class MatMul(Node):
                 ga = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape)
             ga = ga.reshape(a.shape)
         if self.needs[1]:
-            if b2.ndim == 2:                   # b shared across a's batch: one matmul over it
-                gb = a2.reshape(-1, a2.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+            if b2.ndim == 2:   # b shared by every row of a (a weight): gb = a^T g, kept lazy (see ProductSum)
+                gb = ProductSum(b.shape, a2.reshape(-1, a2.shape[-1]), g.reshape(-1, g.shape[-1]))
             else:
-                gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape)
-            gb = gb.reshape(b.shape)
+                gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape)
         return ga, gb
 
 

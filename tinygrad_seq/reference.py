@@ -23,10 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1, e) / (1 + e)
+from .ops import _sigmoid  # the same overflow-free in-place sigmoid the engine uses
 
 
 def _head_loss(hs: np.ndarray, y: np.ndarray, V: np.ndarray, c: np.ndarray) -> tuple:

@@ -182,6 +182,36 @@ class Scatter:
         out[self.index] = self.value
         return out
 
+    def add_to(self, buf: np.ndarray) -> None:
+        buf[self.index] += self.value
+
+
+class ProductSum:
+    """A gradient of the form  sum_i a_i^T g_i,  kept as its factors until it is needed.
+
+    The VJP of ``x @ W`` with respect to a 2-d ``W`` is x^T g.  When W is used at
+    every time step, its T contributions are gathered here and computed as one
+    large matmul over the concatenated factors instead of T small ones and T adds.
+    """
+
+    __slots__ = ("shape", "lhs", "rhs")
+
+    def __init__(self, shape: tuple, lhs: np.ndarray, rhs: np.ndarray):
+        self.shape, self.lhs, self.rhs = shape, [lhs], [rhs]
+
+    def dense(self) -> np.ndarray:
+        if len(self.lhs) == 1:
+            out = self.lhs[0].T @ self.rhs[0]
+        else:
+            out = np.concatenate(self.lhs).T @ np.concatenate(self.rhs)
+        return out.reshape(self.shape)
+
+    def add_to(self, buf: np.ndarray) -> None:
+        buf += self.dense()
+
+
+_LAZY = (Scatter, ProductSum)
+
 
 def _accumulate(grads: dict, owned: set, key: Any, g: Any) -> None:
     """grads[key] += g, in place only in buffers this backward pass allocated."""
@@ -189,12 +219,16 @@ def _accumulate(grads: dict, owned: set, key: Any, g: Any) -> None:
     if prev is None:
         grads[key] = g
         return
+    if type(prev) is ProductSum and type(g) is ProductSum:
+        prev.lhs += g.lhs          # both were made by VJPs in this pass: merging them is safe
+        prev.rhs += g.rhs
+        return
     if key not in owned:
-        prev = prev.dense() if type(prev) is Scatter else prev.copy()
+        prev = prev.dense() if type(prev) in _LAZY else prev.copy()
         owned.add(key)
         grads[key] = prev
-    if type(g) is Scatter:
-        prev[g.index] += g.value
+    if type(g) in _LAZY:
+        g.add_to(prev)
     else:
         prev += g
 
@@ -245,7 +279,7 @@ def _backward(root: "Tensor", grad: np.ndarray, retain_graph: bool) -> None:
                 f"backward: the graph through '{node.name}' was already freed by an earlier "
                 "backward(); pass retain_graph=True to the first call to backward twice")
         if g is not None:
-            if type(g) is Scatter:
+            if type(g) in _LAZY:
                 g = g.dense()
             if node.hooks:
                 g = _run_hooks(node.hooks, g)
@@ -261,7 +295,7 @@ def _backward(root: "Tensor", grad: np.ndarray, retain_graph: bool) -> None:
             node.saved = None
             node.parents = None
     for leaf, g in grads.items():          # only leaves are left
-        if type(g) is Scatter:
+        if type(g) in _LAZY:
             g = g.dense()
         elif leaf not in owned:
             g = g.copy()                   # never alias a caller's array in .grad
