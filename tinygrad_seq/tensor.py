@@ -165,25 +165,80 @@ class Node:
 
 
 class Scatter:
-    """A gradient that is zero except for ``value`` at the basic index ``index``.
+    """A gradient that is zero except for the given values at basic indices: ``parts`` = [(index, value)].
 
-    Slicing VJPs return this instead of a zero-filled array; accumulation then
-    writes each slice into one buffer (so the four gate slices of an LSTM cost
-    one buffer, not four zero-filled ones).
+    Slicing VJPs return this instead of a zero-filled array, and accumulation
+    merges the parts.  When the parts tile the array along one axis (the four
+    gates of an LSTM, the T steps of an input projection) the dense gradient is
+    one concatenation: no zero fill and no adds.
     """
 
-    __slots__ = ("shape", "index", "value")
+    __slots__ = ("shape", "parts")
 
     def __init__(self, shape: tuple, index: Any, value: np.ndarray):
-        self.shape, self.index, self.value = shape, index, value
+        self.shape, self.parts = shape, [(index, value)]
 
     def dense(self) -> np.ndarray:
-        out = np.zeros(self.shape, dtype=self.value.dtype)
-        out[self.index] = self.value
+        tiled = _tiling(self.shape, self.parts)
+        if tiled is not None:
+            return tiled
+        out = np.zeros(self.shape, dtype=self.parts[0][1].dtype)
+        self.add_to(out)
         return out
 
     def add_to(self, buf: np.ndarray) -> None:
-        buf[self.index] += self.value
+        for index, value in self.parts:
+            buf[index] += value
+
+    def merge(self, other: "Scatter") -> None:
+        self.parts += other.parts
+
+
+def _span(index: Any, shape: tuple) -> tuple | None:
+    """(axis, start, stop, is_int) if ``index`` selects one step-1 range (or one int) of one axis, else None."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if len(parts) > len(shape):
+        return None
+    found = None
+    for axis, p in enumerate(parts):
+        if isinstance(p, slice):
+            start, stop, step = p.indices(shape[axis])
+            if step != 1:
+                return None
+            if start == 0 and stop == shape[axis]:
+                continue
+            span = (axis, start, stop, False)
+        elif isinstance(p, (int, np.integer)) and not isinstance(p, bool):
+            i = int(p) % shape[axis] if shape[axis] else 0
+            span = (axis, i, i + 1, True)
+        else:
+            return None
+        if found is not None:
+            return None
+        found = span
+    return found
+
+
+def _tiling(shape: tuple, parts: list) -> np.ndarray | None:
+    """The parts concatenated, if they cover ``shape`` exactly once along a single axis; else None."""
+    if len(parts) < 2:
+        return None
+    spans = []
+    for index, value in parts:
+        span = _span(index, shape)
+        if span is None:
+            return None
+        spans.append((span, value))
+    axis = spans[0][0][0]
+    spans.sort(key=lambda sv: sv[0][1])
+    pos = 0
+    for (ax, start, stop, _), _v in spans:
+        if ax != axis or start != pos:
+            return None
+        pos = stop
+    if pos != shape[axis]:
+        return None
+    return np.concatenate([np.expand_dims(v, axis) if is_int else v for (_, _, _, is_int), v in spans], axis=axis)
 
 
 class ProductSum:
@@ -209,6 +264,10 @@ class ProductSum:
     def add_to(self, buf: np.ndarray) -> None:
         buf += self.dense()
 
+    def merge(self, other: "ProductSum") -> None:
+        self.lhs += other.lhs
+        self.rhs += other.rhs
+
 
 _LAZY = (Scatter, ProductSum)
 
@@ -219,9 +278,8 @@ def _accumulate(grads: dict, owned: set, key: Any, g: Any) -> None:
     if prev is None:
         grads[key] = g
         return
-    if type(prev) is ProductSum and type(g) is ProductSum:
-        prev.lhs += g.lhs          # both were made by VJPs in this pass: merging them is safe
-        prev.rhs += g.rhs
+    if type(prev) is type(g) and type(g) in _LAZY:
+        prev.merge(g)              # both were made by VJPs in this pass: merging them is safe
         return
     if key not in owned:
         prev = prev.dense() if type(prev) in _LAZY else prev.copy()
