@@ -499,6 +499,8 @@ class MatMul(Node):
         if ka != kb:
             raise ShapeError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {ka} and {kb} differ")
         self.saved = (a, b)
+        if b.ndim == 2 and a.ndim > 2:   # (..., k) @ (k, n) is one (rows, k) @ (k, n) BLAS call, not a loop
+            return (a.reshape(-1, ka) @ b).reshape(a.shape[:-1] + b.shape[1:])
         return a @ b
 
     def backward(self, g):
@@ -514,6 +516,8 @@ class MatMul(Node):
         if self.needs[0]:
             if a2.ndim == 2 and b2.ndim > 2:   # a shared across the batch: one matmul over it
                 ga = np.moveaxis(g, -2, 0).reshape(g.shape[-2], -1) @ np.swapaxes(b2, -1, -2).reshape(-1, a2.shape[1])
+            elif b2.ndim == 2:
+                ga = g.reshape(-1, g.shape[-1]) @ b2.T
             else:
                 ga = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape)
             ga = ga.reshape(a.shape)
