@@ -62,3 +62,15 @@ def test_no_grad_sampling_keeps_no_graph():
         for _ in range(50):
             out, state = lstm(x, state)
     assert out.grad_fn is None and state[0].grad_fn is None
+
+
+def test_module_entry_point_exits_2_with_one_line_on_bad_arguments():
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "tinygrad_seq", "bench", "--configs", "huge"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "unknown bench config" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "tinygrad_seq", "bench", "--reps", "many"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr

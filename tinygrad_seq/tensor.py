@@ -130,13 +130,12 @@ class Node:
     @classmethod
     def apply(cls, *inputs: "Tensor", **params: Any) -> "Tensor":
         node = object.__new__(cls)
-        record = False
         if _State.grad_enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    record = True
-                    break
-        node.needs = tuple(t.requires_grad for t in inputs) if record else None
+            needs = tuple([t.requires_grad for t in inputs])
+            record = True in needs
+        else:
+            record = False
+        node.needs = needs if record else None
         try:
             out = node.forward(*[t.data for t in inputs], **params)
         except ShapeError:
@@ -150,7 +149,7 @@ class Node:
         t.grad = None
         t._hooks = None
         if record:
-            node.parents = tuple((x.grad_fn or x) if x.requires_grad else None for x in inputs)
+            node.parents = tuple([(x.grad_fn or x) if x.requires_grad else None for x in inputs])
             node.hooks = None
             node.retained = None
             t.requires_grad = True
