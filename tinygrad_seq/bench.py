@@ -1,16 +1,21 @@
 """``tinygrad-seq bench``: one LSTM language-model training step, timed against hand-derived BPTT.
 
 Workload: ``nn.LSTM`` over the sequence, a ``Linear`` head on every step, mean
-cross-entropy, ``backward()``, an SGD update.  Rows run interleaved (A B C A B C
-...) after warm-up; each row reports its median, its ratio to the hand-derived
+cross-entropy, ``backward()``, an SGD update.  Rows run interleaved (A B, B A, ...)
+after warm-up; each row reports its median, its ratio to the hand-derived
 row, peak traced memory of one step, and the achieved GFLOP/s of the matmuls.
-PyTorch rows appear only when ``torch`` can be imported (it is never a dependency).
+PyTorch rows appear only when ``torch`` can be imported (it is never a dependency); they
+run in a separate process, interleaved with the hand-derived row again, so that PyTorch's
+worker threads never compete with the other rows, and their ratio is to that process's
+hand-derived median.
 """
 from __future__ import annotations
 
 import gc
 import json
 import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 from typing import Any, Callable
@@ -122,6 +127,20 @@ def _torch_rows(B: int, T: int, I: int, H: int, dtype: Any) -> dict[str, Callabl
     return {"pytorch nn.LSTM (fused)": fused, "pytorch cell from primitives": primitives}
 
 
+def _interleaved(rows: dict[str, Callable[[], float]], reps: int) -> dict[str, list[float]]:
+    """Time every row ``reps`` times, interleaved, rotating the order each round (A B C, B C A, C A B, ...)
+    so that no row always runs right after the same neighbour (PyTorch's worker threads, for one,
+    keep spinning for a moment after its step and would slow whichever row came next)."""
+    names = list(rows)
+    times: dict[str, list[float]] = {k: [] for k in names}
+    for r in range(reps):
+        for k in names[r % len(names):] + names[:r % len(names)]:
+            t0 = time.perf_counter()
+            rows[k]()
+            times[k].append(time.perf_counter() - t0)
+    return times
+
+
 def _peak_memory(step: Callable[[], float]) -> float:
     """Peak bytes traced by tracemalloc during one step (numpy reports its buffers to it)."""
     gc.collect()
@@ -135,26 +154,62 @@ def _peak_memory(step: Callable[[], float]) -> float:
 
 def run_config(name: str, B: int, T: int, I: int, H: int, reps: int, dtype: Any) -> dict:
     rows = {"tinygrad_seq": _tg_step(B, T, I, H, dtype), "hand-derived BPTT (numpy)": _reference_step(B, T, I, H, dtype)}
-    torch_rows = _torch_rows(B, T, I, H, dtype)
-    rows.update(torch_rows)
     for step in rows.values():          # warm-up
         step()
         step()
-    times: dict[str, list[float]] = {k: [] for k in rows}
-    for _ in range(reps):               # interleaved: A B C A B C ...
-        for k, step in rows.items():
-            t0 = time.perf_counter()
-            step()
-            times[k].append(time.perf_counter() - t0)
+    times = _interleaved(rows, reps)
     flops = lstm_flops(B, T, I, H, VOCAB)
     ref = statistics.median(times["hand-derived BPTT (numpy)"])
     result = {"config": name, "B": B, "T": T, "I": I, "H": H, "vocab": VOCAB, "dtype": np.dtype(dtype).name,
-              "reps": reps, "torch": bool(torch_rows), "rows": {}}
+              "reps": reps, "rows": {}}
     for k, ts in times.items():
         med = statistics.median(ts)
         result["rows"][k] = {"median_ms": med * 1e3, "ratio": med / ref, "gflops": flops / med / 1e9,
-                             "peak_mb": _peak_memory(rows[k]) if not k.startswith("pytorch") else None}
+                             "peak_mb": _peak_memory(rows[k])}
+    torch_rows = _in_torch_process("config", [B, T, I, H, reps, np.dtype(dtype).name])
+    result["torch"] = torch_rows is not None
+    for k, (med, ratio) in (torch_rows or {}).items():
+        result["rows"][k] = {"median_ms": med * 1e3, "ratio": ratio, "gflops": flops / med / 1e9, "peak_mb": None}
     return result
+
+
+def _in_torch_process(kind: str, args: list) -> dict | None:
+    """Run ``_torch_worker`` in a fresh process, so PyTorch's threads never share a process with our rows.
+
+    Returns None when torch cannot be imported there."""
+    code = ("import json, sys; from tinygrad_seq import bench; "
+            f"print(json.dumps(bench._torch_worker({kind!r}, {args!r})))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        return None
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out or None
+
+
+def _torch_worker(kind: str, args: list) -> dict:
+    """In the torch process: time the PyTorch rows interleaved with the hand-derived row again.
+
+    Returns {row: (median seconds, ratio to this process's hand-derived median)}, or {} without torch."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return {}
+    if kind == "config":
+        B, T, I, H, reps, dtype = args
+        dt = np.dtype(dtype).type
+        rows = _torch_rows(B, T, I, H, dt)
+        rows["hand-derived BPTT (numpy)"] = _reference_step(B, T, I, H, dt)
+        for step in rows.values():
+            step()
+            step()
+        times = _interleaved(rows, reps)
+        ref = statistics.median(times.pop("hand-derived BPTT (numpy)"))
+        return {k: (statistics.median(ts), statistics.median(ts) / ref) for k, ts in times.items()}
+    (reps,) = args
+    step = _torch_charlm()
+    step()
+    times = _interleaved({"pytorch nn.LSTM (fused)": step}, reps)
+    return {k: (statistics.median(ts), 1.0) for k, ts in times.items()}
 
 
 def run_charlm(reps: int) -> dict:
@@ -176,37 +231,36 @@ def run_charlm(reps: int) -> dict:
         nn.utils.clip_grad_norm_(params, 5.0)
         opt.step()
         return loss.item()
-    rows = {"tinygrad_seq": ours}
-    try:
-        import torch
-        torch.manual_seed(0)
-        t_emb, t_lstm, t_head = torch.nn.Embedding(V, H), torch.nn.LSTM(H, H, num_layers=L), torch.nn.Linear(H, V)
-        t_params = [p for m in (t_emb, t_lstm, t_head) for p in m.parameters()]
-        t_opt = torch.optim.Adam(t_params, lr=2e-3)
-        t_idx = torch.from_numpy(idx)
+    ours()
+    times = _interleaved({"tinygrad_seq": ours}, reps)
+    rows = {k: statistics.median(ts) for k, ts in times.items()}
+    theirs = _in_torch_process("charlm", [reps]) or {}
+    rows.update({k: med for k, (med, _) in theirs.items()})
+    return {"config": "charlm", **c, "rows": {k: {"median_ms": med * 1e3, "chars_per_s": B * T / med}
+                                              for k, med in rows.items()}}
 
-        def theirs() -> float:
-            out, _ = t_lstm(t_emb(t_idx[:-1]))
-            loss = torch.nn.functional.cross_entropy(t_head(out).reshape(T * B, V), t_idx[1:].reshape(-1))
-            t_opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(t_params, 5.0)
-            t_opt.step()
-            return loss.item()
-        rows["pytorch nn.LSTM (fused)"] = theirs
-    except ImportError:
-        pass
-    for step in rows.values():
-        step()
-    times: dict[str, list[float]] = {k: [] for k in rows}
-    for _ in range(reps):
-        for k, step in rows.items():
-            t0 = time.perf_counter()
-            step()
-            times[k].append(time.perf_counter() - t0)
-    return {"config": "charlm", **c, "rows": {k: {"median_ms": statistics.median(ts) * 1e3,
-                                                  "chars_per_s": B * T / statistics.median(ts)}
-                                              for k, ts in times.items()}}
+
+def _torch_charlm() -> Callable[[], float]:
+    """The same char-LM step in PyTorch (run only inside the torch worker process)."""
+    import torch
+    c = CHARLM
+    B, T, H, L, V = c["B"], c["T"], c["H"], c["layers"], c["vocab"]
+    idx = np.random.default_rng(0).integers(0, V, (T + 1, B))
+    torch.manual_seed(0)
+    t_emb, t_lstm, t_head = torch.nn.Embedding(V, H), torch.nn.LSTM(H, H, num_layers=L), torch.nn.Linear(H, V)
+    t_params = [p for m in (t_emb, t_lstm, t_head) for p in m.parameters()]
+    t_opt = torch.optim.Adam(t_params, lr=2e-3)
+    t_idx = torch.from_numpy(idx)
+
+    def theirs() -> float:
+        out, _ = t_lstm(t_emb(t_idx[:-1]))
+        loss = torch.nn.functional.cross_entropy(t_head(out).reshape(T * B, V), t_idx[1:].reshape(-1))
+        t_opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(t_params, 5.0)
+        t_opt.step()
+        return loss.item()
+    return theirs
 
 
 def run_scaling(dtype: Any, lengths: tuple = (100, 1000, 10000), B: int = 4, I: int = 16, H: int = 32) -> dict:
