@@ -131,7 +131,8 @@ class Node:
     def apply(cls, *inputs: "Tensor", **params: Any) -> "Tensor":
         node = object.__new__(cls)
         if _State.grad_enabled:
-            needs = tuple([t.requires_grad for t in inputs])
+            flags = tuple([t.requires_grad for t in inputs])
+            needs = _NEEDS.get(flags, flags)       # shared tuples: one object fewer per node
             record = True in needs
         else:
             record = False
@@ -161,6 +162,9 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+_NEEDS = {k: k for k in [(True,), (False,), (True, True), (True, False), (False, True), (False, False)]}
 
 
 class Scatter:
