@@ -8,7 +8,7 @@ gradients.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -70,7 +70,6 @@ class Spec:
     ref: Callable[..., np.ndarray]            # the same on ndarrays
     draw: Callable[[Any], tuple[list, dict]]  # data -> (input arrays, keyword arguments)
     atol: float = 1e-12
-    extra: dict = field(default_factory=dict)
 
 
 def unary(name, fn, ref, elements=smooth()):

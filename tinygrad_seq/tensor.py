@@ -16,7 +16,7 @@ The ops themselves, each forward beside its VJP, live in ``ops.py``.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -780,10 +780,6 @@ def _index_arrays(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_index_arrays(i) for i in index)
     return index
-
-
-def as_tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 from . import ops as _ops  # noqa: E402  (ops subclasses Node, so it is imported last)

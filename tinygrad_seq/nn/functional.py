@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import ops
 from ..ops import dropout, log_softmax, logsumexp, one_hot, relu, sigmoid, softmax, softplus, tanh  # noqa: F401
-from ..tensor import ShapeError, Tensor, _State
+from ..tensor import ShapeError, Tensor
 
 __all__ = [
     "linear", "embedding", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",

@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 
 from .. import ops
 from ..tensor import Tensor, _State
