@@ -15,8 +15,10 @@ The ops themselves, each forward beside its VJP, live in ``ops.py``.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import weakref
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -67,6 +69,24 @@ class _GradMode:
         wrapped.__name__ = getattr(fn, "__name__", "wrapped")
         wrapped.__doc__ = getattr(fn, "__doc__", None)
         return wrapped
+
+
+@contextlib.contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector inside a block that creates no reference cycles.
+
+    Building or walking a large graph (an unrolled RNN, its backward pass) allocates
+    a Python object per op; the collector would re-walk all of them again and again,
+    a cost that grows faster than the graph.  Reference counting still frees
+    everything as usual; the collector's previous state is restored on exit.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def no_grad() -> _GradMode:
@@ -519,7 +539,8 @@ class Tensor:
                 g = _run_hooks(self._hooks, g)
             self.grad = Tensor._wrap(g.copy() if self.grad is None else self.grad.data + g)
             return
-        _backward(self, g, retain_graph)
+        with cyclic_gc_paused():
+            _backward(self, g, retain_graph)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""

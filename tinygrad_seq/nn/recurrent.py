@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..tensor import ShapeError, Tensor
+from ..tensor import ShapeError, Tensor, cyclic_gc_paused
 from .layers import uniform_
 from .module import Module
 
@@ -258,6 +258,10 @@ class _RecurrentBase(Module):
         is the state at the last valid step, the reverse direction starts there.
         """
         x, states, valid, batched = self._check(x, hx, lengths)
+        with cyclic_gc_paused():          # the unrolled loop makes no reference cycles
+            return self._unroll(x, states, valid, batched)
+
+    def _unroll(self, x: Tensor, states: list, valid: np.ndarray | None, batched: bool) -> tuple:
         T = x.shape[0]
         D = 2 if self.bidirectional else 1
         lstm = self.mode == "LSTM"
