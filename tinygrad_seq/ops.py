@@ -63,10 +63,12 @@ class Add(Node):
     name = "add"
 
     def forward(self, a, b):
-        self.ctx = (a.shape, b.shape)
+        self.ctx = None if a.shape == b.shape else (a.shape, b.shape)   # None: nothing to unbroadcast
         return a + b
 
     def backward(self, g):
+        if self.ctx is None:
+            return g, g
         sa, sb = self.ctx
         return unbroadcast(g, sa), unbroadcast(g, sb)
 
@@ -76,10 +78,12 @@ class Sub(Node):
     name = "sub"
 
     def forward(self, a, b):
-        self.ctx = (a.shape, b.shape)
+        self.ctx = None if a.shape == b.shape else (a.shape, b.shape)
         return a - b
 
     def backward(self, g):
+        if self.ctx is None:
+            return g, (-g if self.needs[1] else None)
         sa, sb = self.ctx
         return unbroadcast(g, sa), (unbroadcast(-g, sb) if self.needs[1] else None)
 
@@ -591,11 +595,11 @@ class GetItem(Node):
             y = x[index]
         except IndexError as e:
             raise IndexError(f"getitem: index {index!r} into shape {x.shape}: {e}") from None
-        self.ctx = (x.shape, index)
+        self.saved, self.ctx = x.shape, index
         return y
 
     def backward(self, g):
-        shape, index = self.ctx
+        shape, index = self.saved, self.ctx
         if _is_basic(index):
             return (Scatter(shape, index, g),)
         out = np.zeros(shape, dtype=g.dtype)
@@ -798,7 +802,7 @@ def split(x: Tensor, split_size_or_sections: Any, axis: int = 0) -> tuple[Tensor
     lead = (slice(None),) * (axis % x.ndim)
     out, start = [], 0
     for s in sizes:
-        out.append(x[lead + (slice(start, start + s),)])
+        out.append(GetItem.apply(x, index=lead + (slice(start, start + s),)))
         start += s
     return tuple(out)
 

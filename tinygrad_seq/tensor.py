@@ -639,7 +639,9 @@ class Tensor:
         return self._compare(o, np.not_equal)
 
     def __getitem__(self, index: Any) -> "Tensor":
-        return _ops.GetItem.apply(self, index=_index_arrays(index))
+        if type(index) is not int and type(index) is not slice:   # ints and slices need no conversion
+            index = _index_arrays(index)
+        return _ops.GetItem.apply(self, index=index)
 
     # -- methods (thin forwards to ops) --------------------------------------
     def exp(self) -> "Tensor":
@@ -799,7 +801,7 @@ def _index_arrays(index: Any) -> Any:
     if isinstance(index, list):
         return np.asarray(index)
     if isinstance(index, tuple):
-        return tuple(_index_arrays(i) for i in index)
+        return tuple([_index_arrays(i) for i in index])
     return index
 
 
