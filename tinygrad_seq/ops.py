@@ -142,31 +142,25 @@ class Pow(Node):
 class Maximum(Node):
     """y = max(a, b);  the gradient goes to the larger input (split evenly on ties)"""
     name = "maximum"
+    pick = staticmethod(np.maximum)
+    wins = staticmethod(np.greater)
 
     def forward(self, a, b):
         self.saved = (a, b)
-        return np.maximum(a, b)
+        return self.pick(a, b)
 
     def backward(self, g):
         a, b = self.saved
-        wa = (a > b) + 0.5 * (a == b)
+        wa = self.wins(a, b) + 0.5 * (a == b)
         return (unbroadcast(g * wa, a.shape) if self.needs[0] else None,
                 unbroadcast(g * (1 - wa), b.shape) if self.needs[1] else None)
 
 
-class Minimum(Node):
+class Minimum(Maximum):
     """y = min(a, b);  the gradient goes to the smaller input (split evenly on ties)"""
     name = "minimum"
-
-    def forward(self, a, b):
-        self.saved = (a, b)
-        return np.minimum(a, b)
-
-    def backward(self, g):
-        a, b = self.saved
-        wa = (a < b) + 0.5 * (a == b)
-        return (unbroadcast(g * wa, a.shape) if self.needs[0] else None,
-                unbroadcast(g * (1 - wa), b.shape) if self.needs[1] else None)
+    pick = staticmethod(np.minimum)
+    wins = staticmethod(np.less)
 
 
 class Where(Node):

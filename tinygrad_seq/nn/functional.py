@@ -152,31 +152,31 @@ def cross_entropy(logits: Tensor, target: Any, ignore_index: int = -100, reducti
     return nll * (1 - label_smoothing) + smooth * label_smoothing
 
 
-def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
-    """(input - target)^2, averaged or summed."""
-    _check_reduction("mse_loss", reduction)
+def _pair(name: str, input: Any, target: Any, reduction: str) -> tuple[Tensor, Tensor]:  # noqa: A002
+    """Check the reduction and that input and target have one shape; return both as Tensors."""
+    _check_reduction(name, reduction)
     input, target = _t(input), _t(target)
     if input.shape != target.shape:
-        raise ShapeError(f"mse_loss: input shape {input.shape} and target shape {target.shape} differ")
+        raise ShapeError(f"{name}: input shape {input.shape} and target shape {target.shape} differ")
+    return input, target
+
+
+def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """(input - target)^2, averaged or summed."""
+    input, target = _pair("mse_loss", input, target, reduction)
     d = input - target
     return _reduce(d * d, reduction)
 
 
 def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
     """|input - target|, averaged or summed."""
-    _check_reduction("l1_loss", reduction)
-    input, target = _t(input), _t(target)
-    if input.shape != target.shape:
-        raise ShapeError(f"l1_loss: input shape {input.shape} and target shape {target.shape} differ")
+    input, target = _pair("l1_loss", input, target, reduction)
     return _reduce((input - target).abs(), reduction)
 
 
 def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
     """-(y log p + (1 - y) log(1 - p)) for probabilities p; logs clamped at -100 as in PyTorch."""
-    _check_reduction("binary_cross_entropy", reduction)
-    p, y = _t(input), _t(target)
-    if p.shape != y.shape:
-        raise ShapeError(f"binary_cross_entropy: input shape {p.shape} and target shape {y.shape} differ")
+    p, y = _pair("binary_cross_entropy", input, target, reduction)
     if p.data.size and (p.data.min() < 0 or p.data.max() > 1):
         raise ValueError("binary_cross_entropy: input must be probabilities in [0, 1] "
                          "(for logits use binary_cross_entropy_with_logits)")
@@ -189,11 +189,7 @@ def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") ->
 def binary_cross_entropy_with_logits(input: Tensor, target: Any, reduction: str = "mean",  # noqa: A002
                                      pos_weight: Any = None) -> Tensor:
     """BCE on logits x: (1 - y) x + (1 + (w - 1) y) softplus(-x), stable for any finite x."""
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
-    x, y = _t(input), _t(target)
-    if x.shape != y.shape:
-        raise ShapeError(f"binary_cross_entropy_with_logits: input shape {x.shape} and target shape "
-                         f"{y.shape} differ")
+    x, y = _pair("binary_cross_entropy_with_logits", input, target, reduction)
     sp = softplus(-x)                                # = -log sigmoid(x)
     if pos_weight is None:
         loss = (1 - y) * x + sp
