@@ -12,6 +12,7 @@ are built from these primitives and have no gradient code of their own.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
@@ -793,12 +794,22 @@ def split(x: Tensor, split_size_or_sections: Any, axis: int = 0) -> tuple[Tensor
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != n:
             raise ShapeError(f"split: sizes {sizes} add up to {sum(sizes)}, but axis {axis} of {x.shape} has {n}")
-    lead = (slice(None),) * (axis % x.ndim)
+    lead = axis % x.ndim
     out, start = [], 0
     for s in sizes:
-        out.append(GetItem.apply(x, index=lead + (slice(start, start + s),)))
+        out.append(GetItem.apply(x, index=_range_index(lead, start, start + s)))
         start += s
     return tuple(out)
+
+
+@lru_cache(maxsize=1024)
+def _range_index(axis: int, start: int, stop: int) -> tuple:
+    """The index ``[:, ..., :, start:stop]`` (``axis`` full slices first).
+
+    Cached because a recurrent layer splits its gates with the same indices at
+    every step: one shared immutable tuple instead of new objects per step.
+    """
+    return (slice(None),) * axis + (slice(start, stop),)
 
 
 def chunk(x: Tensor, chunks: int, axis: int = 0) -> tuple[Tensor, ...]:

@@ -133,7 +133,9 @@ class Node:
     runs the forward and, when a graph is being recorded, keeps the node.
 
     Slots: ``parents`` holds, per input, the input's node, the input itself if
-    it is a leaf that requires grad, or ``None``; ``needs`` says which inputs
+    it is a leaf that requires grad, or ``None``; a one-input op holds that one
+    parent bare, not in a tuple (one Python object fewer per node: an unrolled
+    RNN records hundreds of thousands of them).  ``needs`` says which inputs
     want a gradient (a VJP computes only those); ``saved`` holds the arrays the
     VJP needs and ``ctx`` small metadata (shapes, axes).
     """
@@ -170,7 +172,10 @@ class Node:
         t.grad = None
         t._hooks = None
         if record:
-            node.parents = tuple([(x.grad_fn or x) if x.requires_grad else None for x in inputs])
+            if len(inputs) == 1:
+                node.parents = inputs[0].grad_fn or inputs[0]
+            else:
+                node.parents = tuple([(x.grad_fn or x) if x.requires_grad else None for x in inputs])
             node.hooks = None
             node.retained = None
             t.requires_grad = True
@@ -332,9 +337,10 @@ def _topological_order(root: Node) -> list[Node]:
             continue
         seen.add(node)
         stack.append((node, True))
-        if node.parents is None:
-            continue
-        for p in node.parents:
+        parents = node.parents
+        if type(parents) is not tuple:
+            parents = (parents,)
+        for p in parents:
             if isinstance(p, Node) and p not in seen:
                 stack.append((p, False))
     order.reverse()
@@ -369,7 +375,10 @@ def _backward(root: "Tensor", grad: np.ndarray, retain_graph: bool) -> None:
                 if t is not None:
                     g_copy = g.copy()
                     t.grad = Tensor._wrap(g_copy if t.grad is None else t.grad.data + g_copy)
-            for p, gi in zip(node.parents, node.backward(g)):
+            parents = node.parents
+            if type(parents) is not tuple:
+                parents = (parents,)
+            for p, gi in zip(parents, node.backward(g)):
                 if p is not None and gi is not None:
                     _accumulate(grads, owned, p, gi)
         if not retain_graph:
