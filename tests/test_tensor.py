@@ -283,6 +283,38 @@ def test_graph_arrays_are_freed_after_backward():
     assert y.grad_fn.parents is None
 
 
+def test_collector_thresholds_restored_after_forward_and_backward_even_on_error():
+    before = gc.get_threshold()
+    seen = []
+    lstm = tg.nn.LSTM(3, 4)
+    x = tg.randn(5, 2, 3)
+    out, _ = lstm(x)
+    assert gc.get_threshold() == before and gc.isenabled()
+    h = out.register_hook(lambda g: seen.append(gc.get_threshold()[2]))
+    out.sum().backward()
+    assert seen == [1 << 30]                      # full collections deferred inside backward
+    assert gc.get_threshold() == before and gc.isenabled()
+    h()
+    with pytest.raises(tg.ShapeError):
+        lstm(tg.randn(5, 2, 7))
+    assert gc.get_threshold() == before
+
+
+def test_young_collections_keep_running_during_a_recurrent_forward():
+    class Cyclic:
+        pass
+    lstm = tg.nn.LSTM(3, 4)
+    x = tg.randn(300, 2, 3)                       # thousands of graph objects: several young collections
+    gc.collect()
+    a = Cyclic()
+    a.self = a
+    probe = weakref.ref(a)
+    del a
+    out, _ = lstm(x)                              # no gc.collect() here: the collector ran by itself
+    assert probe() is None
+    out.sum().backward()
+
+
 def test_no_grad_saves_nothing():
     x = tg.randn(10, requires_grad=True)
     with tg.no_grad():

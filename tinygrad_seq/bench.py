@@ -263,16 +263,25 @@ def _torch_charlm() -> Callable[[], float]:
     return theirs
 
 
-def run_scaling(dtype: Any, lengths: tuple = (100, 1000, 10000), B: int = 4, I: int = 16, H: int = 32) -> dict:
-    """Time (median of 7, of 3 at T = 10,000) and peak memory of one tinygrad_seq step as T grows
-    (both should grow linearly)."""
+def run_scaling(dtype: Any, lengths: tuple = (100, 1000, 10000), B: int = 4, I: int = 16, H: int = 32,
+                reps: int = 5) -> dict:
+    """Time and peak memory of one training step as T grows, ours and the hand-derived BPTT's
+    (both should grow linearly).  All lengths and both rows run interleaved, so a slow spell of
+    the machine does not land on one length only; medians of ``reps``."""
+    rows: dict[str, Callable[[], float]] = {}
+    for T in lengths:
+        rows[f"tinygrad_seq {T}"] = _tg_step(B, T, I, H, dtype)
+        rows[f"hand-derived {T}"] = _reference_step(B, T, I, H, dtype)
+    for step in rows.values():          # warm-up
+        step()
+    times = _interleaved(rows, reps)
     out = {}
     for T in lengths:
-        step = _tg_step(B, T, I, H, dtype)
-        step()
-        secs = statistics.median(_interleaved({"step": step}, 3 if T >= 10_000 else 7)["step"])
-        out[T] = {"seconds": secs, "peak_mb": _peak_memory(step)}
-    return {"config": "scaling", "B": B, "I": I, "H": H, "rows": out}
+        ours, ref = rows[f"tinygrad_seq {T}"], rows[f"hand-derived {T}"]
+        out[T] = {"seconds": statistics.median(times[f"tinygrad_seq {T}"]), "peak_mb": _peak_memory(ours),
+                  "reference_seconds": statistics.median(times[f"hand-derived {T}"]),
+                  "reference_peak_mb": _peak_memory(ref)}
+    return {"config": "scaling", "B": B, "I": I, "H": H, "reps": reps, "rows": out}
 
 
 def run_memory_stability(steps: int = 1000) -> dict:
@@ -315,14 +324,17 @@ def print_results(results: list[dict]) -> None:
     console = Console()
     for r in results:
         if r["config"] == "scaling":
-            t = Table(title=f"scaling in T (B={r['B']}, I={r['I']}, H={r['H']})")
-            for col in ("T", "step s", "peak MB", "time / previous", "memory / previous"):
+            t = Table(title=f"scaling in T (B={r['B']}, I={r['I']}, H={r['H']}), median of {r['reps']}, "
+                            "lengths interleaved; hand = hand-derived BPTT; x = over the previous T")
+            for col in ("T", "ours s", "x", "ours MB", "x", "hand s", "x", "hand MB", "x"):
                 t.add_column(col, justify="right")
             prev = None
             for T, row in r["rows"].items():
-                ratio = f"{row['seconds'] / prev['seconds']:.2f}x" if prev else ""
-                mratio = f"{row['peak_mb'] / prev['peak_mb']:.2f}x" if prev else ""
-                t.add_row(str(T), f"{row['seconds']:.3f}", f"{row['peak_mb']:.1f}", ratio, mratio)
+                cells = [str(T)]
+                for key, fmt in (("seconds", ".3f"), ("peak_mb", ".1f"), ("reference_seconds", ".3f"),
+                                 ("reference_peak_mb", ".1f")):
+                    cells += [format(row[key], fmt), f"{row[key] / prev[key]:.2f}x" if prev else ""]
+                t.add_row(*cells)
                 prev = row
         elif r["config"] == "memory":
             t = Table(title="memory stability (small config)")

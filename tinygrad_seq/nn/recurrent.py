@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..tensor import ShapeError, Tensor, cyclic_gc_paused
+from ..tensor import ShapeError, Tensor, full_gc_deferred
 from .layers import uniform_
 from .module import Module
 
@@ -258,7 +258,7 @@ class _RecurrentBase(Module):
         is the state at the last valid step, the reverse direction starts there.
         """
         x, states, valid, batched = self._check(x, hx, lengths)
-        with cyclic_gc_paused():          # the unrolled loop makes no reference cycles
+        with full_gc_deferred():          # the unrolled graph grows by a few objects per op
             return self._unroll(x, states, valid, batched)
 
     def _unroll(self, x: Tensor, states: list, valid: np.ndarray | None, batched: bool) -> tuple:
