@@ -300,6 +300,18 @@ def test_collector_thresholds_restored_after_forward_and_backward_even_on_error(
     assert gc.get_threshold() == before
 
 
+def test_overlapping_deferrals_restore_the_thresholds_once_the_last_ends():
+    before = gc.get_threshold()
+    from tinygrad_seq.tensor import full_gc_deferred
+    a, b = full_gc_deferred(), full_gc_deferred()
+    a.__enter__()
+    b.__enter__()
+    a.__exit__(None, None, None)                  # two threads: the first in leaves first
+    assert gc.get_threshold()[2] == 1 << 30
+    b.__exit__(None, None, None)
+    assert gc.get_threshold() == before
+
+
 def test_young_collections_keep_running_during_a_recurrent_forward():
     class Cyclic:
         pass

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 import weakref
 from typing import Any, Callable, Iterator, Sequence
 
@@ -82,14 +83,27 @@ def full_gc_deferred() -> Iterator[None]:
     scans of the whole graph, by then far out of cache.  Inside this block
     only the cheap young collections run; the deferred full one comes later,
     usually after backward has freed the graph.  Reference counting frees
-    everything as usual, and the thresholds are restored on exit.
+    everything as usual.  Blocks may nest or overlap (threads): the first one
+    in defers, the last one out restores the thresholds.
     """
-    thresholds = gc.get_threshold()
-    gc.set_threshold(thresholds[0], thresholds[1], 1 << 30)
+    with _Deferral.lock:
+        if _Deferral.depth == 0:
+            _Deferral.saved = gc.get_threshold()
+            gc.set_threshold(_Deferral.saved[0], _Deferral.saved[1], 1 << 30)
+        _Deferral.depth += 1
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
+        with _Deferral.lock:
+            _Deferral.depth -= 1
+            if _Deferral.depth == 0:
+                gc.set_threshold(*_Deferral.saved)
+
+
+class _Deferral:
+    lock = threading.RLock()
+    depth = 0
+    saved: tuple = ()
 
 
 def no_grad() -> _GradMode:
