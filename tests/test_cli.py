@@ -42,16 +42,20 @@ def test_training_steps_free_their_graphs():
     lstm, head = nn.LSTM(4, 8), nn.Linear(8, 3)
     opt = optim.SGD(list(lstm.parameters()) + list(head.parameters()), lr=0.1)
     refs = []
-    for _ in range(3):
-        out, _ = lstm(tg.randn(5, 2, 4))
-        loss = nn.functional.cross_entropy(head(out).reshape(-1, 3), np.zeros(10, int))
-        refs.append(weakref.ref(out))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        del out, loss
-    gc.collect()
-    assert all(r() is None for r in refs)
+    gc.disable()                      # reference counting alone must free it: the graph makes no cycles
+    try:
+        for _ in range(3):
+            out, _ = lstm(tg.randn(5, 2, 4))
+            loss = nn.functional.cross_entropy(head(out).reshape(-1, 3), np.zeros(10, int))
+            refs.append(weakref.ref(out))
+            refs.append(weakref.ref(out.data))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            del out, loss
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()
 
 
 def test_no_grad_sampling_keeps_no_graph():
