@@ -1,0 +1,29 @@
+"""Helpers the tutorials in ``tutorials/`` share (the step-through runner comes with issue 11).
+
+    from tinygrad_seq.tutorial import quick, result
+    QUICK = quick()            # True with --quick or TINYGRAD_SEQ_QUICK=1: small sizes, few steps
+    steps = 50 if QUICK else 2000
+    ...
+    result(lstm_mse=0.004, rnn_mse=0.170)    # prints: RESULT lstm_mse=0.004 rnn_mse=0.17
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+__all__ = ["quick", "result"]
+
+
+def quick() -> bool:
+    """Whether to run in quick mode: ``--quick`` on the command line or ``TINYGRAD_SEQ_QUICK=1``."""
+    return "--quick" in sys.argv[1:] or os.environ.get("TINYGRAD_SEQ_QUICK", "") not in ("", "0")
+
+
+def result(**values: Any) -> str:
+    """Print (and return) the tutorial's one machine-readable line of headline results."""
+    def fmt(v: Any) -> str:
+        return f"{v:.6g}" if isinstance(v, float) else str(v)
+    line = "RESULT " + " ".join(f"{k}={fmt(v)}" for k, v in values.items())
+    print(line, flush=True)
+    return line
