@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["quick", "result"]
+__all__ = ["quick", "result", "parse_result"]
 
 
 def quick() -> bool:
@@ -27,3 +27,22 @@ def result(**values: Any) -> str:
     line = "RESULT " + " ".join(f"{k}={fmt(v)}" for k, v in values.items())
     print(line, flush=True)
     return line
+
+
+def parse_result(text: str) -> dict[str, Any]:
+    """The values of the last ``RESULT k=v ...`` line in ``text`` (numbers as float or int, else str)."""
+    lines = [line for line in text.splitlines() if line.startswith("RESULT ")]
+    if not lines:
+        raise ValueError("no RESULT line in the output")
+    out: dict[str, Any] = {}
+    for item in lines[-1].split()[1:]:
+        key, _, raw = item.partition("=")
+        for cast in (int, float):
+            try:
+                out[key] = cast(raw)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key] = raw
+    return out

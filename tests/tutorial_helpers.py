@@ -1,0 +1,61 @@
+"""Running tutorials from the tests: as a script (subprocess) and as a Jupyter notebook.
+
+Both ways run in quick mode and return the values of the tutorial's ``RESULT`` line.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tinygrad_seq.tutorial import parse_result
+
+ROOT = Path(__file__).resolve().parents[1]
+TUTORIALS = ROOT / "tutorials"
+
+
+def env(quick: bool = False) -> dict:
+    """The environment for a tutorial subprocess: this checkout importable, no display, optionally quick."""
+    e = dict(os.environ)
+    e["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [e.get("PYTHONPATH")] if p])
+    e["MPLBACKEND"] = "Agg"
+    e.pop("TINYGRAD_SEQ_QUICK", None)
+    if quick:
+        e["TINYGRAD_SEQ_QUICK"] = "1"
+    return e
+
+
+def run_script(name: str, *args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``python tutorials/<name> <args>`` from the tutorials folder, output captured as text."""
+    return subprocess.run([sys.executable, str(TUTORIALS / name), *args], input=stdin, capture_output=True,
+                          text=True, timeout=timeout, cwd=TUTORIALS, env=env())
+
+
+def script_results(name: str, *args: str, timeout: float = 120) -> dict:
+    """Run a tutorial with ``--quick`` (plus ``args``); assert it exits 0; return its RESULT values."""
+    proc = run_script(name, "--quick", *args, timeout=timeout)
+    assert proc.returncode == 0, f"{name} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return parse_result(proc.stdout)
+
+
+def notebook_results(name: str, timeout: float = 300) -> dict:
+    """Convert a tutorial with jupytext, execute it with nbclient on an ipykernel kernel in quick mode.
+
+    Returns the RESULT values printed by its cells; a cell that raises fails the test.
+    """
+    import jupytext
+    from nbclient import NotebookClient
+
+    nb = jupytext.read(TUTORIALS / name)
+    saved = dict(os.environ)
+    os.environ.update(env(quick=True))
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(TUTORIALS)}}).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    text = "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+                   for out in cell.get("outputs", []) if out.get("output_type") == "stream")
+    return parse_result(text)
