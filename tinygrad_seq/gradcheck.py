@@ -49,7 +49,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, 
     check = marked if any(marked) else floats
     if not any(check):
         raise ValueError("gradcheck: no floating-point Tensor among the inputs to check")
-    args = [(x if x.dtype == np.float64 and x.requires_grad else Tensor(x.data.astype(np.float64), requires_grad=True))
+    args = [(x if x.dtype == np.float64 and x.requires_grad else Tensor(x.array.astype(np.float64), requires_grad=True))
             if c else x for x, c in zip(inputs, check)]
     old_grads = [a.grad if c else None for a, c in zip(args, check)]
     for a, c in zip(args, check):
@@ -71,7 +71,7 @@ def _check(fn: Callable[..., Any], args: list, check: list, eps: float, atol: fl
 
     def loss_value() -> float:
         with no_grad():
-            return sum(float(np.sum(o.data.astype(np.float64) * r)) for o, r in zip(_outputs(fn(*args)), proj))
+            return sum(float(np.sum(o.array.astype(np.float64) * r)) for o, r in zip(_outputs(fn(*args)), proj))
 
     total = None
     for o, r in zip(outs, proj):
@@ -84,8 +84,8 @@ def _check(fn: Callable[..., Any], args: list, check: list, eps: float, atol: fl
     for i, (x, c) in enumerate(zip(args, check)):
         if not c:
             continue
-        analytic = np.zeros(x.shape) if x.grad is None else x.grad.data
-        flat = x.data.reshape(-1)          # a view: perturbing it perturbs x
+        analytic = np.zeros(x.shape) if x.grad is None else x.grad.array
+        flat = x.array.reshape(-1)          # a view: perturbing it perturbs x
         for k in range(flat.size):
             orig = flat[k]
             flat[k] = orig + eps

@@ -29,7 +29,7 @@ class CheckpointError(ValueError):
 
 def _encode(obj: Any, arrays: dict) -> Any:
     if isinstance(obj, Tensor):
-        obj = obj.data
+        obj = obj.array
     if isinstance(obj, np.ndarray):
         key = f"a{len(arrays)}"
         arrays[key] = obj
