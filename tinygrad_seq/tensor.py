@@ -266,7 +266,7 @@ class Node:
     @property
     def saved_shapes(self) -> tuple:
         """The shapes of the arrays this node saved for its VJP (empty once the graph is freed)."""
-        return tuple(a.shape for a in _saved_arrays(self.saved))
+        return tuple(a.shape for a in _saved_arrays(getattr(self, "saved", None)))
 
     def register_hook(self, fn: Callable) -> "_Handle":
         """Call ``fn(grad)`` with this node's output gradient (a Tensor) in backward; a returned tensor replaces it."""
@@ -460,13 +460,13 @@ def _version(a: np.ndarray) -> int:
 
 def _check_saved(node: Node) -> None:
     """Raise if an array ``node`` saved for its VJP changed in place after the node was recorded."""
-    for a in _saved_arrays(node.saved):
+    for a in _saved_arrays(getattr(node, "saved", None)):     # (an op that saves nothing never set it)
         buf = _buffer(a)
         entry = _MODIFIED.get(id(buf))
         if entry is not None and entry[0]() is buf and entry[1] > node.epoch:
             what = f"the parameter '{entry[3]}'" if entry[3] else "a tensor"
             raise RuntimeError(
-                f"backward: {what} of shape {a.shape} that '{node.name}' saved for its gradient was modified in "
+                f"backward: {what} of shape {buf.shape} that '{node.name}' saved for its gradient was modified in "
                 f"place after the graph was built (by an optimizer step, +=, load_state_dict, ...), so the "
                 f"gradient would be wrong. Run the forward pass again after changing it (or change a .clone()).")
 

@@ -33,8 +33,8 @@ class Parameter(Tensor):
     def __init__(self, data: Any = (), requires_grad: bool = True, dtype: Any = None):
         if isinstance(data, Tensor) and dtype is None:
             dtype = data.dtype
-        elif isinstance(data, np.ndarray) and dtype is None and data.dtype.kind == "f":
-            dtype = data.dtype
+        elif isinstance(data, np.ndarray) and dtype is None:
+            dtype = data.dtype          # an integer array stays integer, and so cannot be a trainable parameter
         super().__init__(data, requires_grad=False, dtype=dtype)
         if requires_grad:
             _check_grad_dtype(self.array.dtype, "Parameter")

@@ -108,28 +108,31 @@ def _check_input(name: str, x: Any, input_size: int, ndims: tuple, what: str) ->
     x = x if isinstance(x, Tensor) else Tensor(x)
     if x.dtype.kind != "f":
         raise TypeError(f"{name}: expected a floating-point input, got {x.dtype}")
-    if x.ndim not in ndims or x.shape[-1] != input_size:
-        raise ShapeError(f"{name}: expected input of shape {what} with {input_size} features (input_size), "
-                         f"got {x.shape}")
+    if x.ndim not in ndims:
+        raise ShapeError(f"{name}: expected input of shape {what}, got shape {x.shape}")
+    if x.shape[-1] != input_size:
+        raise ShapeError(f"{name}: expected input with {input_size} features (input_size), got {x.shape[-1]} "
+                         f"(input shape {x.shape})")
     return x
 
 
-def _check_state(name: str, hx: Any, kind: _Kind, want: tuple, batched: bool, batch_axis: int, dtype: Any) -> tuple:
+def _check_state(name: str, hx: Any, kind: _Kind, want: tuple, batched: bool, batch_axis: int, dtype: Any,
+                 suffix: str = "0") -> tuple:
     """The initial state as a tuple of tensors (zeros if ``hx`` is None), each of shape ``want``."""
     if hx is None:
         shape = want if batched else want[:batch_axis] + (1,) + want[batch_axis:]
         return tuple(Tensor._wrap(np.zeros(shape, dtype)) for _ in kind.states)
     given = tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
     if len(given) != len(kind.states):
-        raise ValueError(f"{name}: expected the state as {' and '.join(s + '0' for s in kind.states)} "
+        raise ValueError(f"{name}: expected the state as ({', '.join(s + suffix for s in kind.states)}) "
                          f"({len(kind.states)} tensor{'s' if len(kind.states) > 1 else ''}), got {len(given)}")
     states = []
     for label, s in zip(kind.states, given):
         s = s if isinstance(s, Tensor) else Tensor(s)
         if s.shape != want:
-            raise ShapeError(f"{name}: expected {label}0 of shape {want}, got {s.shape}")
+            raise ShapeError(f"{name}: expected {label}{suffix} of shape {want}, got {s.shape}")
         if s.dtype != dtype:
-            raise TypeError(f"{name}: {label}0 has dtype {s.dtype} but the input has {dtype}; pass a {dtype} state")
+            raise TypeError(f"{name}: {label}{suffix} has dtype {s.dtype} but the input has {dtype}; pass a {dtype} state")
         states.append(s if batched else s.unsqueeze(batch_axis))
     return tuple(states)
 
@@ -167,7 +170,7 @@ class _CellBase(Module):
         if not batched:
             x = x.unsqueeze(0)
         want = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
-        state = _check_state(name, hx, self.kind, want, batched, 0, x.dtype)
+        state = _check_state(name, hx, self.kind, want, batched, 0, x.dtype, suffix="x")
         xw = _project(x, self.weight_ih, self.bias_ih, self.bias_hh, self.kind)
         new = self.kind.step(xw, state, self.weight_hh.T, self.bias_hh)
         if not batched:
@@ -250,8 +253,8 @@ class _RecurrentBase(Module):
 
     def _check(self, x: Any, hx: Any, lengths: Any) -> tuple:
         name = type(self).__name__
-        x = _check_input(name, x, self.input_size, (2, 3), "(seq_len, batch, input_size) (or batch_first), "
-                         "or (seq_len, input_size) unbatched,")
+        x = _check_input(name, x, self.input_size, (2, 3), "(seq_len, batch, input_size) (batch first if "
+                         "batch_first) or (seq_len, input_size)")
         batched = x.ndim == 3
         if not batched:
             x = x.unsqueeze(1)
