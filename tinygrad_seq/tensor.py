@@ -195,11 +195,13 @@ class Node:
       ``saved``, ``ctx``    the arrays the VJP reads, and small metadata
       ``hooks``, ``retained``  gradient hooks, and a tensor that retains its grad
       ``epoch``             the in-place change counter when it was recorded
+      ``shape``, ``dtype``  of the tensor it produced (for viewing the graph)
 
     Walk a graph by hand with ``t.grad_fn.name`` and ``t.grad_fn.next_functions``.
     """
 
-    __slots__ = ("_inputs", "needs_input_grad", "saved", "ctx", "hooks", "retained", "epoch", "created_at")
+    __slots__ = ("_inputs", "needs_input_grad", "saved", "ctx", "hooks", "retained", "epoch", "shape", "dtype",
+                 "created_at")
     name = "node"
 
     def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:
@@ -238,6 +240,8 @@ class Node:
             node.hooks = None
             node.retained = None
             node.epoch = _State.epoch
+            node.shape = out.shape
+            node.dtype = out.dtype
             t.requires_grad = True
             t.grad_fn = node
         else:
