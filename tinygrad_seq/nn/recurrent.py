@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import ops
 from ..tensor import ShapeError, Tensor, full_gc_deferred
-from .layers import uniform_
+from .layers import _uniform_param
 from .module import Module
 
 # ---------------------------------------------------------------------------
@@ -104,10 +104,10 @@ class _CellBase(Module):
         G = _GATES[self.mode]
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         k = 1 / math.sqrt(hidden_size) if hidden_size else 0.0
-        self.weight_ih = uniform_((G * hidden_size, input_size), k)
-        self.weight_hh = uniform_((G * hidden_size, hidden_size), k)
-        self.register_parameter("bias_ih", uniform_((G * hidden_size,), k) if bias else None)
-        self.register_parameter("bias_hh", uniform_((G * hidden_size,), k) if bias else None)
+        self.weight_ih = _uniform_param((G * hidden_size, input_size), k)
+        self.weight_hh = _uniform_param((G * hidden_size, hidden_size), k)
+        self.register_parameter("bias_ih", _uniform_param((G * hidden_size,), k) if bias else None)
+        self.register_parameter("bias_hh", _uniform_param((G * hidden_size,), k) if bias else None)
 
     def _prepare(self, x: Any, hx: Any) -> tuple[Tensor, Any, bool]:
         name = type(self).__name__
@@ -193,11 +193,11 @@ class _RecurrentBase(Module):
         for layer in range(num_layers):
             in_size = input_size if layer == 0 else hidden_size * D
             for suffix in ("", "_reverse")[:D]:
-                setattr(self, f"weight_ih_l{layer}{suffix}", uniform_((G * hidden_size, in_size), k))
-                setattr(self, f"weight_hh_l{layer}{suffix}", uniform_((G * hidden_size, hidden_size), k))
+                setattr(self, f"weight_ih_l{layer}{suffix}", _uniform_param((G * hidden_size, in_size), k))
+                setattr(self, f"weight_hh_l{layer}{suffix}", _uniform_param((G * hidden_size, hidden_size), k))
                 if bias:
-                    setattr(self, f"bias_ih_l{layer}{suffix}", uniform_((G * hidden_size,), k))
-                    setattr(self, f"bias_hh_l{layer}{suffix}", uniform_((G * hidden_size,), k))
+                    setattr(self, f"bias_ih_l{layer}{suffix}", _uniform_param((G * hidden_size,), k))
+                    setattr(self, f"bias_hh_l{layer}{suffix}", _uniform_param((G * hidden_size,), k))
 
     def _weights(self, layer: int, direction: int) -> tuple:
         s = f"l{layer}{'_reverse' if direction else ''}"
