@@ -21,6 +21,7 @@ from .. import ops
 from ..tensor import ShapeError, Tensor, full_gc_deferred
 from .layers import _uniform_param
 from .module import Module
+from .utils.rnn import PackedSequence, _run_packed
 
 # ---------------------------------------------------------------------------
 # the cell equations (gate order as PyTorch: LSTM i, f, g, o;  GRU r, z, n)
@@ -257,9 +258,14 @@ class _RecurrentBase(Module):
         sequence: outputs past it are zero, the forward direction's final state
         is the state at the last valid step, the reverse direction starts there.
         """
+        if isinstance(x, PackedSequence):     # PyTorch's packed input: output is packed too
+            return _run_packed(self, x, hx)
         x, states, valid, batched = self._check(x, hx, lengths)
         with full_gc_deferred():          # the unrolled graph grows by a few objects per op
             return self._unroll(x, states, valid, batched)
+
+    def flatten_parameters(self) -> None:
+        """Does nothing: PyTorch compacts cuDNN weights here; these weights need no compaction."""
 
     def _unroll(self, x: Tensor, states: list, valid: np.ndarray | None, batched: bool) -> tuple:
         T = x.shape[0]
