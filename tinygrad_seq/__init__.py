@@ -18,4 +18,5 @@ from .gradcheck import gradcheck, GradcheckError
 __version__ = "0.1.0"
 
 from . import nn, optim, reference  # noqa: E402
+from . import utils  # noqa: E402
 from .serialization import save, load, CheckpointError  # noqa: E402
