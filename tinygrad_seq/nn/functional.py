@@ -11,7 +11,6 @@ import numpy as np
 
 from .. import ops
 from ..ops import dropout, log_softmax, logsumexp, one_hot, relu, sigmoid, softmax, softplus, tanh  # noqa: F401
-from ..ops import leaky_relu  # noqa: F401
 from ..tensor import ShapeError, Tensor
 
 __all__ = [
@@ -101,6 +100,11 @@ def _erf(x: Tensor) -> Tensor:
         poly = (poly + a) * t
     y = 1.0 - poly * (-(ax * ax)).exp()
     return ops.where(x.data >= 0, y, -y)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
+    """max(0, x) + negative_slope * min(0, x), elementwise."""
+    return ops.leaky_relu(_t(input), negative_slope)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002

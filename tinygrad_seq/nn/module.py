@@ -256,6 +256,7 @@ class Module:
             yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
 
     def modules(self) -> Iterator["Module"]:
+        """Every module in the tree (this one first), each once."""
         for _, m in self.named_modules():
             yield m
 
@@ -268,6 +269,7 @@ class Module:
                 yield name, module
 
     def children(self) -> Iterator["Module"]:
+        """The direct sub-modules, each once."""
         for _, m in self.named_children():
             yield m
 
@@ -289,6 +291,7 @@ class Module:
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter (each once); only this module's own with ``recurse=False``."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
@@ -298,6 +301,7 @@ class Module:
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer that is not None (each once); only this module's own with ``recurse=False``."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 

@@ -62,9 +62,11 @@ class PackedSequence(_PackedSequenceBase):
         return self._replace(data=self.data.astype(dtype))
 
     def float(self) -> "PackedSequence":
+        """The same packing with float32 ``data``."""
         return self.to(np.float32)
 
     def double(self) -> "PackedSequence":
+        """The same packing with float64 ``data``."""
         return self.to(np.float64)
 
 
