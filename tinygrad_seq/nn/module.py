@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from ..tensor import Tensor, _check_grad_dtype, _mark_modified, no_grad
+from ..tensor import Tensor, _check_device, _check_grad_dtype, _mark_modified, device, no_grad
 
 
 def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
@@ -403,14 +403,41 @@ class Module:
         return sum(p.numel() for p in self.parameters())
 
     # -- dtype ------------------------------------------------------------------
-    def to(self, dtype: Any) -> "Module":
-        """Convert every parameter and floating-point buffer to ``dtype`` in place (e.g. ``np.float64``)."""
+    def to(self, *args: Any, **kwargs: Any) -> "Module":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``: convert parameters and floating buffers in place.
+
+        Devices are accepted for PyTorch code: "cpu" (the only one); "cuda" is refused with a clear message.
+        """
+        dtype = kwargs.pop("dtype", None)
+        for a in (*args, kwargs.pop("device", None)):
+            if a is None or isinstance(a, bool):
+                continue
+            if isinstance(a, (str, device)):
+                _check_device(a)
+            else:
+                dtype = a
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
+        if dtype is None:
+            return self
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to: only floating-point dtypes are allowed, got {dtype} "
+                            "(parameters must stay trainable)")
         for p in self.parameters():
             p.array = p.array.astype(dtype)
             p.grad = None
         for b in self.buffers():
             if b.array.dtype.kind == "f":
                 b.array = b.array.astype(dtype)
+        return self
+
+    def cpu(self) -> "Module":
+        return self
+
+    def cuda(self, *args: Any, **kwargs: Any) -> "Module":
+        _check_device("cuda")
         return self
 
     def double(self) -> "Module":
