@@ -149,6 +149,7 @@ class Module:
             object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` under ``name`` (``None`` records an absent parameter, e.g. a disabled bias)."""
         if param is None:
             self._parameters.pop(name, None)
             object.__setattr__(self, name, None)
@@ -156,6 +157,7 @@ class Module:
             setattr(self, name, param)
 
     def add_module(self, name: str, module: "Module") -> None:
+        """Register ``module`` as a child under ``name`` (like assigning an attribute)."""
         setattr(self, name, module)
 
     register_module = add_module
@@ -223,6 +225,7 @@ class Module:
 
     # -- calling ----------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """What the module computes; subclasses define it.  Call the module, not ``forward``, so hooks run."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -331,11 +334,13 @@ class Module:
 
     # -- modes and gradients ----------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
+        """Training mode (dropout on) for this module and its children; returns the module."""
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
 
     def eval(self) -> "Module":
+        """Evaluation mode (dropout off) for this module and its children; ``train(False)``."""
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
@@ -400,6 +405,7 @@ class Module:
         return IncompatibleKeys(missing, unexpected)
 
     def num_parameters(self) -> int:
+        """The number of parameter elements."""
         return sum(p.numel() for p in self.parameters())
 
     # -- dtype ------------------------------------------------------------------
@@ -434,20 +440,25 @@ class Module:
         return self
 
     def cpu(self) -> "Module":
+        """The module itself: everything is on the CPU."""
         return self
 
     def cuda(self, *args: Any, **kwargs: Any) -> "Module":
+        """Refused: tinygrad_seq computes on the CPU with numpy."""
         _check_device("cuda")
         return self
 
     def double(self) -> "Module":
+        """Parameters and floating buffers to float64, in place (e.g. for gradcheck)."""
         return self.to(np.float64)
 
     def float(self) -> "Module":
+        """Parameters and floating buffers to float32, in place."""
         return self.to(np.float32)
 
     # -- printing ---------------------------------------------------------------
     def extra_repr(self) -> str:
+        """The module's own settings, shown in its repr (subclasses override it)."""
         return ""
 
     def __repr__(self) -> str:
@@ -468,10 +479,12 @@ class ModuleList(Module):
             self.append(m)
 
     def append(self, module: Module) -> "ModuleList":
+        """Add ``module`` at the end."""
         self.add_module(str(len(self._modules)), module)
         return self
 
     def extend(self, modules: Iterable[Module]) -> "ModuleList":
+        """Add each of ``modules`` at the end."""
         for m in modules:
             self.append(m)
         return self
@@ -528,10 +541,13 @@ class ModuleDict(Module):
         return iter(self._modules)
 
     def keys(self):
+        """The names, in insertion order."""
         return self._modules.keys()
 
     def values(self):
+        """The modules, in insertion order."""
         return self._modules.values()
 
     def items(self):
+        """``(name, module)`` pairs, in insertion order."""
         return self._modules.items()
