@@ -225,6 +225,15 @@ def _np_setitem(x, v, index):
     return y
 
 
+def _draw_bce(d):
+    shape = d.draw(shapes())
+    return [array(d, shape, smooth(0.05, 0.95)), array(d, shape, smooth(0.0, 1.0))], {}
+
+
+def _np_bce(p, y):
+    return -(y * np.log(p) + (1 - y) * np.log1p(-p))
+
+
 def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
@@ -271,6 +280,8 @@ SPECS = [
     Spec("split", lambda x, how, axis: x.split(how, axis), _np_split, _draw_split),
     Spec("pad", lambda x, pad_width, value: tg.pad(x, pad_width, value),
          lambda x, pad_width, value: np.pad(x, pad_width, constant_values=value), _draw_pad),
+    Spec("binary_cross_entropy", lambda p, y: tg.nn.functional.binary_cross_entropy(p, y, reduction="none"),
+         _np_bce, _draw_bce),
     Spec("log_softmax", lambda x, axis: tg.log_softmax(x, axis), _np_log_softmax, _draw_softmax),
     Spec("softmax", lambda x, axis: tg.softmax(x, axis), lambda x, axis: np.exp(_np_log_softmax(x, axis)),
          _draw_softmax),

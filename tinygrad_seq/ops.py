@@ -55,6 +55,11 @@ def _axes(axis: Any, ndim: int) -> tuple:
     return tuple(a % ndim for a in axes) if ndim else ()   # a 0-d tensor accepts axis 0 or -1, like PyTorch
 
 
+def _IEEE() -> Any:
+    """Inside: IEEE results (inf, nan) without numpy's RuntimeWarnings, as PyTorch gives them."""
+    return np.errstate(divide="ignore", invalid="ignore", over="ignore")
+
+
 def _regrow(g: np.ndarray, shape: tuple, axes: tuple, keepdims: bool) -> np.ndarray:
     """Give a reduced gradient its reduced axes back (size 1), ready to broadcast to ``shape``."""
     if not keepdims and len(shape):
@@ -115,14 +120,16 @@ class Div(Node):
     name = "div"
 
     def forward(self, a, b):
-        y = a / b
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # x/0 is inf or nan, as in PyTorch
+            y = a / b
         self.saved = (b, y)
         self.ctx = a.shape
         return y
 
     def backward(self, g):
         b, y = self.saved
-        ga = g / b
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ga = g / b
         return (unbroadcast(ga, self.ctx) if self.needs_input_grad[0] else None,
                 unbroadcast(-ga * y, b.shape) if self.needs_input_grad[1] else None)
 
@@ -132,18 +139,20 @@ class Pow(Node):
     name = "pow"
 
     def forward(self, a, b):
-        y = a ** b
+        with _IEEE():
+            y = a ** b
         self.saved = (a, b, y)
         return y
 
     def backward(self, g):
         a, b, y = self.saved
         ga = gb = None
-        if self.needs_input_grad[0]:
-            ga = unbroadcast(g * b * a ** (b - 1), a.shape)
-        if self.needs_input_grad[1]:
-            pos = a > 0
-            gb = unbroadcast(g * np.where(pos, y, 0) * np.log(np.where(pos, a, 1)), b.shape)
+        with _IEEE():
+            if self.needs_input_grad[0]:
+                ga = unbroadcast(g * b * a ** (b - 1), a.shape)
+            if self.needs_input_grad[1]:
+                pos = a > 0
+                gb = unbroadcast(g * np.where(pos, y, 0) * np.log(np.where(pos, a, 1)), b.shape)
         return ga, gb
 
 
@@ -208,7 +217,8 @@ class PowScalar(Node):
     def forward(self, x, p):
         self.saved = x
         self.ctx = p
-        return x ** p
+        with _IEEE():
+            return x ** p
 
     def backward(self, g):
         x, p = self.saved, self.ctx
@@ -216,7 +226,8 @@ class PowScalar(Node):
             return (np.zeros_like(g),)
         if p == 2:
             return (g * (2 * x),)
-        return (g * (p * x ** (p - 1)),)
+        with _IEEE():
+            return (g * (p * x ** (p - 1)),)
 
 
 class Exp(Node):
@@ -224,7 +235,8 @@ class Exp(Node):
     name = "exp"
 
     def forward(self, x):
-        y = np.exp(x)
+        with np.errstate(over="ignore"):          # e^x beyond the dtype's range is inf, as in PyTorch
+            y = np.exp(x)
         self.saved = y
         return y
 
@@ -262,10 +274,12 @@ class Log(Node):
 
     def forward(self, x):
         self.saved = x
-        return np.log(x)
+        with np.errstate(divide="ignore", invalid="ignore"):   # log 0 = -inf, log(-1) = nan, as in PyTorch
+            return np.log(x)
 
     def backward(self, g):
-        return (g / self.saved,)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g / self.saved,)
 
 
 class Sqrt(Node):
@@ -273,12 +287,14 @@ class Sqrt(Node):
     name = "sqrt"
 
     def forward(self, x):
-        y = np.sqrt(x)
+        with np.errstate(invalid="ignore"):        # sqrt(-1) = nan, as in PyTorch
+            y = np.sqrt(x)
         self.saved = y
         return y
 
     def backward(self, g):
-        return (g / (2 * self.saved),)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g / (2 * self.saved),)
 
 
 class Abs(Node):
@@ -376,6 +392,28 @@ class Softplus(Node):
         return (g * _sigmoid(self.saved),)
 
 
+class BinaryCrossEntropy(Node):
+    """l = -(y max(log p, -100) + (1 - y) max(log(1 - p), -100))   (PyTorch's clamp of the logs)
+    dp = g (p - y) / max(p (1 - p), 1e-12),  dy = g (max(log(1 - p), -100) - max(log p, -100))
+
+    Finite at p = 0 and p = 1 (where the composite formula's gradient is inf * 0 = nan), as PyTorch's.
+    """
+    name = "binary_cross_entropy"
+
+    def forward(self, p, y):
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100)
+            log_q = np.maximum(np.log1p(-p), -100)
+        self.saved = (p, y, log_p, log_q)
+        return -(y * log_p + (1 - y) * log_q)
+
+    def backward(self, g):
+        p, y, log_p, log_q = self.saved
+        gp = g * (p - y) / np.maximum(p * (1 - p), 1e-12) if self.needs_input_grad[0] else None
+        gy = g * (log_q - log_p) if self.needs_input_grad[1] else None
+        return gp, gy
+
+
 class Clip(Node):
     """y = min(max(x, lo), hi);  dx = g where lo < x < hi"""
     name = "clip"
@@ -470,23 +508,30 @@ class Min(Max):
 
 
 class LogSumExp(Node):
-    """y = m + log sum_axis e^(x - m), m = max x;  dx = g e^(x - y) = g softmax(x)"""
+    """y = m + log s, s = sum_axis e^(x - m), m = max x;  dx = g softmax(x) = g e^(x - m) / s
+
+    The gradient is taken from e^(x - m) / s, not e^(x - y): y is rounded
+    (1e16 + log 2 is 1e16 in float64), and e^(x - y) would then be 1, not 1/2.
+    """
     name = "logsumexp"
 
     def forward(self, x, axis, keepdims):
         axes = _axes(axis, x.ndim)
         m = np.max(x, axis=axes, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
         m = np.where(np.isfinite(m), m, 0)
-        with np.errstate(divide="ignore"):
-            y = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
-        # where every x is -inf (an impossible path in CTC), so is y; e^(x - y) must be 0, not nan
-        self.saved = (x, y if np.isfinite(y).all() else np.where(y == -np.inf, 0, y))
+        with _IEEE():       # x - m may overflow (x = -3e38, m = 3e38): e^-inf = 0 is then exact
+            e = np.exp(x - m)
+            s = np.sum(e, axis=axes, keepdims=True)
+            y = np.log(s) + m
+            # where every x is -inf (an impossible path in CTC), so is y; the gradient there is 0, not nan
+            e /= np.where(s == 0, 1, s)
+        self.saved = e
         self.ctx = (axes, keepdims)
         return y if keepdims else np.squeeze(y, axis=axes)
 
     def backward(self, g):
-        (x, y), (axes, keep) = self.saved, self.ctx
-        return (_regrow(g, x.shape, axes, keep) * np.exp(x - y),)
+        p, (axes, keep) = self.saved, self.ctx
+        return (_regrow(g, p.shape, axes, keep) * p,)
 
 
 class LogSoftmax(Node):
@@ -498,8 +543,9 @@ class LogSoftmax(Node):
     name = "log_softmax"
 
     def forward(self, x, axis):
-        shifted = x - _finite_max(x, axis)
-        with np.errstate(divide="ignore"):
+        m = _finite_max(x, axis)
+        with _IEEE():       # x - m may overflow to -inf (x = -3e38, m = 3e38): the exact answer rounds there too
+            shifted = x - m
             y = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
         self.saved = y
         self.ctx = axis
@@ -515,8 +561,10 @@ class Softmax(Node):
     name = "softmax"
 
     def forward(self, x, axis):
-        e = np.exp(x - _finite_max(x, axis))
-        y = e / np.sum(e, axis=axis, keepdims=True)
+        m = _finite_max(x, axis)
+        with _IEEE():
+            e = np.exp(x - m)
+            y = e / np.sum(e, axis=axis, keepdims=True)
         self.saved = y
         self.ctx = axis
         return y

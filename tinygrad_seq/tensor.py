@@ -1021,8 +1021,12 @@ class Tensor:
         """Mean over all elements or ``dim`` (a floating tensor only)."""
         if self.array.dtype.kind != "f":
             raise TypeError(f"mean: needs a floating-point tensor, got {self.dtype} (use .float() first)")
-        if self.array.size == 0 and dim is None and axis is None:
-            raise ShapeError(f"mean: the mean of an empty tensor (shape {self.shape}) is undefined")
+        if self.array.size == 0:
+            axes = _axes_arg(axis if axis is not None else dim, self.ndim, "mean")
+            n = int(np.prod([self.shape[a] for a in (range(self.ndim) if axes is None else axes)]))
+            if n == 0:
+                over = "" if axes is None else f" over dim {axes if len(axes) > 1 else axes[0]}"
+                raise ShapeError(f"mean: the mean of an empty tensor (shape {self.shape}){over} is undefined")
         return self._reduce(_ops.Mean, dim, keepdim, axis, keepdims)
 
     def logsumexp(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..functions import cat, leaky_relu, log_softmax, logsumexp, relu, sigmoid, softmax, softplus, stack, tanh  # noqa: F401
+from .. import ops as _ops
 from ..functions import _t
 from ..functions import pad as _pad
 from ..tensor import ShapeError, Tensor, _State, _to_array, where
@@ -263,13 +264,13 @@ def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # n
 def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
     """-(y log p + (1 - y) log(1 - p)) for probabilities p; logs clamped at -100 as in PyTorch."""
     p, y = _pair("binary_cross_entropy", input, target, reduction)
-    if p.array.size and (p.array.min() < 0 or p.array.max() > 1):
-        raise ValueError("binary_cross_entropy: input must be probabilities in [0, 1] "
+    if p.array.dtype.kind != "f":
+        raise TypeError(f"binary_cross_entropy: input must be a floating-point tensor of probabilities, got {p.dtype}")
+    if p.array.size and not ((p.array >= 0) & (p.array <= 1)).all():      # (NaN fails both tests)
+        bad = p.array[~((p.array >= 0) & (p.array <= 1))].flat[0]
+        raise ValueError(f"binary_cross_entropy: input must be probabilities in [0, 1], got {bad} "
                          "(for logits use binary_cross_entropy_with_logits)")
-    with np.errstate(divide="ignore"):
-        log_p = p.log().clip(min=-100)
-        log_q = (1 - p).log().clip(min=-100)
-    return _reduce(-(y * log_p + (1 - y) * log_q), reduction)
+    return _reduce(_ops.BinaryCrossEntropy.apply(p, y.to(p.dtype)), reduction)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Any, reduction: str = "mean",  # noqa: A002
