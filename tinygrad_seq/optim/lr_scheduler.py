@@ -5,12 +5,33 @@ Call ``scheduler.step()`` once per epoch, after ``optimizer.step()``.
 from __future__ import annotations
 
 import math
+from typing import Any
+
+import numpy as np
 
 from .optimizer import Optimizer
 
 
+def _number(cls: str, name: str, v: Any, lo: float, lo_ok: bool = True) -> None:
+    """Refuse a hyper-parameter that is not a finite number >= lo (> lo unless lo_ok)."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{cls}: {name} must be a number, got {type(v).__name__} {v!r}")
+    if not (v >= lo if lo_ok else v > lo) or not math.isfinite(v):
+        raise ValueError(f"{cls}: {name} must be a finite number {'>=' if lo_ok else '>'} {lo:g}, got {v!r}")
+
+
+def _positive_int(cls: str, name: str, v: Any) -> None:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{cls}: {name} must be a positive integer, got {type(v).__name__} {v!r}")
+    if v <= 0:
+        raise ValueError(f"{cls}: {name} must be a positive integer, got {v!r}")
+
+
 class LRScheduler:
     def __init__(self, optimizer: Optimizer):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__}: optimizer must be an Optimizer (tg.optim.SGD, Adam, ...), "
+                            f"got {type(optimizer).__name__}")
         self.optimizer = optimizer
         self.base_lrs = [g["lr"] for g in optimizer.param_groups]
         self.last_epoch = 0
@@ -30,6 +51,12 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state: dict) -> None:
+        if not isinstance(state, dict) or not {"base_lrs", "last_epoch"} <= set(state):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: state must be a dict with 'base_lrs' and "
+                             f"'last_epoch' (what state_dict() returns), got {type(state).__name__}")
+        if len(state["base_lrs"]) != len(self.optimizer.param_groups):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved state has {len(state['base_lrs'])} "
+                             f"learning rates, the optimizer {len(self.optimizer.param_groups)} parameter groups")
         self.__dict__.update({k: (list(v) if k == "base_lrs" else v) for k, v in state.items()})
 
 
@@ -37,6 +64,8 @@ class StepLR(LRScheduler):
     """lr = base_lr * gamma ** (epoch // step_size)"""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
+        _positive_int("StepLR", "step_size", step_size)
+        _number("StepLR", "gamma", gamma, 0.0)
         super().__init__(optimizer)
         self.step_size, self.gamma = step_size, gamma
 
@@ -48,6 +77,7 @@ class ExponentialLR(LRScheduler):
     """lr = base_lr * gamma ** epoch"""
 
     def __init__(self, optimizer: Optimizer, gamma: float):
+        _number("ExponentialLR", "gamma", gamma, 0.0)
         super().__init__(optimizer)
         self.gamma = gamma
 
@@ -59,6 +89,8 @@ class CosineAnnealingLR(LRScheduler):
     """lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2"""
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):
+        _positive_int("CosineAnnealingLR", "T_max", T_max)
+        _number("CosineAnnealingLR", "eta_min", eta_min, 0.0)
         super().__init__(optimizer)
         self.T_max, self.eta_min = T_max, eta_min
 

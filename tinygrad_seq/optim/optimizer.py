@@ -16,36 +16,85 @@ class Optimizer:
     in place; ``step()`` calls it for every parameter that has a gradient.
     """
 
+    # hyper-parameter -> (lowest, highest, whether the highest is allowed); subclasses extend it
+    _limits: dict = {"lr": (0.0, float("inf"), True), "weight_decay": (0.0, float("inf"), True),
+                     "eps": (0.0, float("inf"), True), "momentum": (0.0, float("inf"), True)}
+    _flags: tuple = ()                         # hyper-parameters that must be booleans
+
     def __init__(self, params: Iterable[Any], defaults: dict):
+        name = type(self).__name__
         self.defaults = dict(defaults)
+        if isinstance(params, (Tensor, dict, str, bytes)) or not hasattr(params, "__iter__"):
+            hint = " (pass model.parameters())" if hasattr(params, "parameters") else ""
+            raise TypeError(f"{name}: params must be an iterable of Tensors or dicts (e.g. model.parameters()), "
+                            f"got {type(params).__name__}{hint}")
         params = list(params)
         if not params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
-        groups = params if isinstance(params[0], dict) else [{"params": params}]
+            raise ValueError(f"{name}: got an empty parameter list")
+        dicts = [isinstance(p, dict) for p in params]
+        if any(dicts) and not all(dicts):
+            raise TypeError(f"{name}: params must be all Tensors or all dicts (parameter groups), not a mix")
+        groups = params if all(dicts) else [{"params": params}]
         self.param_groups: list[dict] = []
         self.state: dict[int, dict] = {}          # id(param) -> state
+        self._check(dict(self.defaults), "")
         for g in groups:
             self.add_param_group(g)
 
     def add_param_group(self, group: dict) -> None:
         """Add a group of parameters (``{'params': [...], 'lr': ...}``); unset hyper-parameters take the defaults."""
+        name = type(self).__name__
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError(f"{name}: a parameter group must be a dict with a 'params' key, got "
+                            f"{type(group).__name__}" + (f" with keys {sorted(group)}" if isinstance(group, dict) else ""))
         group = dict(group)
         ps = group["params"]
+        if isinstance(ps, (dict, str, bytes)) or not (isinstance(ps, Tensor) or hasattr(ps, "__iter__")):
+            raise TypeError(f"{name}: a group's 'params' must be a Tensor or an iterable of Tensors, got "
+                            f"{type(ps).__name__}")
         group["params"] = [ps] if isinstance(ps, Tensor) else list(ps)
-        for p in group["params"]:
-            if not isinstance(p, Tensor) or not p.requires_grad:
-                raise TypeError(f"{type(self).__name__}: can only optimize tensors that require grad")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        mine: set = set()
+        for i, p in enumerate(group["params"]):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: params must be Tensors, got {type(p).__name__} at position {i}")
+            if not p.requires_grad:
+                raise ValueError(f"{name}: can only optimize tensors that require grad; the parameter at position "
+                                 f"{i} (shape {p.shape}) does not")
+            if p.grad_fn is not None:
+                raise ValueError(f"{name}: can't optimize a non-leaf Tensor (the parameter at position {i}, shape "
+                                 f"{p.shape}, was computed by '{p.grad_fn.name}'); optimize the leaf it came from")
+            if id(p) in mine:
+                raise ValueError(f"{name}: the parameter group has the same parameter twice (position {i}, "
+                                 f"shape {p.shape}); each parameter must appear once")
+            if id(p) in seen:
+                raise ValueError(f"{name}: some parameters appear in more than one parameter group (position {i}, "
+                                 f"shape {p.shape})")
+            mine.add(id(p))
         unknown = set(group) - set(self.defaults) - {"params"}
         if unknown:
-            raise TypeError(f"{type(self).__name__}: unknown hyper-parameters {sorted(unknown)}")
+            raise TypeError(f"{name}: unknown hyper-parameters {sorted(unknown)} (accepted: {sorted(self.defaults)})")
         for k, v in self.defaults.items():
             group.setdefault(k, v)
-        self._check(group)
+        self._check(group, " in a parameter group")
         self.param_groups.append(group)
 
-    def _check(self, group: dict) -> None:
-        if group.get("lr", 0) < 0:
-            raise ValueError(f"{type(self).__name__}: learning rate must be non-negative, got {group['lr']}")
+    def _check(self, group: dict, where: str = "") -> None:
+        """Refuse hyper-parameters of the wrong type or outside their range (PyTorch's checks, and types)."""
+        name = type(self).__name__
+        for k, v in group.items():
+            if k in self._flags:
+                if not isinstance(v, (bool, np.bool_)):
+                    raise TypeError(f"{name}: {k} must be True or False, got {type(v).__name__} {v!r}")
+            elif k in self._limits:
+                lo, hi, hi_ok = self._limits[k]
+                if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+                    raise TypeError(f"{name}: {k} must be a number, got {type(v).__name__} {v!r}{where}")
+                if not (lo <= v < hi or (hi_ok and v == hi)) or v != v or v == float("inf"):
+                    rng = f"in [{lo:g}, {hi:g}{']' if hi_ok else ')'}" if hi != float("inf") else \
+                        f">= {lo:g}" if lo != -float("inf") else ""
+                    raise ValueError(f"{name}: {k} must be a finite number{' ' if rng else ''}{rng}, got {v!r}{where}"
+                                     + (f" (Invalid learning rate: {v})" if k == "lr" else ""))
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients (``set_to_none=False``: zero them in place instead)."""
@@ -81,19 +130,53 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore the state and hyper-parameters saved by ``state_dict()`` (same parameter groups)."""
-        groups = state_dict["param_groups"]
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            got = f"a dict with keys {sorted(map(str, state_dict))}" if isinstance(state_dict, dict) else \
+                type(state_dict).__name__
+            raise ValueError(f"{name}: state_dict must be a dict with keys 'state' and 'param_groups' (what "
+                             f"Optimizer.state_dict() returns), got {got}")
+        groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(groups, (list, tuple)) or not all(isinstance(g, dict) and "params" in g for g in groups):
+            raise ValueError(f"{name}: 'param_groups' must be a list of dicts with a 'params' key, got {groups!r}"[:300])
+        if not isinstance(saved_state, dict):
+            raise ValueError(f"{name}: 'state' must be a dict {{parameter index: state}}, got "
+                             f"{type(saved_state).__name__}")
         if len(groups) != len(self.param_groups) or any(
                 len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved parameter groups do not match "
-                             "this optimizer's")
+            raise ValueError(f"{name}: the saved parameter groups (sizes {[len(g['params']) for g in groups]}) do not "
+                             f"match this optimizer's (sizes {[len(g['params']) for g in self.param_groups]})")
         params = self._params()
+        new_state: dict = {}
+        for k, st in saved_state.items():
+            try:
+                i = int(k)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name}: state key {k!r} is not a parameter index") from None
+            if not 0 <= i < len(params):
+                raise ValueError(f"{name}: state key {k!r} is not a parameter index in [0, {len(params)})")
+            if not isinstance(st, dict):
+                raise ValueError(f"{name}: the state of parameter {k} must be a dict, got {type(st).__name__}")
+            p = params[i]
+            entry = {}
+            for sname, v in st.items():
+                if isinstance(v, np.ndarray) and v.ndim:
+                    if v.shape != p.shape:
+                        raise ValueError(f"{name}: size mismatch for state[{k!r}][{sname!r}]: the checkpoint has shape "
+                                         f"{v.shape}, the parameter has shape {p.shape}")
+                    entry[sname] = np.array(v, dtype=p.dtype)
+                else:
+                    entry[sname] = v.item() if isinstance(v, np.ndarray) else v
+            new_state[id(p)] = entry
+        for saved, group in zip(groups, self.param_groups):
+            extra = {k: (tuple(v) if isinstance(v, (list, np.ndarray)) and k == "betas" else v)
+                     for k, v in saved.items() if k != "params"}
+            unknown = set(extra) - set(self.defaults)
+            if unknown:
+                raise ValueError(f"{name}: unknown hyper-parameters {sorted(unknown)} in the saved parameter groups")
+            self._check(dict(extra), " in the saved state_dict")
         for saved, group in zip(groups, self.param_groups):
             for k, v in saved.items():
                 if k != "params":
                     group[k] = tuple(v) if isinstance(v, (list, np.ndarray)) and k == "betas" else v
-        self.state = {}
-        for k, s in state_dict["state"].items():
-            p = params[int(k)]
-            self.state[id(p)] = {name: (np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray) and v.ndim else
-                                        (v.item() if isinstance(v, np.ndarray) else v))
-                                 for name, v in s.items()}
+        self.state = new_state

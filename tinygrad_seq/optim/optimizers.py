@@ -17,8 +17,12 @@ from .optimizer import Optimizer
 class SGD(Optimizer):
     """g += wd p;  b = g (t = 1) or  mu b + (1 - dampening) g;  g = g + mu b (nesterov) or b;  p -= lr g"""
 
+    _limits = {**Optimizer._limits, "dampening": (-math.inf, math.inf, False)}
+    _flags = ("nesterov",)
+
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0):
+        self._check(dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov, weight_decay=weight_decay))
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
@@ -46,17 +50,29 @@ class Adam(Optimizer):
     Adam adds wd p to g; AdamW instead decays p by (1 - lr wd) first.
     """
     decoupled = False
+    _flags = ("amsgrad",)
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+        super().__init__(params, dict(lr=lr, betas=self._betas(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad))
 
-    def _check(self, group):
-        super()._check(group)
-        b1, b2 = group["betas"]
-        if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise ValueError(f"{type(self).__name__}: betas must be in [0, 1), got {group['betas']}")
+    def _betas(self, betas: Any, where: str = "") -> tuple:
+        name = type(self).__name__
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+            raise TypeError(f"{name}: betas must be a pair of numbers (beta1, beta2) in [0, 1), got {betas!r}{where}")
+        for i, b in enumerate(betas):
+            if isinstance(b, (bool, np.bool_)) or not isinstance(b, (int, float, np.integer, np.floating)):
+                raise TypeError(f"{name}: betas must be a pair of numbers in [0, 1), got {betas!r}{where}")
+            if not 0 <= b < 1:
+                raise ValueError(f"{name}: betas must be in [0, 1), got {tuple(betas)!r}{where} "
+                                 f"(Invalid beta parameter at index {i}: {b})")
+        return (float(betas[0]), float(betas[1]))
+
+    def _check(self, group, where=""):
+        super()._check(group, where)
+        if "betas" in group:
+            group["betas"] = self._betas(group["betas"], where)
 
     def _update(self, p, grad, state, group):
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
@@ -98,6 +114,9 @@ class RMSprop(Optimizer):
     """v = a v + (1-a) g^2;  (centered: m = a m + (1-a) g, v~ = v - m^2);  d = sqrt(v~) + eps;
     p -= lr g / d, or with momentum  b = mu b + g / d;  p -= lr b"""
 
+    _limits = {**Optimizer._limits, "alpha": (0.0, 1.0, True)}
+    _flags = ("centered",)
+
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
@@ -136,6 +155,9 @@ class RMSprop(Optimizer):
 
 class Adagrad(Optimizer):
     """s += g^2;  p -= lr / (1 + (t-1) lr_decay) * g / (sqrt(s) + eps)"""
+
+    _limits = {**Optimizer._limits, "lr_decay": (0.0, math.inf, True),
+               "initial_accumulator_value": (0.0, math.inf, True)}
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10):
