@@ -49,6 +49,12 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class StateDictError(RuntimeError, KeyError):
+    """``load_state_dict`` refused the values: PyTorch's RuntimeError (also a KeyError, as it was here before)."""
+
+    __str__ = RuntimeError.__str__
+
+
 class IncompatibleKeys(NamedTuple):
     missing_keys: list
     unexpected_keys: list
@@ -379,24 +385,29 @@ class Module:
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
         """Copy values into the parameters and buffers by name; with ``strict`` every name must match exactly."""
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise TypeError(f"load_state_dict: state_dict must be a dict of name -> tensor or array (what "
+                            f"state_dict() returns), got {type(state_dict).__name__}")
         own = dict(self._state_items())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        mismatched = []
+        problems = []
+        if strict and missing:
+            problems.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
+        if strict and unexpected:
+            problems.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
         for k, p in own.items():
             if k in state_dict:
-                v = np.asarray(state_dict[k].array if isinstance(state_dict[k], Tensor) else state_dict[k])
-                if v.shape != p.shape:
-                    mismatched.append(f"{k}: expected shape {p.shape}, got {v.shape}")
-        problems = []
-        if mismatched:
-            problems.append("shape mismatch for " + "; ".join(mismatched))
-        if strict and missing:
-            problems.append("missing keys: " + ", ".join(missing))
-        if strict and unexpected:
-            problems.append("unexpected keys: " + ", ".join(unexpected))
+                v = state_dict[k]
+                v = np.asarray(v.array if isinstance(v, Tensor) else v)
+                if v.dtype.kind not in "biuf":
+                    problems.append(f"value for {k}: expected numbers, got {v.dtype} data in the checkpoint.")
+                elif v.shape != p.shape:
+                    problems.append(f"size mismatch for {k}: copying a param with shape {v.shape} from checkpoint, "
+                                    f"the shape in current model is {p.shape}.")
         if problems:
-            raise KeyError(f"load_state_dict into {type(self).__name__}: " + " | ".join(problems))
+            raise StateDictError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                                 + "\n\t".join(problems))
         for k, p in own.items():
             if k in state_dict:
                 v = state_dict[k]
