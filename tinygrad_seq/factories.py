@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, _check_device, _check_grad_dtype, _is_int, _shape_args, _State, _to_array
+from .tensor import Tensor, _check_device, _check_grad_dtype, _dtype_arg, _is_int, _shape_args, _State, _to_array
 
 __all__ = ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
            "randint", "randn_like", "rand_like", "randperm", "multinomial", "arange", "linspace", "eye", "tensor",
@@ -77,18 +77,18 @@ def _finish(arr: np.ndarray, requires_grad: bool, device: Any) -> Tensor:
     return t
 
 
-def _dtype(dtype: Any) -> np.dtype:
-    return _State.default_dtype if dtype is None else np.dtype(dtype)
+def _dtype(dtype: Any, op: str = "factory") -> np.dtype:
+    return _State.default_dtype if dtype is None else _dtype_arg(op, dtype)
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """A tensor of zeros of the given shape (``zeros(2, 3)`` or ``zeros((2, 3))``)."""
-    return _finish(np.zeros(_shape_args(size, "zeros"), dtype=_dtype(dtype)), requires_grad, device)
+    return _finish(np.zeros(_shape_args(size, "zeros"), dtype=_dtype(dtype, "zeros")), requires_grad, device)
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """A tensor of ones of the given shape."""
-    return _finish(np.ones(_shape_args(size, "ones"), dtype=_dtype(dtype)), requires_grad, device)
+    return _finish(np.ones(_shape_args(size, "ones"), dtype=_dtype(dtype, "ones")), requires_grad, device)
 
 
 def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
@@ -99,14 +99,23 @@ def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: An
 def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """A tensor of the given shape filled with ``fill_value`` (its dtype inferred like ``tg.tensor``'s)."""
     if dtype is None:
-        dtype = _to_array(fill_value, None).dtype
-    return _finish(np.full(_shape_args((size,), "full"), fill_value, dtype=np.dtype(dtype)), requires_grad, device)
+        dtype = _to_array(_fill("full", fill_value), None).dtype
+    return _finish(np.full(_shape_args((size,), "full"), _fill("full", fill_value), dtype=_dtype(dtype, "full")),
+                   requires_grad, device)
+
+
+def _fill(op: str, v: Any) -> Any:
+    if isinstance(v, Tensor) and v.numel() == 1:
+        return v.item()
+    if not isinstance(v, (bool, int, float, complex, np.number, np.bool_)):
+        raise TypeError(f"{op}: fill_value must be a number, got {type(v).__name__} {v!r}")
+    return v
 
 
 def _like(t: Any, dtype: Any) -> tuple[tuple, np.dtype]:
     if not isinstance(t, Tensor):
         raise TypeError(f"expected a Tensor, got {type(t).__name__}")
-    return t.shape, (t.dtype if dtype is None else np.dtype(dtype))
+    return t.shape, (t.dtype if dtype is None else _dtype_arg("factory", dtype))
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
@@ -129,20 +138,20 @@ def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device
 def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """``fill_value`` in ``t``'s shape (and dtype, unless given)."""
     shape, dt = _like(t, dtype)
-    return _finish(np.full(shape, fill_value, dtype=dt), requires_grad, device)
+    return _finish(np.full(shape, _fill("full_like", fill_value), dtype=dt), requires_grad, device)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Generator | None = None,
           device: Any = None) -> Tensor:
     """Samples of N(0, 1)."""
-    arr = _rng(generator).standard_normal(_shape_args(size, "randn")).astype(_dtype(dtype))
+    arr = _rng(generator).standard_normal(_shape_args(size, "randn")).astype(_dtype(dtype, "randn"))
     return _finish(arr, requires_grad, device)
 
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Generator | None = None,
          device: Any = None) -> Tensor:
     """Samples of U[0, 1)."""
-    arr = _rng(generator).random(_shape_args(size, "rand")).astype(_dtype(dtype))
+    arr = _rng(generator).random(_shape_args(size, "rand")).astype(_dtype(dtype, "rand"))
     return _finish(arr, requires_grad, device)
 
 
@@ -213,13 +222,25 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
             raise TypeError(f"arange: {name} must be a number, got {type(v).__name__}")
     if step == 0:
-        raise ValueError("arange: step must be nonzero")
+        raise ValueError("arange: step must be a nonzero number, got 0")
+    for name, v in (("start", start), ("end", end), ("step", step)):
+        if not np.isfinite(v):
+            raise ValueError(f"arange: {name} must be finite, got {v}")
     if (end - start) * step < 0:
         raise ValueError(f"arange: upper bound and larger bound inconsistent with step sign "
                          f"(start={start}, end={end}, step={step})")
     if dtype is None:
         dtype = np.int64 if all(_is_int(v) for v in (start, end, step)) else _State.default_dtype
+    dtype = _dtype_arg("arange", dtype)
     return _finish(np.arange(start, end, step, dtype=dtype), requires_grad, device)
+
+
+def _num(op: str, name: str, v: Any) -> Any:
+    if isinstance(v, Tensor) and v.numel() == 1:
+        v = v.item()
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: {name} must be a number, got {type(v).__name__} {v!r}")
+    return v
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False,
@@ -227,7 +248,8 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_g
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     if not _is_int(steps) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
-    return _finish(np.linspace(start, end, steps, dtype=_dtype(dtype)), requires_grad, device)
+    return _finish(np.linspace(_num("linspace", "start", start), _num("linspace", "end", end), steps,
+                               dtype=_dtype(dtype, "linspace")), requires_grad, device)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
@@ -235,7 +257,7 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
     for name, v in (("n", n), ("m", m)):
         if v is not None and (not _is_int(v) or v < 0):
             raise ValueError(f"eye: {name} must be a non-negative integer, got {v!r}")
-    return _finish(np.eye(n, m, dtype=_dtype(dtype)), requires_grad, device)
+    return _finish(np.eye(n, m, dtype=_dtype(dtype, "eye")), requires_grad, device)
 
 
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

@@ -130,9 +130,9 @@ class set_grad_enabled(no_grad):
 
 def set_default_dtype(dtype: Any) -> None:
     """Set the dtype that Python floats and lists of floats become (float32 unless changed)."""
-    dt = np.dtype(dtype)
+    dt = _dtype_arg("set_default_dtype", dtype)
     if dt.kind != "f":
-        raise TypeError(f"set_default_dtype: expected a floating dtype, got {dt}")
+        raise TypeError(f"set_default_dtype: dtype must be a floating dtype (tg.float32 or tg.float64), got {dt}")
     _State.default_dtype = dt
 
 
@@ -555,7 +555,7 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
         raise TypeError(f"tensor: cannot make a tensor from {what} data (expected numbers, booleans, "
                         "nested lists of them, or a numeric numpy array)")
     if dtype is not None:
-        return arr.astype(np.dtype(dtype), copy=False)
+        return arr.astype(_dtype_arg("tensor", dtype), copy=False)
     if arr.dtype.kind == "f" and not isinstance(data, (np.ndarray, np.generic)):
         arr = arr.astype(_State.default_dtype)
     elif arr.dtype.kind in "iu" and not isinstance(data, (np.ndarray, np.generic)):
@@ -1319,9 +1319,12 @@ class Tensor:
         kwargs.pop("copy", None)
         if kwargs:
             raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
-        if dtype is None or np.dtype(dtype) == self.array.dtype:
+        if dtype is None:
             return self
-        return _ops.Cast.apply(self, dtype=np.dtype(dtype))
+        dtype = _dtype_arg("to", dtype)
+        if dtype == self.array.dtype:
+            return self
+        return _ops.Cast.apply(self, dtype=dtype)
 
     astype = to
 
@@ -1534,6 +1537,48 @@ def _is_float_operand(v: Any) -> bool:
     if isinstance(v, Tensor):
         return v.array.dtype.kind == "f"
     return isinstance(v, float) or (isinstance(v, np.ndarray) and v.dtype.kind == "f")
+
+
+def _dtype_arg(op: str, dtype: Any) -> np.dtype:
+    """A dtype argument (``tg.float32``, ``np.int64``, ``"float64"``, ...), checked to be numeric or bool."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind not in "biufc" or isinstance(dtype, (int, float)) and not isinstance(dtype, bool):
+        raise TypeError(f"{op}: dtype must be a numeric or bool dtype (tg.float32, tg.int64, tg.bool, ...), "
+                        f"got {dtype!r}")
+    return dt
+
+
+def _int_arg(op: str, name: str, v: Any, low: int | None = 0) -> int:
+    """An integer argument (a size, a count), checked: "<op>: <name> must be an integer >= low, got ..."."""
+    if not _is_int(v):
+        raise TypeError(f"{op}: {name} must be an integer, got {type(v).__name__} {v!r}")
+    if low is not None and v < low:
+        raise ValueError(f"{op}: {name} must be an integer >= {low}, got {v}")
+    return int(v)
+
+
+def _number_arg(op: str, name: str, v: Any, lo: float = -float("inf"), hi: float = float("inf"),
+                lo_ok: bool = True, hi_ok: bool = True) -> float:
+    """A real-number argument (a rate, a probability, an eps), checked to be finite and in range."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: {name} must be a number, got {type(v).__name__} {v!r}")
+    if v != v or v in (float("inf"), -float("inf")) or not (v > lo or (lo_ok and v == lo)) \
+            or not (v < hi or (hi_ok and v == hi)):
+        if hi == float("inf"):
+            rng = "" if lo == -float("inf") else f" {'>=' if lo_ok else '>'} {lo:g}"
+        else:
+            rng = f" in {'[' if lo_ok else '('}{lo:g}, {hi:g}{']' if hi_ok else ')'}"
+        raise ValueError(f"{op}: {name} must be a finite number{rng}, got {v!r}")
+    return v
+
+
+def _bool_arg(op: str, name: str, v: Any) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{op}: {name} must be True or False, got {type(v).__name__} {v!r}")
+    return bool(v)
 
 
 def _dim(d: Any, ndim: int, op: str) -> int:

@@ -79,8 +79,9 @@ def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> T
     """Rows of ``weight`` picked by integer ``indices``; the padding row gets no gradient."""
     idx = _int_array("embedding", "indices", indices)
     n = weight.shape[0]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        raise IndexError(f"embedding: indices must be in [0, {n}), got range [{idx.min()}, {idx.max()}]")
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError(f"embedding: indices must be in [0, {n}) (num_embeddings), got range "
+                         f"[{idx.min()}, {idx.max()}] (index out of range in self)")
     rows = weight[idx]
     if padding_idx is None:
         return rows

@@ -7,24 +7,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
+from ..tensor import _int_arg, _number_arg
 from .optimizer import Optimizer
 
 
-def _number(cls: str, name: str, v: Any, lo: float, lo_ok: bool = True) -> None:
-    """Refuse a hyper-parameter that is not a finite number >= lo (> lo unless lo_ok)."""
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{cls}: {name} must be a number, got {type(v).__name__} {v!r}")
-    if not (v >= lo if lo_ok else v > lo) or not math.isfinite(v):
-        raise ValueError(f"{cls}: {name} must be a finite number {'>=' if lo_ok else '>'} {lo:g}, got {v!r}")
+def _number(cls: str, name: str, v: Any, lo: float) -> None:
+    _number_arg(cls, name, v, lo)
 
 
 def _positive_int(cls: str, name: str, v: Any) -> None:
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{cls}: {name} must be a positive integer, got {type(v).__name__} {v!r}")
-    if v <= 0:
-        raise ValueError(f"{cls}: {name} must be a positive integer, got {v!r}")
+    _int_arg(cls, name, v, 1)
 
 
 class LRScheduler:

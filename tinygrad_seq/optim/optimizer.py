@@ -6,7 +6,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..nn.module import zero_grads
-from ..tensor import Tensor, _mark_modified
+from ..tensor import Tensor, _bool_arg, _mark_modified, _number_arg
 
 
 class Optimizer:
@@ -84,17 +84,13 @@ class Optimizer:
         name = type(self).__name__
         for k, v in group.items():
             if k in self._flags:
-                if not isinstance(v, (bool, np.bool_)):
-                    raise TypeError(f"{name}: {k} must be True or False, got {type(v).__name__} {v!r}")
+                _bool_arg(name, k, v)
             elif k in self._limits:
                 lo, hi, hi_ok = self._limits[k]
-                if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
-                    raise TypeError(f"{name}: {k} must be a number, got {type(v).__name__} {v!r}{where}")
-                if not (lo <= v < hi or (hi_ok and v == hi)) or v != v or v == float("inf"):
-                    rng = f"in [{lo:g}, {hi:g}{']' if hi_ok else ')'}" if hi != float("inf") else \
-                        f">= {lo:g}" if lo != -float("inf") else ""
-                    raise ValueError(f"{name}: {k} must be a finite number{' ' if rng else ''}{rng}, got {v!r}{where}"
-                                     + (f" (Invalid learning rate: {v})" if k == "lr" else ""))
+                try:
+                    _number_arg(name, k, v, lo, hi, hi_ok=hi_ok)
+                except ValueError as e:
+                    raise ValueError(f"{e}{where}" + (f" (Invalid learning rate: {v})" if k == "lr" else "")) from None
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients (``set_to_none=False``: zero them in place instead)."""
