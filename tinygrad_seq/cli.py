@@ -88,12 +88,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "bench":
             from . import bench
             configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+            if not configs:
+                raise UsageError(f"--configs: expected a comma-separated list of small, medium, large, charlm; "
+                                 f"got {args.configs!r}")
             unknown = [c for c in configs if c not in (*bench.CONFIGS, "charlm")]
             if unknown:
                 raise UsageError(f"unknown bench config {unknown[0]!r} (choose from small, medium, large, charlm)")
             if args.reps < 1:
                 raise UsageError(f"--reps must be at least 1, got {args.reps}")
-            if args.json:
+            if args.json is not None:
+                if not args.json or args.json.endswith(("/", os.sep)) or os.path.isdir(args.json):
+                    raise UsageError(f"--json: expected a file path to write, got {args.json!r} (a directory)"
+                                     if args.json else "--json: expected a file path to write, got ''")
                 folder = os.path.dirname(os.path.abspath(args.json))
                 if not os.path.isdir(folder):
                     raise UsageError(f"--json: folder {folder} does not exist")
