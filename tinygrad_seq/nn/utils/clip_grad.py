@@ -5,17 +5,26 @@ from typing import Iterable
 
 import numpy as np
 
-from ...tensor import Tensor
+from ...tensor import Tensor, _number_arg
 
 
-def _with_grads(parameters: Iterable[Tensor] | Tensor) -> list[Tensor]:
+def _with_grads(parameters: Iterable[Tensor] | Tensor, op: str) -> list[Tensor]:
+    if not isinstance(parameters, Tensor) and not hasattr(parameters, "__iter__"):
+        raise TypeError(f"{op}: parameters must be a Tensor or an iterable of Tensors (model.parameters()), "
+                        f"got {type(parameters).__name__}")
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{op}: parameters must be Tensors, got {type(p).__name__} at position {i}")
     return [p for p in params if p.grad is not None]
 
 
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0) -> float:
     """Scale all gradients together so their joint norm is at most ``max_norm``; returns the norm before."""
-    params = _with_grads(parameters)
+    _number_arg("clip_grad_norm_", "max_norm", max_norm, 0)
+    if norm_type != float("inf"):
+        _number_arg("clip_grad_norm_", "norm_type", norm_type, 0, lo_ok=False)
+    params = _with_grads(parameters, "clip_grad_norm_")
     if not params:
         return 0.0
     if norm_type == float("inf"):
@@ -32,5 +41,6 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
 
 def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
     """Clip every gradient element into [-clip_value, clip_value]."""
-    for p in _with_grads(parameters):
+    _number_arg("clip_grad_value_", "clip_value", clip_value, 0)
+    for p in _with_grads(parameters, "clip_grad_value_"):
         p.grad = Tensor._wrap(np.clip(p.grad.array, -clip_value, clip_value))
