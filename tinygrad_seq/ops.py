@@ -604,9 +604,9 @@ class Var(Node):
         n = 1
         for a in axes:
             n *= x.shape[a]
-        d = x - x.mean(axis=axes, keepdims=True)
         denom = max(n - correction, 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with _IEEE():       # over an empty axis, or n <= correction: nan or inf, as in PyTorch, without warnings
+            d = x - np.sum(x, axis=axes, keepdims=True) / n if n else x - np.nan
             y = np.sum(d * d, axis=axes, keepdims=keepdims) / np.asarray(denom, dtype=x.dtype)
         self.saved = d
         self.ctx = (axes, keepdims, denom)

@@ -276,14 +276,22 @@ def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") ->
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Any, reduction: str = "mean",  # noqa: A002
                                      pos_weight: Any = None) -> Tensor:
-    """BCE on logits x: (1 - y) x + (1 + (w - 1) y) softplus(-x), stable for any finite x."""
+    """BCE on logits x: (1 - y) x + L softplus(-x), L = 1 + (w - 1) y, stable for any finite x.
+
+    Written per sign of x so that no two terms cancel (for x < 0, softplus(-x) = -x + softplus(x)):
+    x >= 0:  (1 - y) x + L softplus(-x);    x < 0:  -w y x + L softplus(x)   (w = 1 without pos_weight).
+    Both are sums of non-negative terms, so the loss is accurate to the last bit even where it is tiny.
+    """
     x, y = _pair("binary_cross_entropy_with_logits", input, target, reduction)
-    sp = softplus(-x)                                # = -log sigmoid(x)
     if pos_weight is None:
-        loss = (1 - y) * x + sp
+        pos = (1 - y) * x + softplus(-x)
+        neg = softplus(x) - y * x
     else:
-        loss = (1 - y) * x + (1 + (_t(pos_weight) - 1) * y) * sp
-    return _reduce(loss, reduction)
+        w = _t(pos_weight)
+        L = 1 + (w - 1) * y
+        pos = (1 - y) * x + L * softplus(-x)
+        neg = L * softplus(x) - (w * y) * x
+    return _reduce(where(x.array >= 0, pos, neg), reduction)
 
 
 # ---------------------------------------------------------------------------
