@@ -190,8 +190,15 @@ class device:
         return "cpu"
 
 
+_DTYPE_NAMES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "double",
+                "float", "long", "int", "half"}
+
+
 def _check_device(dev: Any) -> str:
     name = str(dev.type if isinstance(dev, device) else dev)
+    if isinstance(dev, str) and dev in _DTYPE_NAMES:
+        raise RuntimeError(f"device {name!r} is not available: {name!r} is a dtype name, not a device; pass a "
+                           f"dtype object (tg.{name})")
     if name.split(":")[0] != "cpu":
         raise RuntimeError(f"device {name!r} is not available: tinygrad_seq computes on the CPU with numpy "
                            "(use 'cpu', or leave the device out)")
@@ -781,46 +788,67 @@ class Tensor:
 
     # -- arithmetic ----------------------------------------------------------
     def __add__(self, other: Any) -> "Tensor":
-        return _ops.Add.apply(self, _lift(other, self))
+        o = _lift(other, self)
+        if o.array.dtype != self.array.dtype:
+            return _ops.Add.apply(*_promote(self, o))
+        return _ops.Add.apply(self, o)
 
     def __radd__(self, other: Any) -> "Tensor":
-        return _ops.Add.apply(_lift(other, self), self)
+        o = _lift(other, self)
+        if o.array.dtype != self.array.dtype:
+            return _ops.Add.apply(*_promote(o, self))
+        return _ops.Add.apply(o, self)
 
     def __sub__(self, other: Any) -> "Tensor":
-        return _ops.Sub.apply(self, _lift(other, self))
+        o = _lift(other, self)
+        if o.array.dtype != self.array.dtype:
+            return _ops.Sub.apply(*_promote(self, o))
+        return _ops.Sub.apply(self, o)
 
     def __rsub__(self, other: Any) -> "Tensor":
-        return _ops.Sub.apply(_lift(other, self), self)
+        o = _lift(other, self)
+        if o.array.dtype != self.array.dtype:
+            return _ops.Sub.apply(*_promote(o, self))
+        return _ops.Sub.apply(o, self)
 
     def __mul__(self, other: Any) -> "Tensor":
-        return _ops.Mul.apply(self, _lift(other, self))
+        o = _lift(other, self)
+        if o.array.dtype != self.array.dtype:
+            return _ops.Mul.apply(*_promote(self, o))
+        return _ops.Mul.apply(self, o)
 
     def __rmul__(self, other: Any) -> "Tensor":
-        return _ops.Mul.apply(_lift(other, self), self)
+        o = _lift(other, self)
+        if o.array.dtype != self.array.dtype:
+            return _ops.Mul.apply(*_promote(o, self))
+        return _ops.Mul.apply(o, self)
 
     def __truediv__(self, other: Any) -> "Tensor":
         if self.array.dtype.kind in "biu" and not _is_float_operand(other):
             return self.float() / other             # true division of integers gives floats, as in PyTorch
-        return _ops.Div.apply(self, _lift(other, self))
+        return _ops.Div.apply(*_promote(self, _lift(other, self)))
 
     def __rtruediv__(self, other: Any) -> "Tensor":
         if self.array.dtype.kind in "biu" and not _is_float_operand(other):
             return other / self.float()
-        return _ops.Div.apply(_lift(other, self), self)
+        return _ops.Div.apply(*_promote(_lift(other, self), self))
 
     def __pow__(self, other: Any) -> "Tensor":
         if isinstance(other, (int, float)) and not isinstance(other, bool):
+            if self.array.dtype.kind in "biu" and isinstance(other, int) and other < 0:
+                raise RuntimeError(f"pow: integers to negative integer powers are not allowed (a {self.dtype} "
+                                   f"tensor ** {other}); convert with .float() first")
             return _ops.PowScalar.apply(self, p=other)
-        return _ops.Pow.apply(self, _lift(other, self))
+        return _ops.Pow.apply(*_promote(self, _lift(other, self)))
 
     def __rpow__(self, other: Any) -> "Tensor":
-        return _ops.Pow.apply(_lift(other, self), self)
+        return _ops.Pow.apply(*_promote(_lift(other, self), self))
 
     def __matmul__(self, other: Any) -> "Tensor":
-        return _ops.MatMul.apply(self, _lift(other, self))
+        return _ops.MatMul.apply(*_promote(self, _lift(other, self)))
 
     def __rmatmul__(self, other: Any) -> "Tensor":
-        return _ops.MatMul.apply(_lift(other, self), self)
+        return _ops.MatMul.apply(*_promote(_lift(other, self), self))
 
     def __neg__(self) -> "Tensor":
         return _ops.Neg.apply(self)
@@ -926,7 +954,11 @@ class Tensor:
 
     def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
         """Whether all values are within ``atol + rtol * |other|`` of ``other``."""
-        o = other.array if isinstance(other, Tensor) else np.asarray(other)
+        o = other.array if isinstance(other, Tensor) else _to_array(other, None)
+        try:
+            np.broadcast_shapes(self.shape, o.shape)
+        except ValueError:
+            raise ShapeError(f"allclose: shapes {self.shape} and {o.shape} cannot be broadcast together") from None
         return bool(np.allclose(self.array, o, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
     # -- indexing -------------------------------------------------------------
@@ -945,23 +977,23 @@ class Tensor:
     # -- elementwise functions ------------------------------------------------
     def exp(self) -> "Tensor":
         """e^x, elementwise."""
-        return _ops.Exp.apply(self)
+        return _ops.Exp.apply(self if self.array.dtype.kind in "fc" else self.to(_State.default_dtype))
 
     def log(self) -> "Tensor":
         """Natural logarithm, elementwise."""
-        return _ops.Log.apply(self)
+        return _ops.Log.apply(self if self.array.dtype.kind in "fc" else self.to(_State.default_dtype))
 
     def sqrt(self) -> "Tensor":
         """Square root, elementwise."""
-        return _ops.Sqrt.apply(self)
+        return _ops.Sqrt.apply(self if self.array.dtype.kind in "fc" else self.to(_State.default_dtype))
 
     def sin(self) -> "Tensor":
         """sin x, elementwise."""
-        return _ops.Sin.apply(self)
+        return _ops.Sin.apply(self if self.array.dtype.kind in "fc" else self.to(_State.default_dtype))
 
     def cos(self) -> "Tensor":
         """cos x, elementwise."""
-        return _ops.Cos.apply(self)
+        return _ops.Cos.apply(self if self.array.dtype.kind in "fc" else self.to(_State.default_dtype))
 
     def abs(self) -> "Tensor":
         """|x|, elementwise."""
@@ -969,7 +1001,7 @@ class Tensor:
 
     def tanh(self) -> "Tensor":
         """tanh x, elementwise."""
-        return _ops.Tanh.apply(self)
+        return _ops.Tanh.apply(self if self.array.dtype.kind in "fc" else self.to(_State.default_dtype))
 
     def sigmoid(self) -> "Tensor":
         """1 / (1 + e^-x), elementwise, without overflow."""
@@ -981,16 +1013,20 @@ class Tensor:
 
     def leaky_relu(self, negative_slope: float = 0.01) -> "Tensor":
         """x if x > 0 else negative_slope * x."""
-        return _ops.LeakyRelu.apply(self, slope=negative_slope)
+        return _ops.LeakyRelu.apply(self, slope=_number_arg("leaky_relu", "negative_slope", negative_slope))
 
     def softplus(self) -> "Tensor":
         """log(1 + e^x), elementwise, without overflow."""
-        return _ops.Softplus.apply(self)
+        return _ops.Softplus.apply(self if self.array.dtype.kind == "f" else self.to(_State.default_dtype))
 
     def clamp(self, min: float | None = None, max: float | None = None) -> "Tensor":  # noqa: A002
         """Limit every element to [min, max] (either may be None)."""
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
+        for name, v in (("min", min), ("max", max)):
+            if v is not None and not isinstance(v, Tensor) and \
+                    (isinstance(v, (str, bytes)) or not np.issubdtype(np.asarray(v).dtype, np.number)):
+                raise TypeError(f"clamp: {name} must be a number or None, got {type(v).__name__} {v!r}")
         return _ops.Clip.apply(self, lo=min, hi=max)
 
     clip = clamp
@@ -1032,7 +1068,7 @@ class Tensor:
     def logsumexp(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
                   keepdims: bool | None = None) -> "Tensor":
         """log(sum(e^x)) over ``dim``, computed with the max subtracted first."""
-        return self._reduce(_ops.LogSumExp, dim, keepdim, axis, keepdims)
+        return self._floating()._reduce(_ops.LogSumExp, dim, keepdim, axis, keepdims)
 
     def amax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool | None = None) -> "Tensor":
         """The largest value (over ``dim``); ties share the gradient evenly."""
@@ -1047,6 +1083,7 @@ class Tensor:
         """Variance with Bessel's correction by default (``correction=1``; ``unbiased=False`` means 0)."""
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
+        _number_arg("var", "correction", correction, 0)
         return self._reduce(_ops.Var, dim, keepdim, axis, keepdims, correction=correction)
 
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -1056,6 +1093,12 @@ class Tensor:
 
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> "Tensor":
         """The p-norm (2 by default; 1, any p > 0, or inf) over all elements or ``dim``."""
+        if isinstance(p, str) and p != "fro" or not isinstance(p, (str, int, float, np.integer, np.floating)) \
+                or isinstance(p, bool) or p != p:
+            raise ValueError(f"norm: p must be a number or 'fro', got {p!r}")
+        if p == 0:                                  # the number of non-zero elements (no gradient)
+            return Tensor._wrap((self.array != 0).sum(axis=_axes_arg(dim, self.ndim, "norm"), keepdims=keepdim)
+                                .astype(self.dtype if self.dtype.kind == "f" else _State.default_dtype))
         if p in ("fro", 2):
             return (self * self).sum(dim, keepdim).sqrt()
         if p == float("inf"):
@@ -1066,7 +1109,10 @@ class Tensor:
 
     def _reduce(self, op: type, dim: Any, keepdim: bool, axis: Any, keepdims: bool | None, **params: Any) -> "Tensor":
         axes = _axes_arg(axis if axis is not None else dim, self.ndim, op.name)
-        return op.apply(self, axis=axes, keepdims=bool(keepdim if keepdims is None else keepdims), **params)
+        keep = keepdim if keepdims is None else keepdims
+        if keep is not True and keep is not False:
+            keep = _bool_arg(op.name, "keepdim", keep)
+        return op.apply(self, axis=axes, keepdims=keep, **params)
 
     def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool | None = None) -> Any:
         """``max()``: the largest value.  ``max(dim)``: ``(values, indices)`` along ``dim`` (PyTorch's)."""
@@ -1095,12 +1141,16 @@ class Tensor:
     def argmax(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> "Tensor":
         """Index of the largest value (over ``dim``; flattened if None), int64."""
         d = axis if axis is not None else dim
+        if self.array.size == 0:
+            raise ShapeError(f"argmax: cannot take the argmax of an empty tensor (shape {self.shape})")
         return Tensor._wrap(np.argmax(self.array, axis=None if d is None else _dim(d, self.ndim, "argmax"),
                                       keepdims=keepdim).astype(np.int64))
 
     def argmin(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> "Tensor":
         """Index of the smallest value (over ``dim``; flattened if None), int64."""
         d = axis if axis is not None else dim
+        if self.array.size == 0:
+            raise ShapeError(f"argmin: cannot take the argmin of an empty tensor (shape {self.shape})")
         return Tensor._wrap(np.argmin(self.array, axis=None if d is None else _dim(d, self.ndim, "argmin"),
                                       keepdims=keepdim).astype(np.int64))
 
@@ -1111,11 +1161,15 @@ class Tensor:
     # -- softmax family (numerically careful primitives) -----------------------
     def softmax(self, dim: int = -1, *, axis: int | None = None) -> "Tensor":
         """e^x / sum e^x along ``dim``, computed with the max subtracted first."""
-        return self._along(_ops.Softmax, axis if axis is not None else dim)
+        return self._floating()._along(_ops.Softmax, axis if axis is not None else dim)
 
     def log_softmax(self, dim: int = -1, *, axis: int | None = None) -> "Tensor":
         """x - logsumexp(x) along ``dim``, exact for ties and huge logits."""
-        return self._along(_ops.LogSoftmax, axis if axis is not None else dim)
+        return self._floating()._along(_ops.LogSoftmax, axis if axis is not None else dim)
+
+    def _floating(self) -> "Tensor":
+        """Integer and bool tensors converted to the default float dtype (for ops that only make sense on floats)."""
+        return self if self.array.dtype.kind in "fc" else self.to(_State.default_dtype)
 
     def _along(self, op: type, dim: Any) -> "Tensor":
         d = _dim(dim, self.ndim, op.name)
@@ -1372,7 +1426,11 @@ class Tensor:
 
     def new_full(self, size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
         """A tensor of ``size`` filled with ``fill_value``, this tensor's dtype by default."""
-        return _new(np.full(_shape_args((size,), "new_full"), fill_value, dtype or self.dtype), requires_grad)
+        fill = _lift(fill_value, self).array
+        if fill.ndim:
+            raise TypeError(f"new_full: fill_value must be a number, got {fill_value!r}")
+        return _new(np.full(_shape_args((size,), "new_full"), fill,
+                            _dtype_arg("new_full", dtype) if dtype is not None else self.dtype), requires_grad)
 
     def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
         """A new tensor from ``data``, this tensor's dtype by default."""
@@ -1448,6 +1506,8 @@ class Tensor:
 
     def fill_(self, value: Any) -> "Tensor":
         """Set every element to ``value``, in place."""
+        if isinstance(value, Tensor) and value.numel() != 1:
+            raise ShapeError(f"fill_: value must be a number or a one-element tensor, got shape {value.shape}")
         v = _lift(value, self)
         return self._inplace("fill_", lambda: _replace(self, v), lambda a: a.fill(v.array.item()), v)
 
@@ -1471,10 +1531,14 @@ class Tensor:
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
         """Fill with samples of U[a, b), in place (from the generator ``tg.manual_seed`` resets)."""
+        _number_arg("uniform_", "a", a), _number_arg("uniform_", "b", b)
+        if a > b:
+            raise ValueError(f"uniform_: expects a <= b, got a={a}, b={b}")
         return self._random_fill("uniform_", lambda shape: _State.rng.uniform(a, b, shape))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
         """Fill with samples of N(mean, std^2), in place."""
+        _number_arg("normal_", "mean", mean), _number_arg("normal_", "std", std, 0)
         return self._random_fill("normal_", lambda shape: _State.rng.normal(mean, std, shape))
 
     def _random_fill(self, name: str, draw: Callable) -> "Tensor":
@@ -1665,6 +1729,17 @@ def _new(arr: np.ndarray, requires_grad: bool) -> Tensor:
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+def _promote(a: Tensor, b: Tensor) -> tuple:
+    """PyTorch's promotion for two tensors: an integer or bool one takes the other's floating dtype
+    (int64 + float32 is float32; numpy would give float64).  Other pairs follow numpy, which agrees."""
+    ka, kb = a.array.dtype.kind, b.array.dtype.kind
+    if ka in "biu" and kb == "f":
+        return a.to(b.array.dtype), b
+    if kb in "biu" and ka == "f":
+        return a, b.to(a.array.dtype)
+    return a, b
 
 
 def _lift(value: Any, like: Tensor) -> Tensor:
