@@ -117,6 +117,10 @@ class Module:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' (Tensor or None expected)")
             buffers[name] = value
             return
+        if name in params and value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' (Parameter or None expected)")
+        if name in modules and value is not None and not isinstance(value, Module):
+            raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' (Module or None expected)")
         params.pop(name, None)
         modules.pop(name, None)
         if buffers is not None and name in buffers:
@@ -156,14 +160,23 @@ class Module:
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` under ``name`` (``None`` records an absent parameter, e.g. a disabled bias)."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_parameter: name must be a non-empty string without '.', got {name!r}")
         if param is None:
             self._parameters.pop(name, None)
             object.__setattr__(self, name, None)
+        elif not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                            "(Parameter or None required; wrap a tensor as nn.Parameter(t))")
         else:
             setattr(self, name, param)
 
     def add_module(self, name: str, module: "Module") -> None:
         """Register ``module`` as a child under ``name`` (like assigning an attribute)."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"add_module: name must be a non-empty string without '.', got {name!r}")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {type(module).__name__} is not a Module subclass (module '{name}')")
         setattr(self, name, module)
 
     register_module = add_module
@@ -341,6 +354,9 @@ class Module:
     # -- modes and gradients ----------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
         """Training mode (dropout on) for this module and its children; returns the module."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ValueError(f"train: training mode is expected to be boolean, got {type(mode).__name__} {mode!r}")
+        mode = bool(mode)
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
@@ -500,8 +516,15 @@ class ModuleList(Module):
             self.append(m)
         return self
 
-    def __getitem__(self, i: int) -> Module:
-        return list(self._modules.values())[i]
+    def __getitem__(self, i: Any) -> Any:
+        mods = list(self._modules.values())
+        if isinstance(i, slice):
+            return Sequential(*mods[i]) if isinstance(self, Sequential) else ModuleList(mods[i])
+        if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
+            raise TypeError(f"{type(self).__name__}: index must be an integer or a slice, got {type(i).__name__}")
+        if not -len(mods) <= i < len(mods):
+            raise IndexError(f"{type(self).__name__}: index {i} is out of range for {len(mods)} modules")
+        return mods[i]
 
     def __len__(self) -> int:
         return len(self._modules)

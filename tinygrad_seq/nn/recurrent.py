@@ -19,7 +19,7 @@ import numpy as np
 
 from .._gc import full_gc_deferred
 from ..functions import cat, stack
-from ..tensor import ShapeError, Tensor, _is_int, where
+from ..tensor import ShapeError, Tensor, _is_int, where, _bool_arg
 from . import functional as F
 from .layers import _uniform_param
 from .module import Module
@@ -105,10 +105,13 @@ def _check_sizes(name: str, input_size: Any, hidden_size: Any, nonlinearity: str
         raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
 
 
-def _check_input(name: str, x: Any, input_size: int, ndims: tuple, what: str) -> Tensor:
-    x = x if isinstance(x, Tensor) else Tensor(x)
+def _check_input(name: str, x: Any, input_size: int, ndims: tuple, what: str, dtype: Any = None) -> Tensor:
+    x = x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
     if x.dtype.kind != "f":
         raise TypeError(f"{name}: expected a floating-point input, got {x.dtype}")
+    if dtype is not None and x.dtype != dtype:
+        raise TypeError(f"{name}: input must have the dtype of the weights, {dtype}, got {x.dtype} "
+                        f"(convert the input with .to({dtype}) or the model with .to({x.dtype}))")
     if x.ndim not in ndims:
         raise ShapeError(f"{name}: expected input of shape {what}, got shape {x.shape}")
     if x.shape[-1] != input_size:
@@ -158,6 +161,7 @@ class _CellBase(Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str | None = None):
         super().__init__()
         _check_sizes(type(self).__name__, input_size, hidden_size, nonlinearity)
+        _bool_arg(type(self).__name__, "bias", bias)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         if nonlinearity is not None:
             self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
@@ -166,7 +170,8 @@ class _CellBase(Module):
 
     def forward(self, x: Any, hx: Any = None) -> Any:
         name = type(self).__name__
-        x = _check_input(name, x, self.input_size, (1, 2), f"(batch, {self.input_size}) or ({self.input_size},)")
+        x = _check_input(name, x, self.input_size, (1, 2), f"(batch, {self.input_size}) or ({self.input_size},)",
+                         self.weight_ih.dtype)
         batched = x.ndim == 2
         if not batched:
             x = x.unsqueeze(0)
@@ -236,6 +241,8 @@ class _RecurrentBase(Module):
             raise ValueError(f"{name}: num_layers must be an integer of at least 1, got {num_layers!r}")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a probability in [0, 1], got {dropout!r}")
+        for flag, v in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
+            _bool_arg(name, flag, v)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
         if nonlinearity is not None:
@@ -255,7 +262,7 @@ class _RecurrentBase(Module):
     def _check(self, x: Any, hx: Any, lengths: Any) -> tuple:
         name = type(self).__name__
         x = _check_input(name, x, self.input_size, (2, 3), "(seq_len, batch, input_size) (batch first if "
-                         "batch_first) or (seq_len, input_size)")
+                         "batch_first) or (seq_len, input_size)", self._weights(0, 0)[0].dtype)
         batched = x.ndim == 3
         if not batched:
             x = x.unsqueeze(1)
