@@ -45,7 +45,11 @@ def _seeds(outputs: list, grad_outputs: Any, where: str) -> list[np.ndarray]:
                     f"{out.shape}: pass a gradient of that shape (or reduce it first, e.g. .sum())")
             seeds.append(np.ones_like(out.array))
         else:
-            arr = np.asarray(g.array if isinstance(g, Tensor) else g, dtype=out.dtype)
+            try:
+                arr = np.asarray(g.array if isinstance(g, Tensor) else g, dtype=out.dtype)
+            except (TypeError, ValueError):
+                raise TypeError(f"{where}: gradient must be a Tensor or numbers of the output's shape {out.shape}, "
+                                f"got {type(g).__name__} {g!r}"[:200]) from None
             if arr.shape != out.shape:
                 raise ShapeError(f"{where}: gradient has shape {arr.shape} but the output has shape {out.shape}")
             seeds.append(arr)

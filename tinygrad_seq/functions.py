@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import ops
-from .tensor import ShapeError, Tensor, _dim, _to_array, where  # noqa: F401  (where: re-exported)
+from .tensor import ShapeError, Tensor, _dim, _int_arg, _to_array, where  # noqa: F401  (where: re-exported)
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "mm", "bmm", "exp", "log", "sqrt", "sin", "cos", "abs",
@@ -241,15 +241,23 @@ def pad(x: Any, pad_width: Any, value: float = 0.0) -> Tensor:
     return ops.Pad.apply(x, pad_width=tuple(map(tuple, pw)), value=value)
 
 
+def _triangle_input(op: str, x: Any, diagonal: Any) -> Tensor:
+    x = _t(x)
+    if x.ndim < 2:
+        raise ShapeError(f"{op}: input tensor must have at least 2 dimensions, got shape {x.shape}")
+    _int_arg(op, "diagonal", diagonal, None)
+    return x
+
+
 def tril(x: Any, diagonal: int = 0) -> Tensor:
     """The lower triangle of the last two dimensions (the rest zeroed)."""
-    x = _t(x)
+    x = _triangle_input("tril", x, diagonal)
     return where(np.tril(np.ones(x.shape[-2:], dtype=bool), diagonal), x, 0.0 if x.dtype.kind == "f" else 0)
 
 
 def triu(x: Any, diagonal: int = 0) -> Tensor:
     """The upper triangle of the last two dimensions (the rest zeroed)."""
-    x = _t(x)
+    x = _triangle_input("triu", x, diagonal)
     return where(np.triu(np.ones(x.shape[-2:], dtype=bool), diagonal), x, 0.0 if x.dtype.kind == "f" else 0)
 
 
@@ -261,6 +269,8 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: equation must be a string like 'ij,jk->ik', got {type(equation).__name__}")
     ts = [_t(o) for o in operands]
     eq = equation.replace(" ", "")
     lhs, _, out = eq.partition("->")
@@ -270,6 +280,9 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     if not _:
         counts = {c: lhs.count(c) for c in lhs if c != ","}
         out = "".join(sorted(c for c, n in counts.items() if n == 1))
+    if set(out) - set("".join(terms)) or len(set(out)) != len(out):
+        raise ValueError(f"einsum: output subscripts {out!r} must be distinct letters that appear in the inputs "
+                         f"(equation {equation!r})")
     letters = sorted(set("".join(terms)), key=lambda c: (c not in out, out.find(c), c))
     total = None
     for term, t in zip(terms, ts):

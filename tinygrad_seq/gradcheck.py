@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .tensor import Tensor, _topological_order, no_grad
+from .tensor import Tensor, _topological_order, no_grad, _number_arg
 
 
 class GradcheckError(AssertionError):
@@ -50,8 +50,14 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, 
     function that ignores what it is given would otherwise pass, 0 against 0);
     ``allow_constant=True`` accepts it, for a function that is constant on purpose.
     """
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
+    for name, v in (("eps", eps), ("atol", atol), ("rtol", rtol)):
+        _number_arg("gradcheck", name, v, 0, lo_ok=name != "eps")
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
+    if not hasattr(inputs, "__iter__"):
+        raise TypeError(f"gradcheck: inputs must be a Tensor or a sequence of them, got {type(inputs).__name__}")
     inputs = list(inputs)
     floats = [isinstance(x, Tensor) and x.dtype.kind == "f" for x in inputs]
     marked = [f and x.requires_grad for f, x in zip(floats, inputs)]

@@ -439,6 +439,9 @@ class Cast(Node):
 
     def forward(self, x, dtype):
         self.ctx = x.dtype
+        if dtype.kind in "biu" and x.dtype.kind == "f":
+            with np.errstate(invalid="ignore"):      # nan/inf to an integer: numpy's (and PyTorch's) arbitrary value
+                return x.astype(dtype)
         return x.astype(dtype)
 
     def backward(self, g):

@@ -562,7 +562,10 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
         raise TypeError(f"tensor: cannot make a tensor from {what} data (expected numbers, booleans, "
                         "nested lists of them, or a numeric numpy array)")
     if dtype is not None:
-        return arr.astype(_dtype_arg("tensor", dtype), copy=False)
+        dt = _dtype_arg("tensor", dtype)
+        if dt.kind in "biu" and arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+            raise ValueError(f"tensor: cannot convert non-finite values (nan or inf) to {dt}")
+        return arr.astype(dt, copy=False)
     if arr.dtype.kind == "f" and not isinstance(data, (np.ndarray, np.generic)):
         arr = arr.astype(_State.default_dtype)
     elif arr.dtype.kind in "iu" and not isinstance(data, (np.ndarray, np.generic)):

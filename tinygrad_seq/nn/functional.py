@@ -13,7 +13,7 @@ from ..functions import cat, leaky_relu, log_softmax, logsumexp, relu, sigmoid, 
 from .. import ops as _ops
 from ..functions import _t
 from ..functions import pad as _pad
-from ..tensor import ShapeError, Tensor, _State, _to_array, where
+from ..tensor import ShapeError, Tensor, _State, _bool_arg, _int_arg, _to_array, where
 
 __all__ = [
     "linear", "embedding", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
@@ -48,6 +48,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
     """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    _bool_arg("dropout", "training", training)
     if not training or p == 0:
         return x
     if p == 1:
@@ -59,7 +60,9 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
 def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
     """Integer class indices -> int64 rows with a 1 at each index (PyTorch's ``F.one_hot``; no gradient)."""
     idx = _int_array("one_hot", "indices", indices)
-    if num_classes < 0:
+    if _int_arg("one_hot", "num_classes", num_classes, -1) == -1 and idx.size == 0:
+        raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass num_classes")
+    if num_classes == -1:
         num_classes = int(idx.max()) + 1 if idx.size else 0
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
         raise ValueError(f"one_hot: indices must be in [0, {num_classes}), got range [{idx.min()}, {idx.max()}]")
@@ -68,6 +71,10 @@ def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b, with W of shape (out_features, in_features)."""
+    x, weight = _t(x), _t(weight)
+    if weight.ndim != 2 or x.ndim < 1:
+        raise ShapeError(f"linear: expects an input of at least 1 dimension and a 2-d weight (out_features, "
+                         f"in_features), got shapes {x.shape} and {weight.shape}")
     if x.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear: input has {x.shape[-1]} features (shape {x.shape}), "
                          f"but the weight expects {weight.shape[1]} (weight shape {weight.shape})")
@@ -78,6 +85,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of ``weight`` picked by integer ``indices``; the padding row gets no gradient."""
     idx = _int_array("embedding", "indices", indices)
+    weight = _t(weight)
+    if weight.ndim != 2:
+        raise ShapeError(f"embedding: weight must be 2-d (num_embeddings, embedding_dim), got shape {weight.shape}")
     n = weight.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise IndexError(f"embedding: indices must be in [0, {n}) (num_embeddings), got range "
@@ -152,7 +162,8 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
     The variance is the biased one (divides by n), as in PyTorch.
     """
     x = _t(input)
-    ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    ns = tuple(normalized_shape) if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
+    ns = tuple(_int_arg("layer_norm", "normalized_shape", n, 0) for n in ns)
     if not ns or x.shape[x.ndim - len(ns):] != ns or len(ns) > x.ndim:
         raise ShapeError(f"layer_norm: expected input with trailing shape {ns}, got {x.shape}")
     axes = tuple(range(x.ndim - len(ns), x.ndim))
@@ -217,6 +228,9 @@ def cross_entropy(logits: Tensor, target: Any, ignore_index: int = -100, reducti
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     logits = _t(logits)
+    if logits.ndim == 0:
+        raise ShapeError("cross_entropy: logits must have a class dimension: (C,), (N, C) or (N, C, d1, ...), "
+                         "got a 0-d tensor")
     axis = 1 if logits.ndim > 1 else 0
     logp = log_softmax(logits, axis)
     tgt_arr = target.array if isinstance(target, Tensor) else np.asarray(target)

@@ -121,6 +121,11 @@ def random_split(dataset: Dataset, lengths: Sequence[float], generator: Any = No
     """
     n = len(dataset)  # type: ignore[arg-type]
     lengths = list(lengths)
+    for i, v in enumerate(lengths):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v >= 0:
+            raise ValueError(f"random_split: lengths must be non-negative sizes or fractions, got {v!r} at index {i}")
+        if not float(v).is_integer() and not 0 <= v <= 1:
+            raise ValueError(f"random_split: length {v!r} at index {i} is neither a whole size nor a fraction in [0, 1]")
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         sizes = []
         for i, frac in enumerate(lengths):
