@@ -76,11 +76,13 @@ def parse_result(text: str) -> dict[str, Any]:
 def figure(name: str) -> str | None:
     """Where a script saves its chart ``name``: ``tutorials/figures/<name>.png`` beside the tutorial.
 
-    ``None`` (no file) in a notebook, where the chart shows inline, and when
-    matplotlib is not installed.  The folder is created on first use (and git-ignored).
+    ``None`` (no file) in a notebook, where the chart shows inline; in quick
+    mode, which is for tests and first looks (drawing PNGs would take longer
+    than the lesson); and when matplotlib is not installed.  The folder is
+    created on first use (and git-ignored).
     """
     from .charts import have_matplotlib, in_notebook
-    if in_notebook() or not have_matplotlib():
+    if in_notebook() or quick() or not have_matplotlib():
         return None
     where = sys._getframe(1).f_globals.get("__file__") or (sys.argv[0] if sys.argv and sys.argv[0] else None)
     folder = Path(where).resolve().parent / "figures" if where else Path("figures")
