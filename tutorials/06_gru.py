@@ -105,8 +105,8 @@ print(f"input 2, hidden {H_task}: LSTM {n_lstm} parameters, GRU {n_gru}, ratio {
 # share of 1000 test sequences whose prediction is within 0.1 of the target.
 
 # %%
-T = 10 if QUICK else 50
-steps = 120 if QUICK else 2500
+T = 10 if QUICK else 40
+steps = 120 if QUICK else 1500
 B = 32
 
 
