@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from tutorial_helpers import ROOT, TUTORIALS, env, notebook_results, run_script, script_results
-from tinygrad_seq import tutorial
+from tinygrad_seq import charts, tutorial
 
 PART1 = ["01_autograd_scalar.py", "02_tensors_activations_costs.py", "03_rnn_bptt.py",
          "04_vanishing_exploding.py", "05_lstm_gates.py", "06_gru.py", "07_bidirectional.py"]
@@ -140,3 +140,19 @@ def test_run_in_process_with_step_namespace_and_errors(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("# %%\nraise ValueError('boom')\n")
     assert tutorial.run(bad) == 1
+
+
+def test_figure_saves_pngs_beside_the_tutorial_except_in_quick_mode(tmp_path, monkeypatch):
+    monkeypatch.delenv("TINYGRAD_SEQ_QUICK", raising=False)
+    src = ("# %%\nfrom tinygrad_seq import charts\nfrom tinygrad_seq.tutorial import figure\n"
+           "path = figure('curve')\ncharts.plot([3.0, 1.0, 2.0], png=path)\nprint('PNG', path)\n")
+    script = tmp_path / "t.py"
+    script.write_text(src)
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    assert tutorial.run(script, quick_mode=True) == 0
+    assert "PNG None" in out.getvalue()
+    if not charts.have_matplotlib():
+        return
+    assert tutorial.run(script) == 0
+    assert (tmp_path / "figures" / "curve.png").stat().st_size > 0
