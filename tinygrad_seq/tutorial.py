@@ -121,6 +121,14 @@ def parse_cells(source: str) -> list[tuple[str, str]]:
     return out
 
 
+_DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
+
+
+def _terminal_markdown(text: str) -> str:
+    """Display equations (``$$ ... $$``) as code blocks, so a terminal keeps their lines and spacing."""
+    return _DISPLAY_MATH.sub(lambda m: "\n```\n" + m.group(1).strip("\n") + "\n```\n", text)
+
+
 def _console(file: TextIO | None):
     from rich.console import Console
     return Console(file=file) if file is not None else Console()
@@ -163,7 +171,7 @@ def run(path: str | os.PathLike, *, step: bool = False, quick_mode: bool = False
                 from rich.syntax import Syntax
                 console.print(Rule(f"cell {done} of {n_code}"))
                 for md in pending:
-                    console.print(Panel(Markdown(md), border_style="blue"))
+                    console.print(Panel(Markdown(_terminal_markdown(md)), border_style="blue"))
                 console.print(Syntax(text, "python", theme="ansi_dark", word_wrap=True))
                 if pausing:
                     console.print("[dim]Enter: run this cell · q: quit[/dim] ", end="")
@@ -191,7 +199,7 @@ def run(path: str | os.PathLike, *, step: bool = False, quick_mode: bool = False
             for md in pending:
                 from rich.markdown import Markdown
                 from rich.panel import Panel
-                console.print(Panel(Markdown(md), border_style="blue"))
+                console.print(Panel(Markdown(_terminal_markdown(md)), border_style="blue"))
             console.print(f"Done: {n_code} cells of {path.name}.")
         return 0
     finally:
