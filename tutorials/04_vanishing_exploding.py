@@ -37,14 +37,15 @@ rng = np.random.default_rng(0)
 # %%
 T = 50 if QUICK else 100
 I, H = 4, 16
-x = tg.tensor(rng.normal(size=(T, 1, I)), dtype=np.float32)
-r = tg.tensor(rng.normal(size=(1, H)), dtype=np.float32)
+x = tg.tensor(rng.normal(size=(T, 1, I)), dtype=np.float64)     # float64: the smallest norms underflow float32
+r = tg.tensor(rng.normal(size=(1, H)), dtype=np.float64)
 
 
 def grad_norms(cell):
     """|dL/dh_t| for t = 1..T, with L = r . h_T."""
-    h = tg.zeros(1, H)
-    c = tg.zeros(1, H)
+    cell = cell.double()
+    h = tg.zeros(1, H, dtype=np.float64)
+    c = tg.zeros(1, H, dtype=np.float64)
     hs = []
     for t in range(T):
         if isinstance(cell, nn.LSTMCell):
