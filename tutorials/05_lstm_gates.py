@@ -205,7 +205,8 @@ print(f"LSTM MSE / baseline = {lstm_mse / baseline:.3f}   RNN MSE / baseline = {
 # One test sequence through the trained LSTM, with the gates recorded: we copy
 # its weights into the by-hand version above (the same equations), run it, and
 # average each gate over the hidden units at every step. Marked steps are where
-# the model must write; between them it must keep.
+# the model must write; between them it must keep. After full-mode training,
+# compare the printed input-gate averages on and off the marked steps.
 
 # %%
 with tg.no_grad():
@@ -216,7 +217,9 @@ with tg.no_grad():
     _, _, gates = lstm_by_hand(one)
 marked = np.flatnonzero(one.numpy()[:, 0, 1])
 gate_means = {name: [float(g[name].numpy().mean()) for g in gates] for name in ("i", "f", "o")}
-print(f"marked steps: {marked.tolist()}")
+i_mean = np.array(gate_means["i"])
+i_marked, i_other = float(i_mean[marked].mean()), float(np.delete(i_mean, marked).mean())
+print(f"marked steps: {marked.tolist()}; input gate {i_marked:.3f} on average there, {i_other:.3f} elsewhere")
 print(charts.heatmap([gate_means[k] for k in ("i", "f", "o")], rows=["input i", "forget f", "output o"],
                      cols=["M" if t in marked else "." for t in range(T)],
                      title="mean gate value per step (darker = more open; M = marked step)"))
@@ -229,4 +232,5 @@ charts.plot(gate_means, xlabel="time step", ylabel="mean gate value", title="gat
 
 # %%
 result(lstm_diff=lstm_diff, lstm_mse=lstm_mse, rnn_mse=rnn_mse, baseline_mse=baseline,
-       lstm_loss_last=float(np.mean(lstm_losses[-10:])), rnn_loss_last=float(np.mean(rnn_losses[-10:])))
+       lstm_loss_last=float(np.mean(lstm_losses[-10:])), rnn_loss_last=float(np.mean(rnn_losses[-10:])),
+       input_gate_marked=i_marked, input_gate_other=i_other)
