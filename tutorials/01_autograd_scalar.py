@@ -80,34 +80,28 @@ print(f"largest difference, hand vs backward(): {hand_vs_backward:.3g}")
 # ## The graph that `backward()` walks
 #
 # Every tensor computed from tensors that require grad keeps `grad_fn`, the node
-# (op) that made it; each node knows the nodes (or leaves) of its inputs. Printing
-# the graph from $L$ down shows the expression read backwards: the order in which
-# `backward()` meets the ops. (PyTorch exposes a node's inputs as
-# `grad_fn.next_functions`; where this engine does not have that yet, the helper
-# below reads the node's inputs from its internal `parents` slot.) Like PyTorch,
-# `backward()` frees the graph it has walked, so we record the expression once more.
+# (op) that made it. As in PyTorch, a node lists what feeds it in
+# `grad_fn.next_functions`, pairs `(function, 0)` where the function is another
+# node, an `AccumulateGrad` whose `.variable` is a leaf tensor (where that
+# leaf's gradient is collected), or `None` for an input that needs no gradient.
+# Printing the graph from $L$ down shows the expression read backwards: the
+# order in which `backward()` meets the ops. Like PyTorch, `backward()` frees
+# the graph it has walked, so we record the expression once more.
 
 # %%
 names = {id(xt): "x", id(wt): "w", id(bt): "b"}
 
 
-def inputs_of(node):
-    """The nodes or leaf tensors feeding ``node`` (None for inputs that need no gradient)."""
-    if hasattr(node, "next_functions"):
-        return [getattr(f, "variable", f) for f, _ in node.next_functions]
-    parents = node.parents
-    return list(parents) if isinstance(parents, tuple) else [parents]
-
-
-def show(node, depth=0):
+def show(fn, depth=0):
     pad = "    " * depth
-    if node is None:
+    if fn is None:
         print(pad + "(a constant: no gradient needed)")
-    elif isinstance(node, tg.Tensor):
-        print(pad + f"leaf {names.get(id(node), '?')} = {node.item():g}")
+    elif hasattr(fn, "variable"):
+        leaf_tensor = fn.variable
+        print(pad + f"{fn.name}: leaf {names.get(id(leaf_tensor), '?')} = {leaf_tensor.item():g}")
     else:
-        print(pad + node.name)
-        for parent in inputs_of(node):
+        print(pad + fn.name)
+        for parent, _ in fn.next_functions:
             show(parent, depth + 1)
 
 

@@ -156,7 +156,7 @@ def train(clip, steps, T_task=20, B=16, H_task=16, seed=0):
         loss = F.mse_loss(head(out[-1]), tg.tensor(xs[-2:].sum(axis=0), dtype=np.float32))
         opt.zero_grad()
         loss.backward()
-        grad_norm.append(nn.utils.clip_grad_norm_(params, clip))
+        grad_norm.append(float(nn.utils.clip_grad_norm_(params, clip)))
         opt.step()
         losses.append(loss.item())
     return np.array(losses), np.array(grad_norm)
