@@ -191,6 +191,9 @@ def run(path: str | os.PathLike, *, step: bool = False, quick_mode: bool = False
                 exec(code, namespace)
             except SystemExit as e:
                 return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            except KeyboardInterrupt:
+                print(f"\nInterrupted in cell {done} of {n_code}.", file=sys.stderr)
+                return 130
             except Exception:
                 traceback.print_exc()
                 return 1
