@@ -67,11 +67,12 @@ def is_grad_enabled() -> bool:
     return _State.grad_enabled
 
 
-class set_grad_enabled:
-    """Context manager and decorator: ops inside record a graph if ``mode`` is True."""
+class no_grad:
+    """``with tg.no_grad():`` ops inside record no graph and save nothing (also a decorator: ``@tg.no_grad()``)."""
 
-    def __init__(self, mode: bool):
-        self.mode = bool(mode)
+    mode = False
+
+    def __init__(self) -> None:
         self._prev: list[bool] = []
 
     def __enter__(self) -> None:
@@ -85,26 +86,46 @@ class set_grad_enabled:
         mode = self.mode
 
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(mode):
+            prev = _State.grad_enabled
+            _State.grad_enabled = mode
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                _State.grad_enabled = prev
         wrapped.__name__ = getattr(fn, "__name__", "wrapped")
         wrapped.__doc__ = getattr(fn, "__doc__", None)
         return wrapped
 
 
-def no_grad() -> set_grad_enabled:
-    """``with tg.no_grad():`` ops inside record no graph and save nothing (also a decorator)."""
-    return set_grad_enabled(False)
-
-
-def enable_grad() -> set_grad_enabled:
+class enable_grad(no_grad):
     """``with tg.enable_grad():`` turns recording back on inside ``no_grad``."""
-    return set_grad_enabled(True)
+
+    mode = True
 
 
-def inference_mode(mode: bool = True) -> set_grad_enabled:
-    """PyTorch's ``inference_mode``: here the same as ``no_grad`` (when ``mode`` is True)."""
-    return set_grad_enabled(not mode)
+class inference_mode(no_grad):
+    """PyTorch's ``inference_mode``: here the same as ``no_grad`` (``inference_mode(False)`` changes nothing)."""
+
+    def __init__(self, mode: bool = True) -> None:
+        super().__init__()
+        self.mode = not mode
+
+
+class set_grad_enabled(no_grad):
+    """``tg.set_grad_enabled(False)`` switches recording off now (as in PyTorch); as a context manager it
+    switches back to the previous mode on exit."""
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__()
+        self.mode = bool(mode)
+        self.prev = _State.grad_enabled
+        _State.grad_enabled = self.mode
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: Any) -> None:
+        _State.grad_enabled = self.prev
 
 
 def set_default_dtype(dtype: Any) -> None:
@@ -195,11 +216,13 @@ class Node:
       ``saved``, ``ctx``    the arrays the VJP reads, and small metadata
       ``hooks``, ``retained``  gradient hooks, and a tensor that retains its grad
       ``epoch``             the in-place change counter when it was recorded
+      ``shape``, ``dtype``  of the tensor it produced (for viewing the graph)
 
     Walk a graph by hand with ``t.grad_fn.name`` and ``t.grad_fn.next_functions``.
     """
 
-    __slots__ = ("_inputs", "needs_input_grad", "saved", "ctx", "hooks", "retained", "epoch", "created_at")
+    __slots__ = ("_inputs", "needs_input_grad", "saved", "ctx", "hooks", "retained", "epoch", "shape", "dtype",
+                 "created_at")
     name = "node"
 
     def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:
@@ -238,6 +261,8 @@ class Node:
             node.hooks = None
             node.retained = None
             node.epoch = _State.epoch
+            node.shape = out.shape
+            node.dtype = out.dtype
             t.requires_grad = True
             t.grad_fn = node
         else:

@@ -21,8 +21,9 @@ from .._gc import full_gc_deferred
 from ..functions import cat, stack
 from ..tensor import ShapeError, Tensor, _is_int, where
 from . import functional as F
-from .layers import uniform_
+from .layers import _uniform_param
 from .module import Module
+from .utils.rnn import PackedSequence, _run_packed
 
 # ---------------------------------------------------------------------------
 # the cell equations (gate order as PyTorch: LSTM i, f, g, o;  GRU r, z, n)
@@ -141,10 +142,10 @@ def _init_weights(module: Module, kind: _Kind, input_size: int, hidden_size: int
     """PyTorch's initialisation: every weight and bias from U(-1/sqrt(hidden), 1/sqrt(hidden))."""
     k = 1 / math.sqrt(hidden_size)
     G = kind.gates * hidden_size
-    setattr(module, f"weight_ih{suffix}", uniform_((G, input_size), k))
-    setattr(module, f"weight_hh{suffix}", uniform_((G, hidden_size), k))
-    module.register_parameter(f"bias_ih{suffix}", uniform_((G,), k) if bias else None)
-    module.register_parameter(f"bias_hh{suffix}", uniform_((G,), k) if bias else None)
+    setattr(module, f"weight_ih{suffix}", _uniform_param((G, input_size), k))
+    setattr(module, f"weight_hh{suffix}", _uniform_param((G, hidden_size), k))
+    module.register_parameter(f"bias_ih{suffix}", _uniform_param((G,), k) if bias else None)
+    module.register_parameter(f"bias_hh{suffix}", _uniform_param((G,), k) if bias else None)
 
 
 # ---------------------------------------------------------------------------
@@ -288,7 +289,10 @@ class _RecurrentBase(Module):
         ``lengths`` (one int per sequence) marks the valid prefix of each padded
         sequence: outputs past it are zero, the forward direction's final state
         is the state at the last valid step, the reverse direction starts there.
+        A ``PackedSequence`` input gives a packed output (PyTorch's packed form).
         """
+        if isinstance(x, PackedSequence):
+            return _run_packed(self, x, hx)
         x, states, valid, batched = self._check(x, hx, lengths)
         T, D = x.shape[0], 2 if self.bidirectional else 1
         finals: list[tuple] = []
