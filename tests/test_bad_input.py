@@ -562,6 +562,12 @@ case("F.layer_norm-float-shape", lambda: F.layer_norm(x23(), 3.0), TypeError, r"
 case("F.dropout-training-str", lambda: F.dropout(x23(), 0.5, training="no"), TypeError, r"dropout: training must be True or False")
 case("F.ctc-negative-target-length", lambda: F.ctc_loss(tg.zeros(2, 1, 3), [[1]], [2], [-1]), ValueError,
      r"ctc_loss: target_lengths must be non-negative")
+case("F.cross_entropy-ignore-float", lambda: F.cross_entropy(x23(), [0, 1], ignore_index=1.5), TypeError,
+     r"cross_entropy: ignore_index must be an integer")
+case("F.cross_entropy-smoothing-str", lambda: F.cross_entropy(x23(), [0, 1], label_smoothing="a"), TypeError,
+     r"cross_entropy: label_smoothing must be a number")
+case("F.nll_loss-ignore-str", lambda: F.nll_loss(x23(), [0, 1], ignore_index="x"), TypeError,
+     r"nll_loss: ignore_index must be an integer")
 case("F.mse_loss-int", lambda: F.mse_loss(tg.tensor([1, 2]), tg.tensor([1, 2])), TypeError, r"mean: needs a floating-point tensor")
 
 case("init.uniform_-str", lambda: nn.init.uniform_(tg.zeros(2), "a"), TypeError, r"nn.init.uniform_: a must be a number")

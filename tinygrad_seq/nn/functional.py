@@ -13,7 +13,7 @@ from ..functions import cat, leaky_relu, log_softmax, logsumexp, relu, sigmoid, 
 from .. import ops as _ops
 from ..functions import _t
 from ..functions import pad as _pad
-from ..tensor import ShapeError, Tensor, _State, _bool_arg, _int_arg, _to_array, where
+from ..tensor import ShapeError, Tensor, _State, _bool_arg, _int_arg, _number_arg, _to_array, where
 
 __all__ = [
     "linear", "embedding", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
@@ -192,6 +192,7 @@ def _class_last(logits: Tensor) -> Tensor:
 def nll_loss(log_probs: Tensor, target: Any, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """loss_i = -log_probs[i, target_i]; "mean" averages over targets that are not ``ignore_index``."""
     _check_reduction("nll_loss", reduction)
+    _int_arg("nll_loss", "ignore_index", ignore_index, None)
     log_probs = _t(log_probs)
     tgt = _int_array("nll_loss", "targets", target)
     expected = log_probs.shape[:1] + log_probs.shape[2:] if log_probs.ndim > 1 else ()
@@ -225,7 +226,8 @@ def cross_entropy(logits: Tensor, target: Any, ignore_index: int = -100, reducti
     (1 - e) one-hot + e / C uniform.
     """
     _check_reduction("cross_entropy", reduction)
-    if not 0 <= label_smoothing <= 1:
+    _int_arg("cross_entropy", "ignore_index", ignore_index, None)
+    if _number_arg("cross_entropy", "label_smoothing", label_smoothing) and not 0 <= label_smoothing <= 1:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     logits = _t(logits)
     if logits.ndim == 0:
