@@ -568,6 +568,20 @@ case("F.cross_entropy-smoothing-str", lambda: F.cross_entropy(x23(), [0, 1], lab
      r"cross_entropy: label_smoothing must be a number")
 case("F.nll_loss-ignore-str", lambda: F.nll_loss(x23(), [0, 1], ignore_index="x"), TypeError,
      r"nll_loss: ignore_index must be an integer")
+case("register_hook-not-callable", lambda: p2().register_hook(5), TypeError, r"register_hook: fn must be callable")
+case("set_grad_enabled-str", lambda: tg.set_grad_enabled("x"), TypeError, r"set_grad_enabled: mode must be True or False")
+case("zero_grad-str", lambda: sgd().zero_grad("x"), TypeError, r"SGD.zero_grad: set_to_none must be True or False")
+case("multinomial-str", lambda: tg.multinomial("a", 1), TypeError, r"tensor: cannot make a tensor")
+case("Parameter-int", lambda: nn.Parameter(tg.tensor([1, 2])), TypeError, r"Parameter: only floating-point tensors")
+
+
+def _step_with_wrong_grad():
+    q = p2()
+    q.grad = tg.zeros(3)
+    optim.SGD([q], lr=0.1).step()
+
+
+case("step-grad-shape", _step_with_wrong_grad, RuntimeError, r"SGD.step: the gradient of a parameter of shape \(2,\) has shape \(3,\)")
 case("F.mse_loss-int", lambda: F.mse_loss(tg.tensor([1, 2]), tg.tensor([1, 2])), TypeError, r"mean: needs a floating-point tensor")
 
 case("init.uniform_-str", lambda: nn.init.uniform_(tg.zeros(2), "a"), TypeError, r"nn.init.uniform_: a must be a number")
@@ -647,6 +661,10 @@ def test_promotion_keeps_the_gradient():
     w = tg.tensor([1.0, 2.0], requires_grad=True)
     (w * tg.tensor([3, 4])).sum().backward()
     assert w.grad.dtype == np.float32 and w.grad.tolist() == [3.0, 4.0]
+
+
+def test_where_of_two_numbers_is_the_default_dtype():
+    assert tg.where(tg.tensor([True, False]), 1.0, 2.0).dtype == np.float32
 
 
 def test_clamp_with_min_above_max_gives_max_as_pytorch():

@@ -192,7 +192,7 @@ def randperm(n: int, *, dtype: Any = np.int64, generator: Generator | None = Non
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,  # noqa: A002
                 generator: Generator | None = None) -> Tensor:
     """Draw ``num_samples`` indices per row with probability proportional to the row's (non-negative) weights."""
-    w = np.asarray(input.array if isinstance(input, Tensor) else input, dtype=np.float64)
+    w = (input.array if isinstance(input, Tensor) else _to_array(input, None)).astype(np.float64)
     if w.ndim not in (1, 2):
         raise ValueError(f"multinomial: input must be 1-d or 2-d, got shape {w.shape}")
     if not np.isfinite(w).all() or (w < 0).any():

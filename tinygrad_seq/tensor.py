@@ -118,6 +118,8 @@ class set_grad_enabled(no_grad):
 
     def __init__(self, mode: bool) -> None:
         super().__init__()
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled: mode must be True or False, got {type(mode).__name__} {mode!r}")
         self.mode = bool(mode)
         self.prev = _State.grad_enabled
         _State.grad_enabled = self.mode
@@ -768,6 +770,8 @@ class Tensor:
 
         Returns a handle whose ``.remove()`` takes the hook away.
         """
+        if not callable(fn):
+            raise TypeError(f"register_hook: fn must be callable (grad -> None or a new grad), got {type(fn).__name__}")
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
@@ -1776,7 +1780,8 @@ def _index_arrays(index: Any) -> Any:
 def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 (PyTorch's names)
     """``input`` where ``condition`` is true, else ``other``, elementwise (no gradient to ``condition``)."""
     cond = _bool_mask(condition, "where", "the condition")
-    like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else Tensor._wrap(np.asarray(input))
+    like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else \
+        Tensor._wrap(_to_array(input, None))
     a, b = _lift(input, like), _lift(other, like)
     try:
         np.broadcast_shapes(cond.shape, a.shape, b.shape)

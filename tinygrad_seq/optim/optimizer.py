@@ -94,6 +94,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients (``set_to_none=False``: zero them in place instead)."""
+        _bool_arg(f"{type(self).__name__}.zero_grad", "set_to_none", set_to_none)
         zero_grads(self._params(), set_to_none)
 
     def step(self) -> None:
@@ -102,6 +103,9 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
+                if p.grad.shape != p.shape:
+                    raise RuntimeError(f"{type(self).__name__}.step: the gradient of a parameter of shape {p.shape} "
+                                       f"has shape {p.grad.shape} (was .grad assigned by hand?)")
                 state = self.state.setdefault(id(p), {})
                 self._update(p, p.grad.array, state, group)
                 _mark_modified(p)
