@@ -349,6 +349,7 @@ ZERO_D = {   # every primitive on 0-d inputs (matmul, cat, split and pad need at
     "stack": lambda a, b: tg.stack([a, b]), "log_softmax": lambda a: a.log_softmax(0),
     "softmax": lambda a: a.softmax(-1), "cumsum": lambda a: a.cumsum(0), "setitem": _set,
     "cast": lambda a: a.double(),
+    "binary_cross_entropy": lambda a, b: tg.nn.functional.binary_cross_entropy(a, b, reduction="none"),
 }
 
 

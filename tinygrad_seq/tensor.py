@@ -1020,6 +1020,8 @@ class Tensor:
 
     def leaky_relu(self, negative_slope: float = 0.01) -> "Tensor":
         """x if x > 0 else negative_slope * x."""
+        if isinstance(negative_slope, Tensor) and negative_slope.numel() == 1:
+            negative_slope = negative_slope.item()          # a constant, as before (no gradient to the slope)
         return _ops.LeakyRelu.apply(self, slope=_number_arg("leaky_relu", "negative_slope", negative_slope))
 
     def softplus(self) -> "Tensor":

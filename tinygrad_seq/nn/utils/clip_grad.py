@@ -21,7 +21,8 @@ def _with_grads(parameters: Iterable[Tensor] | Tensor, op: str) -> list[Tensor]:
 
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0) -> float:
     """Scale all gradients together so their joint norm is at most ``max_norm``; returns the norm before."""
-    _number_arg("clip_grad_norm_", "max_norm", max_norm, 0)
+    if max_norm != float("inf"):                 # inf: measure the norm, clip nothing
+        _number_arg("clip_grad_norm_", "max_norm", max_norm, 0)
     if norm_type != float("inf"):
         _number_arg("clip_grad_norm_", "norm_type", norm_type, 0, lo_ok=False)
     params = _with_grads(parameters, "clip_grad_norm_")
