@@ -60,7 +60,7 @@ class _View:
 
 
 def _shape(shape: tuple) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ")"
+    return str(tuple(shape))
 
 
 def _norm(a: np.ndarray) -> float:
@@ -210,7 +210,7 @@ class GraphView(_View):
                 break                                   # a shared op, first time: its own line with its tag
             label.append(" ← ")
             if not isinstance(p, Node):
-                label.append_text(self._leaf_label(p, norm=False))
+                label.append_text(self._leaf_label(p))
             elif p in self._ids:
                 label.append_text(self._ref(p, norm=False))
             else:
@@ -481,7 +481,7 @@ class GradTable(_View):
         table = Table(title="gradient norms per parameter")
         for col, just in (("parameter", "left"), ("shape", "left"), ("|grad|", "right"), ("", "left")):
             table.add_column(col, justify=just)
-        style = {"exploding": "bold red", "vanishing": "bold yellow", "no grad": "dim"}
+        style = {"exploding": "bold red", "vanishing": "bold yellow", "no grad": "dim", "frozen": "dim"}
         for name, shape, norm, status in self.rows:
             table.add_row(name, _shape(shape), "-" if norm is None else f"{norm:.3g}",
                           Text(status, style.get(status, "green")))
@@ -493,7 +493,7 @@ def grad_table(model: Module, explode: float = 1e3, vanish: float = 1e-6) -> Gra
     rows = []
     for name, p in model.named_parameters():
         norm = None if p.grad is None else _norm(p.grad.numpy())
-        status = ("no grad" if norm is None else "exploding" if not norm <= explode
+        status = ("frozen" if not p.requires_grad else "no grad" if norm is None else "exploding" if not norm <= explode
                   else "vanishing" if norm < vanish else "ok")
         rows.append((name, tuple(p.shape), norm, status))
     return GradTable(rows)
@@ -581,10 +581,11 @@ def _tensor_rich(t: Tensor) -> Panel:
         sub = f"grad_fn=<{t.grad_fn.name}>"
     else:
         sub = "requires_grad=True" if t.requires_grad else ""
+    text = Text(body)
     a = t.numpy()
     if a.size > 1 and a.dtype.kind == "f" and np.isfinite(a).all():
-        sub += f"  min {a.min():.4g}  mean {a.mean():.4g}  max {a.max():.4g}"
-    return Panel(Text(body), title=title, subtitle=sub.strip() or None, expand=False)
+        text.append(f"\nmin {a.min():.4g}  mean {a.mean():.4g}  max {a.max():.4g}", "dim")
+    return Panel(text, title=title, subtitle=sub or None, expand=False)
 
 
 def _module_rich(m: Module, name: str = "") -> Tree:
