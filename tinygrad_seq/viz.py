@@ -79,7 +79,11 @@ def _snapshot(root: Node) -> dict:
         n = stack.pop()
         if n in edges:
             continue
-        edges[n] = n.inputs
+        try:
+            edges[n] = n.inputs
+        except RuntimeError:
+            raise RuntimeError("viz: backward() has already freed this graph; build the view before backward() "
+                               "(to_dot and save_graph also take the view: to_dot(tg.viz.graph(t)))") from None
         stack.extend(p for p in edges[n] if isinstance(p, Node) and p not in edges)
     return edges
 
@@ -330,12 +334,17 @@ def graph(t: Tensor, model: Module | None = None, params: dict | None = None, ex
 # Graphviz DOT
 # ---------------------------------------------------------------------------
 
-def to_dot(t: Tensor, model: Module | None = None, params: dict | None = None) -> str:
-    """Graphviz DOT source of the graph below ``t``: ops as boxes, leaf tensors as ellipses, shapes on edges."""
-    if t.grad_fn is None:
+def to_dot(t: Tensor | GraphView, model: Module | None = None, params: dict | None = None) -> str:
+    """Graphviz DOT source of the graph below ``t``: ops as boxes, leaf tensors as ellipses, shapes on edges.
+
+    ``t`` may also be a ``GraphView`` (its snapshot outlives ``backward()``).
+    """
+    if isinstance(t, GraphView):
+        edges, names = t.edges, {**_leaf_names(model, params), **t.names}
+    elif t.grad_fn is None:
         raise ValueError("to_dot: this tensor has no grad_fn (a leaf, or computed without gradients)")
-    edges = _snapshot(t.grad_fn)
-    names = _leaf_names(model, params)
+    else:
+        edges, names = _snapshot(t.grad_fn), _leaf_names(model, params)
     ids: dict = {}
 
     def ident(x: Any) -> str:
@@ -359,7 +368,7 @@ def to_dot(t: Tensor, model: Module | None = None, params: dict | None = None) -
     return "\n".join(lines) + "\n"
 
 
-def save_graph(t: Tensor, path: str = "graph.svg", model: Module | None = None, params: dict | None = None) -> str:
+def save_graph(t: Tensor | GraphView, path: str = "graph.svg", model: Module | None = None, params: dict | None = None) -> str:
     """Render the graph with Graphviz's ``dot`` (format from the extension); without it, write the .dot source.
 
     Returns the path written.
