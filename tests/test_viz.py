@@ -299,3 +299,12 @@ def test_every_renderable_renders_without_a_terminal():
             out = render(v, width)
             assert out.strip() and "\x1b" not in out
         assert "\x1b" not in str(v)
+
+
+def test_one_gradient_flow_plots_itself(tmp_path, capsys):
+    tg.manual_seed(0)
+    flow = viz.gradient_flow(nn.LSTM(3, 4), tg.randn(8, 2, 3))
+    png = flow.plot(str(tmp_path / "lstm.png"))
+    out = capsys.readouterr().out
+    assert "time step t" in out and "|dL/dh_t| (log scale)" in out
+    assert (png is not None) == charts.have_matplotlib()

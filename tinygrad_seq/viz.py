@@ -175,7 +175,7 @@ class GraphView(_View):
 
     # -- building the tree -----------------------------------------------------
     def __rich__(self) -> Tree:
-        self._ids: dict = {}          # node -> "#k" (shared nodes, when first drawn) or "in #k × n" (collapsed)
+        self._ids: dict = {}          # drawn node -> "#k" (if shared), "in #k × n" (collapsed away) or ""
         self._count = 0
         tree = Tree(Text.assemble(("graph", "bold"), f" of a {self.root.dtype} tensor {_shape(self.root.shape)}: "
                                   f"{self.num_ops} ops" + ("" if self.expand else ", repeats collapsed")))
@@ -206,7 +206,8 @@ class GraphView(_View):
         if len(chain) >= 3:
             self._draw_chain(parent, chain)
             return
-        label, cur = self._node_label(n, self._tag(n, always_tag)), n
+        label = self._node_label(n, self._tag(n, always_tag))
+        self._ids.setdefault(n, "")                     # drawn (only shared nodes need a tag to refer to)
         inputs = [p for p in self.edges[n] if p is not None]
         while len(inputs) == 1 and not self.expand:
             p = inputs[0]
@@ -219,7 +220,7 @@ class GraphView(_View):
                 label.append_text(self._ref(p, norm=False))
             else:
                 label.append_text(self._node_label(p, norm=False))
-                cur = p
+                self._ids[p] = ""
                 inputs = [q for q in self.edges[p] if q is not None]
                 continue
             inputs = []
@@ -269,7 +270,7 @@ class GraphView(_View):
                                        ", each reading the one below; the earliest:"))
         branch = parent.add(head)
         self._add(branch, chain[-1])
-        ops = self._mark(chain[1:-1], f"in {ref} × {len(chain)}")
+        ops = self._mark([p for p in self.edges[chain[0]] if isinstance(p, Node)], f"in {ref} × {len(chain)}")
         branch.add(Text(f"({ops} ops of the other steps not drawn; expand=True draws them)", style="dim"))
 
     def _runs(self, inputs: list) -> Iterator[list]:
@@ -399,7 +400,14 @@ class GradientFlow(_View):
         self.name, self.norms = name, norms
 
     def chart(self, **kw: Any) -> str:
+        """The terminal chart (log scale, labelled axes), as plain text."""
         return _flow_chart({self.name: self.norms}, **kw)
+
+    def plot(self, png: str | None = None) -> str | None:
+        """Print the chart; with matplotlib, also save ``png`` (returns the path written)."""
+        print(self.chart())
+        return charts.save_png({self.name: self.norms}, png, title="gradient flow through time",
+                               xlabel="time step t", ylabel="|dL/dh_t|", logy=True) if png else None
 
     def __rich__(self) -> Text:
         return Text(self.chart())
