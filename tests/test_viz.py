@@ -308,3 +308,21 @@ def test_one_gradient_flow_plots_itself(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "time step t" in out and "|dL/dh_t| (log scale)" in out
     assert (png is not None) == charts.have_matplotlib()
+
+
+def test_save_graph_calls_the_dot_program_with_the_format_of_the_extension(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "dot"                 # stands in for Graphviz: records its arguments and input
+    fake.write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/args"; cp "$2" "$(dirname "$0")/input"; '
+                    'echo "<svg/>" > "$4"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    m, loss = lstm_loss(T=3, layers=1)
+    view = viz.graph(loss, model=m)
+    loss.backward()
+    out = tmp_path / "g.svg"
+    assert viz.save_graph(view, str(out)) == str(out) and out.read_text() == "<svg/>\n"
+    args = (bin_dir / "args").read_text().split()
+    assert args[0] == "-Tsvg" and args[2] == "-o" and args[3] == str(out)
+    assert (bin_dir / "input").read_text() == viz.to_dot(view)

@@ -4,7 +4,7 @@
     view = tg.viz.graph(loss, model=model)   # hooks attached now, norms recorded in backward
     loss.backward()
     rich.print(view)                          # op tree, shapes, dtypes, parameter names, |grad|
-    print(tg.viz.to_dot(loss))                # Graphviz source; tg.viz.save_graph(loss, "g.svg")
+    print(tg.viz.to_dot(view))                # Graphviz source; tg.viz.save_graph(view, "g.svg")
     tg.viz.compare_gradient_flow({"rnn": nn.RNN(8, 32), "lstm": nn.LSTM(8, 32)}, x)
     tg.nn.summary(model, x)                   # Keras-like table from a real forward run
     tg.viz.grad_table(model)                  # per-parameter |grad|, exploding/vanishing flagged
@@ -18,6 +18,7 @@ gives the same as plain text).
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 import tempfile
@@ -383,9 +384,11 @@ def save_graph(t: Tensor | GraphView, path: str = "graph.svg", model: Module | N
         if fmt != "dot":
             print(f"save_graph: Graphviz's `dot` is not installed (apt-get install graphviz); wrote {out} instead")
         return out
-    with tempfile.NamedTemporaryFile("w", suffix=".dot", delete=False) as f:
-        f.write(src)
-    subprocess.run(["dot", f"-T{fmt}", f.name, "-o", path], check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        src_path = os.path.join(tmp, "graph.dot")
+        with open(src_path, "w") as f:
+            f.write(src)
+        subprocess.run(["dot", f"-T{fmt}", src_path, "-o", path], check=True)
     return path
 
 
