@@ -326,3 +326,20 @@ def test_save_graph_calls_the_dot_program_with_the_format_of_the_extension(tmp_p
     args = (bin_dir / "args").read_text().split()
     assert args[0] == "-Tsvg" and args[2] == "-o" and args[3] == str(out)
     assert (bin_dir / "input").read_text() == viz.to_dot(view)
+
+
+def test_summary_counts_calls_of_a_module_used_on_every_step():
+    class PerStep(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell, self.unused = nn.RNNCell(3, 4), nn.Linear(2, 2)
+
+        def forward(self, x):
+            h = None
+            for t in range(x.shape[0]):
+                h = self.cell(x[t], h)
+            return h
+
+    s = viz.summary(PerStep(), tg.randn(5, 2, 3))
+    rows = {name: shape for name, _, shape, _ in s.rows}
+    assert rows["cell"] == "(2, 4) × 5 calls" and rows["unused"] == "(not called)" and rows[""] == "(2, 4)"

@@ -525,7 +525,7 @@ def grad_table(model: Module, explode: float = 1e3, vanish: float = 1e-6) -> Gra
 
 @contextmanager
 def _forward_outputs(model: Module) -> Iterator[dict]:
-    """Record each submodule's first output during a forward run: {module name: output}.
+    """Record each submodule's first output and its number of calls in a forward run: {name: [output, calls]}.
 
     Wraps each module's ``forward`` in an instance attribute, removed on exit.
     (The one place to switch to ``register_forward_hook`` once Module has it.)
@@ -535,7 +535,7 @@ def _forward_outputs(model: Module) -> Iterator[dict]:
     for name, m in modules:
         def wrapper(*args: Any, _f: Callable = m.forward, _name: str = name, **kwargs: Any) -> Any:
             out = _f(*args, **kwargs)
-            outputs.setdefault(_name, out)
+            outputs.setdefault(_name, [out, 0])[1] += 1
             return out
         object.__setattr__(m, "forward", wrapper)
     try:
@@ -583,9 +583,9 @@ def summary(model: Module, *example_inputs: Any, **kwargs: Any) -> Summary:
         model(*example_inputs, **kwargs)
     rows = []
     for name, m in model.named_modules():
-        own = sum(p.numel() for p in m._parameters.values())
-        rows.append((name, type(m).__name__, _out_shape(outputs.get(name, None)) if name in outputs else "(not called)",
-                     own))
+        out, calls = outputs.get(name, (None, 0))
+        shape = "(not called)" if not calls else _out_shape(out) + (f" × {calls} calls" if calls > 1 else "")
+        rows.append((name, type(m).__name__, shape, sum(p.numel() for p in m._parameters.values())))
     params = list(model.parameters())
     return Summary(rows, sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad))
 
