@@ -26,12 +26,6 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 import numpy as np
-from rich.console import Console
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
-from rich.tree import Tree
-
 from . import charts
 from .nn.module import Module
 from .tensor import Node, Tensor, no_grad
@@ -40,8 +34,17 @@ __all__ = ["graph", "GraphView", "to_dot", "save_graph", "gradient_flow", "compa
            "grad_table", "summary"]
 
 
+# rich is imported when a view is drawn, not by ``import tinygrad_seq`` (it takes a while to import)
+
+def _text(*parts: Any, style: str = "") -> Any:
+    """``rich.text.Text.assemble``: parts are strings, (string, style) pairs or Texts."""
+    from rich.text import Text
+    return Text.assemble(*parts, style=style)
+
+
 def _plain(renderable: Any, width: int = 100) -> str:
     """Render a rich renderable to plain text (what ``print`` shows)."""
+    from rich.console import Console
     buf = io.StringIO()
     Console(file=buf, width=width, force_terminal=False, color_system=None).print(renderable)
     return buf.getvalue().rstrip("\n")
@@ -156,15 +159,15 @@ class GraphView(_View):
         return len(self.edges)
 
     # -- labels: "op (shape)", the dtype when it is not the root's, |grad| after backward
-    def _leaf_label(self, leaf: Tensor, norm: bool = True) -> Text:
+    def _leaf_label(self, leaf: Tensor, norm: bool = True) -> Any:
         name = self.names.get(id(leaf)) or getattr(leaf, "_name", None) or "leaf"
-        label = Text.assemble((name, "bold green"), f" {_shape(leaf.shape)}{self._dtype(leaf.dtype)}")
+        label = _text((name, "bold green"), f" {_shape(leaf.shape)}{self._dtype(leaf.dtype)}")
         if norm and leaf.grad is not None:
             label.append(f" |g| {_norm(leaf.grad.numpy()):.3g}", "magenta")
         return label
 
-    def _node_label(self, n: Node, ref: str = "", norm: bool = True) -> Text:
-        label = Text.assemble((n.name, "bold cyan"), f" {_shape(n.shape)}{self._dtype(n.dtype)}")
+    def _node_label(self, n: Node, ref: str = "", norm: bool = True) -> Any:
+        label = _text((n.name, "bold cyan"), f" {_shape(n.shape)}{self._dtype(n.dtype)}")
         if ref:
             label.append(f" {ref}", "yellow")
         if norm and n in self.norms:
@@ -175,10 +178,11 @@ class GraphView(_View):
         return "" if dtype == self.root.dtype else f" {dtype}"
 
     # -- building the tree -----------------------------------------------------
-    def __rich__(self) -> Tree:
+    def __rich__(self) -> Any:
         self._ids: dict = {}          # drawn node -> "#k" (if shared), "in #k × n" (collapsed away) or ""
         self._count = 0
-        tree = Tree(Text.assemble(("graph", "bold"), f" of a {self.root.dtype} tensor {_shape(self.root.shape)}: "
+        from rich.tree import Tree
+        tree = Tree(_text(("graph", "bold"), f" of a {self.root.dtype} tensor {_shape(self.root.shape)}: "
                                   f"{self.num_ops} ops" + ("" if self.expand else ", repeats collapsed")))
         self._add(tree, self.root)
         return tree
@@ -191,8 +195,8 @@ class GraphView(_View):
             return self._ids[n]
         return ""
 
-    def _ref(self, n: Node, norm: bool = True) -> Text:
-        return Text.assemble("↑ ", self._node_label(n, self._ids[n], norm), style="dim")
+    def _ref(self, n: Node, norm: bool = True) -> Any:
+        return _text("↑ ", self._node_label(n, self._ids[n], norm), style="dim")
 
     def _add(self, parent: Tree, n: Node, always_tag: bool = False) -> None:
         """Draw node ``n`` under ``parent``: a reference if drawn before, else its label and its inputs.
@@ -267,12 +271,12 @@ class GraphView(_View):
         """Draw a chain of k equal blocks as one line "× k steps" and, under it, the earliest block."""
         head = self._node_label(chain[0], self._tag(chain[0], always=True))
         ref = self._ids[chain[0]]
-        head.append_text(Text.assemble(("  × ", "bold yellow"), (f"{len(chain)} steps", "bold yellow"),
+        head.append_text(_text(("  × ", "bold yellow"), (f"{len(chain)} steps", "bold yellow"),
                                        ", each reading the one below; the earliest:"))
         branch = parent.add(head)
         self._add(branch, chain[-1])
         ops = self._mark([p for p in self.edges[chain[0]] if isinstance(p, Node)], f"in {ref} × {len(chain)}")
-        branch.add(Text(f"({ops} ops of the other steps not drawn; expand=True draws them)", style="dim"))
+        branch.add(_text(f"({ops} ops of the other steps not drawn; expand=True draws them)", style="dim"))
 
     def _runs(self, inputs: list) -> Iterator[list]:
         """Consecutive inputs of equal structure (and all new, or all drawn before) as one group."""
@@ -294,12 +298,12 @@ class GraphView(_View):
         """Draw the rest of a run of equal blocks (the steps of an unrolled loop) as one labelled line."""
         first, rest = group[0], group[1:]
         if rest[0] in self._ids:                       # references to blocks drawn before
-            branch.add(Text(f"↑ … and {len(rest)} more like it", style="dim"))
+            branch.add(_text(f"↑ … and {len(rest)} more like it", style="dim"))
             return
         ref = self._ids[first]
         recurrent = self._below(rest[0], lambda p: p is first, 2 * self.depth + 2) is not None
         ops = self._mark(rest, f"in {ref} × {len(group)}")
-        branch.add(Text.assemble((f"× {len(group)} steps", "bold yellow"), f" like {ref} above"
+        branch.add(_text((f"× {len(group)} steps", "bold yellow"), f" like {ref} above"
                                  + (", each reading the one before" if recurrent else "")
                                  + f" ({ops} more ops not drawn; expand=True draws them)"))
 
@@ -412,8 +416,8 @@ class GradientFlow(_View):
         return charts.save_png({self.name: self.norms}, png, title="gradient flow through time",
                                xlabel="time step t", ylabel="|dL/dh_t|", logy=True) if png else None
 
-    def __rich__(self) -> Text:
-        return Text(self.chart())
+    def __rich__(self) -> Any:
+        return _text(self.chart())
 
 
 def _flow_chart(series: dict, **kw: Any) -> str:
@@ -497,14 +501,15 @@ class GradTable(_View):
     def flagged(self, status: str) -> list[str]:
         return [r[0] for r in self.rows if r[3] == status]
 
-    def __rich__(self) -> Table:
+    def __rich__(self) -> Any:
+        from rich.table import Table
         table = Table(title="gradient norms per parameter")
         for col, just in (("parameter", "left"), ("shape", "left"), ("|grad|", "right"), ("", "left")):
             table.add_column(col, justify=just)
         style = {"exploding": "bold red", "vanishing": "bold yellow", "no grad": "dim", "frozen": "dim"}
         for name, shape, norm, status in self.rows:
             table.add_row(name, _shape(shape), "-" if norm is None else f"{norm:.3g}",
-                          Text(status, style.get(status, "green")))
+                          _text((status, style.get(status, "green"))))
         return table
 
 
@@ -563,7 +568,8 @@ class Summary(_View):
     def frozen(self) -> int:
         return self.total - self.trainable
 
-    def __rich__(self) -> Table:
+    def __rich__(self) -> Any:
+        from rich.table import Table
         table = Table(title="model summary", caption=f"Total params: {self.total:,}   Trainable: {self.trainable:,}"
                       f"   Frozen: {self.frozen:,}", caption_justify="left")
         table.add_column("layer (type)")
@@ -594,26 +600,28 @@ def summary(model: Module, *example_inputs: Any, **kwargs: Any) -> Summary:
 # rich.print(tensor) and rich.print(module)
 # ---------------------------------------------------------------------------
 
-def _tensor_rich(t: Tensor) -> Panel:
+def _tensor_rich(t: Tensor) -> Any:
     body = np.array2string(t.numpy(), separator=", ", threshold=1000, edgeitems=3)
     title = f"tensor {_shape(t.shape)} {t.dtype}"
     if t.grad_fn is not None:
         sub = f"grad_fn=<{t.grad_fn.name}>"
     else:
         sub = "requires_grad=True" if t.requires_grad else ""
-    text = Text(body)
+    text = _text(body)
     a = t.numpy()
     if a.size > 1 and a.dtype.kind == "f" and np.isfinite(a).all():
         text.append(f"\nmin {a.min():.4g}  mean {a.mean():.4g}  max {a.max():.4g}", "dim")
+    from rich.panel import Panel
     return Panel(text, title=title, subtitle=sub or None, expand=False)
 
 
-def _module_rich(m: Module, name: str = "") -> Tree:
+def _module_rich(m: Module, name: str = "") -> Any:
     count = sum(p.numel() for p in m.parameters())
-    tree = Tree(Text.assemble((f"({name}) " if name else "", "dim"), (type(m).__name__, "bold cyan"),
+    from rich.tree import Tree
+    tree = Tree(_text((f"({name}) " if name else "", "dim"), (type(m).__name__, "bold cyan"),
                               f"({m.extra_repr()})", (f"  {count:,} params", "magenta")))
     for pname, p in m._parameters.items():
-        tree.add(Text.assemble((pname, "green"), f" {_shape(p.shape)} {p.dtype}",
+        tree.add(_text((pname, "green"), f" {_shape(p.shape)} {p.dtype}",
                                ("" if p.requires_grad else "  frozen", "yellow")))
     for cname, child in m._modules.items():
         tree.add(_module_rich(child, cname))
