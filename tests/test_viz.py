@@ -343,3 +343,11 @@ def test_summary_counts_calls_of_a_module_used_on_every_step():
     s = viz.summary(PerStep(), tg.randn(5, 2, 3))
     rows = {name: shape for name, _, shape, _ in s.rows}
     assert rows["cell"] == "(2, 4) × 5 calls" and rows["unused"] == "(not called)" and rows[""] == "(2, 4)"
+
+
+def test_expanding_a_graph_too_deep_for_a_tree_says_so():
+    m = nn.RNN(2, 3)
+    out, h = m(tg.randn(400, 1, 2))
+    assert len(str(viz.graph(h.sum())).splitlines()) < 20          # collapsed: a chain of 399 steps
+    with pytest.raises(ValueError, match=r"graph\(expand=True\): this graph is \d+ ops deep"):
+        viz.graph(h.sum(), expand=True)

@@ -120,6 +120,20 @@ def structural_signatures(edges: dict, depth: int = 3) -> dict:
     return sig
 
 
+def _depth(edges: dict, root: Node) -> int:
+    """The number of ops on the longest path from ``root`` down to a leaf (iterative)."""
+    depth: dict = {}
+    stack = [(root, False)]
+    while stack:
+        n, inputs_done = stack.pop()
+        if inputs_done:
+            depth[n] = 1 + max((depth[p] for p in edges[n] if isinstance(p, Node)), default=0)
+        elif n not in depth:
+            stack.append((n, True))
+            stack.extend((p, False) for p in edges[n] if isinstance(p, Node) and p not in depth)
+    return depth[root]
+
+
 def _leaf_names(model: Module | None, params: dict | None) -> dict:
     named = dict(model.named_parameters()) if model is not None else {}
     named.update(params or {})
@@ -141,6 +155,9 @@ class GraphView(_View):
         self.edges = _snapshot(self.root)
         self.fanout = _fanout(self.edges)
         self.sig = structural_signatures(self.edges, depth)
+        if expand and _depth(self.edges, self.root) > 250:
+            raise ValueError(f"graph(expand=True): this graph is {_depth(self.edges, self.root)} ops deep, too deep "
+                             "to draw as a tree; draw it collapsed (the default) or use to_dot / save_graph")
         self.names = _leaf_names(model, params)
         self.norms: dict = {}                 # node -> |dL/d output|, filled in by hooks during backward
         self.handles = [n.register_hook(self._recorder(n)) for n in self.edges]
