@@ -200,7 +200,7 @@ class GraphView(_View):
         self._count = 0
         from rich.tree import Tree
         tree = Tree(_text(("graph", "bold"), f" of a {self.root.dtype} tensor {_shape(self.root.shape)}: "
-                                  f"{self.num_ops} ops" + ("" if self.expand else ", repeats collapsed")))
+                          f"{self.num_ops} ops" + ("" if self.expand else ", repeats collapsed")))
         self._add(tree, self.root)
         return tree
 
@@ -288,8 +288,8 @@ class GraphView(_View):
         """Draw a chain of k equal blocks as one line "× k steps" and, under it, the earliest block."""
         head = self._node_label(chain[0], self._tag(chain[0], always=True))
         ref = self._ids[chain[0]]
-        head.append_text(_text(("  × ", "bold yellow"), (f"{len(chain)} steps", "bold yellow"),
-                                       ", each reading the one below; the earliest:"))
+        head.append_text(_text((f"  × {len(chain)} steps", "bold yellow"),
+                               ", each reading the one below; the earliest:"))
         branch = parent.add(head)
         self._add(branch, chain[-1])
         ops = self._mark([p for p in self.edges[chain[0]] if isinstance(p, Node)], f"in {ref} × {len(chain)}")
@@ -321,8 +321,8 @@ class GraphView(_View):
         recurrent = self._below(rest[0], lambda p: p is first, 2 * self.depth + 2) is not None
         ops = self._mark(rest, f"in {ref} × {len(group)}")
         branch.add(_text((f"× {len(group)} steps", "bold yellow"), f" like {ref} above"
-                                 + (", each reading the one before" if recurrent else "")
-                                 + f" ({ops} more ops not drawn; expand=True draws them)"))
+                         + (", each reading the one before" if recurrent else "")
+                         + f" ({ops} more ops not drawn; expand=True draws them)"))
 
     def _mark(self, starts: list, label: str) -> int:
         """Label every node only reachable through skipped blocks, so later references name the block."""
@@ -618,6 +618,7 @@ def summary(model: Module, *example_inputs: Any, **kwargs: Any) -> Summary:
 # ---------------------------------------------------------------------------
 
 def _tensor_rich(t: Tensor) -> Any:
+    """A panel: the values as ``repr`` shows them, shape and dtype on top, grad_fn below, and min/mean/max."""
     body = np.array2string(t.numpy(), separator=", ", threshold=1000, edgeitems=3)
     title = f"tensor {_shape(t.shape)} {t.dtype}"
     if t.grad_fn is not None:
@@ -633,13 +634,14 @@ def _tensor_rich(t: Tensor) -> Any:
 
 
 def _module_rich(m: Module, name: str = "") -> Any:
-    count = sum(p.numel() for p in m.parameters())
+    """A tree of submodules, each with its parameter count and its own parameters' shapes (frozen marked)."""
     from rich.tree import Tree
+    count = sum(p.numel() for p in m.parameters())
     tree = Tree(_text((f"({name}) " if name else "", "dim"), (type(m).__name__, "bold cyan"),
-                              f"({m.extra_repr()})", (f"  {count:,} params", "magenta")))
+                      f"({m.extra_repr()})", (f"  {count:,} params", "magenta")))
     for pname, p in m._parameters.items():
         tree.add(_text((pname, "green"), f" {_shape(p.shape)} {p.dtype}",
-                               ("" if p.requires_grad else "  frozen", "yellow")))
+                       ("" if p.requires_grad else "  frozen", "yellow")))
     for cname, child in m._modules.items():
         tree.add(_module_rich(child, cname))
     return tree
