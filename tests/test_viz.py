@@ -96,7 +96,8 @@ def test_expand_draws_every_step_and_a_chain_of_steps_is_counted():
     full = str(viz.graph(out.sum(), model=m, expand=True))
     assert "×" not in full and full.count("── tanh (1, 8)") == 5
     short = str(viz.graph(out.sum(), model=m))
-    assert "× 4 steps like #" in short          # steps 1..4 read the step before; step 0 reads no h (zeros) and len(short.splitlines()) < len(full.splitlines())
+    assert "× 4 steps like #" in short          # steps 1..4 read the step before; step 0 reads no h (zeros)
+    assert len(short.splitlines()) < len(full.splitlines())
     out, h = m(tg.randn(20, 1, 4))
     chain = str(viz.graph(h.sum(), params={"W": m.weight_hh_l0}))   # h_T reads h_T-1 reads ...: a chain
     assert "× 19 steps, each reading the one below" in chain       # 19 steps read a previous one (h_0 does not)

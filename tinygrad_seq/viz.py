@@ -391,7 +391,8 @@ def to_dot(t: Tensor | GraphView, model: Module | None = None, params: dict | No
     return "\n".join(lines) + "\n"
 
 
-def save_graph(t: Tensor | GraphView, path: str = "graph.svg", model: Module | None = None, params: dict | None = None) -> str:
+def save_graph(t: Tensor | GraphView, path: str = "graph.svg", model: Module | None = None,
+               params: dict | None = None) -> str:
     """Render the graph with Graphviz's ``dot`` (format from the extension); without it, write the .dot source.
 
     Returns the path written.
@@ -531,7 +532,7 @@ class GradTable(_View):
 
 
 def grad_table(model: Module, explode: float = 1e3, vanish: float = 1e-6) -> GradTable:
-    """Each parameter's gradient norm after backward, flagged 'exploding' above ``explode``, 'vanishing' below ``vanish``."""
+    """Each parameter's gradient norm after backward: 'exploding' above ``explode``, 'vanishing' below ``vanish``."""
     rows = []
     for name, p in model.named_parameters():
         norm = None if p.grad is None else _norm(p.grad.numpy())
