@@ -415,7 +415,12 @@ class Mean(Node):
 
 
 class Max(Node):
-    """y = max_axis x;  dx = g at the arg-max (shared evenly among ties)"""
+    """y = max_axis x;  dx = g at the arg-max, split evenly among ties (k tied elements get g / k each)
+
+    This is PyTorch's rule for ``max()`` and ``amax(dim)``.  PyTorch's ``max(dim)``,
+    which also returns indices, sends all of g to the returned index instead; ours
+    returns values only, so ``max(axis=...)`` is ``amax`` and splits.
+    """
     name = "max"
     reduce = staticmethod(np.max)
 
