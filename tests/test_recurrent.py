@@ -223,6 +223,18 @@ def test_relu_rnn_and_dropout_between_layers():
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+def test_dropout_only_between_layers_never_on_the_output(kind):
+    """As PyTorch: dropout applies to each layer's output except the last; one layer means no dropout."""
+    tg.manual_seed(6)
+    m = LAYERS[kind](2, 3, num_layers=1, dropout=0.9)
+    x = tg.randn(4, 2, 2)
+    trained = m(x)[0].data
+    m.eval()
+    np.testing.assert_array_equal(trained, m(x)[0].data)
+    assert (trained != 0).all()
+
+
 def test_bad_inputs_are_named_before_any_computation():
     lstm = nn.LSTM(10, 20)
     with pytest.raises(tg.ShapeError, match=r"LSTM: expected input with 10 features \(input_size\), got 12"):
