@@ -336,3 +336,12 @@ def test_elementwise_maximum_and_minimum_give_half_to_each_side_of_a_tie():
     da, db = _grad(lambda a, b: a.maximum(b).sum(), [2.0, 2.0, 5.0], 2.0)   # broadcast: the scalar's halves add up
     np.testing.assert_array_equal(da, [0.5, 0.5, 1])
     assert db == 1.0
+
+
+def test_gradients_at_kinks_follow_pytorch():
+    """The factory keeps values away from kinks, so the values at exactly 0 are pinned here:
+    PyTorch gives relu'(0) = 0, leaky_relu'(0) = the slope, abs'(0) = 0."""
+    x = [-1.0, 0.0, 2.0]
+    np.testing.assert_array_equal(_grad(lambda t: tg.relu(t).sum(), x)[0], [0, 0, 1])
+    np.testing.assert_array_equal(_grad(lambda t: tg.leaky_relu(t, 0.25).sum(), x)[0], [0.25, 0.25, 1])
+    np.testing.assert_array_equal(_grad(lambda t: tg.abs(t).sum(), x)[0], [-1, 0, 1])
