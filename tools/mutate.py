@@ -19,6 +19,10 @@ The check is honest about code changes: before anything runs, every original
 snippet must occur exactly once in its file, or the script stops with exit code 2
 naming the stale mutants (update the snippet, or the mutant, with the code).
 
+A mutant that no test can kill because it changes no behaviour (an equivalent
+mutant) stays in the list with ``equivalent=`` saying why; it is not run or
+scored unless named by id.  Every other survivor needs a test that kills it.
+
 Exit code: 0 if every mutant was killed, 1 if any survived, 2 on a stale or
 broken setup.  Hypothesis runs with the reproducible ``ci`` profile.
 The slow learning tests (tests/test_learning.py) are not used.
@@ -56,13 +60,15 @@ class Mutant:
     replacement: str
     bug: str
     tests: tuple
+    equivalent: str = ""        # why no test can tell it apart; such mutants are listed, not scored
 
 
-def M(id: str, file: str, original: str, replacement: str, bug: str, tests: tuple | None = None) -> Mutant:  # noqa: A002
+def M(id: str, file: str, original: str, replacement: str, bug: str, tests: tuple | None = None,  # noqa: A002
+      equivalent: str = "") -> Mutant:
     default = {"tinygrad_seq/tensor.py": ENGINE, "tinygrad_seq/ops.py": OPS,
                "tinygrad_seq/nn/recurrent.py": CELLS, "tinygrad_seq/nn/functional.py": LOSSES,
                "tinygrad_seq/nn/utils.py": OPTIM}.get(file, OPTIM)
-    return Mutant(id, file, original, replacement, bug, tuple(tests or default))
+    return Mutant(id, file, original, replacement, bug, tuple(tests or default), equivalent)
 
 
 T, O, R, F, U = ("tinygrad_seq/tensor.py", "tinygrad_seq/ops.py", "tinygrad_seq/nn/recurrent.py",
@@ -195,6 +201,11 @@ MUTANTS = [
       "            p.grad = Tensor._wrap(g * np.float64(scale))", "clipping turns float32 gradients into float64"),
     M("clip-no-epsilon", U, "    scale = max_norm / (total + 1e-6)", "    scale = max_norm / total",
       "clip coefficient without PyTorch's 1e-6"),
+    # --- equivalent mutants: kept to show the rule, never scored ----------------------------------
+    M("unbroadcast-no-shortcut", O, "    if g.shape == shape:\n        return g\n", "",
+      "unbroadcast without its early return for equal shapes",
+      equivalent="the general path sums over no axes when the shapes already match and returns g unchanged: "
+                 "only slower, no value or dtype differs"),
 ]
 
 
@@ -271,9 +282,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.list:
         for m in MUTANTS:
-            print(f"{m.id:30s} {m.file:34s} {m.bug}")
+            print(f"{m.id:30s} {m.file:34s} {m.bug}" + (f"  [equivalent: {m.equivalent}]" if m.equivalent else ""))
         return 0
-    chosen = MUTANTS
+    chosen = [m for m in MUTANTS if not m.equivalent]
     if args.ids:
         known = {m.id: m for m in MUTANTS}
         unknown = [i for i in args.ids if i not in known]
@@ -317,10 +328,11 @@ def main(argv: list[str] | None = None) -> int:
 
     killed = [m for m in chosen if results[m.id][0]]
     survived = [m for m in chosen if not results[m.id][0]]
+    n_eq = sum(1 for m in MUTANTS if m.equivalent and m not in chosen)
     print(f"\nmutation score: {len(killed)}/{len(chosen)} killed ({100 * len(killed) / len(chosen):.0f}%) "
-          f"in {time.perf_counter() - start:.0f}s")
+          f"in {time.perf_counter() - start:.0f}s" + (f"; {n_eq} equivalent mutant(s) not run (see --list)" if n_eq else ""))
     for m in survived:
-        print(f"  survived: {m.id} ({m.file}): {m.bug}")
+        print(f"  survived: {m.id} ({m.file}): {m.bug}" + (f" [equivalent: {m.equivalent}]" if m.equivalent else ""))
     return 0 if not survived else 1
 
 
