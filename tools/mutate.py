@@ -326,13 +326,19 @@ def main(argv: list[str] | None = None) -> int:
         for c in copies:
             shutil.rmtree(c, ignore_errors=True)
 
-    killed = [m for m in chosen if results[m.id][0]]
-    survived = [m for m in chosen if not results[m.id][0]]
-    n_eq = sum(1 for m in MUTANTS if m.equivalent and m not in chosen)
-    print(f"\nmutation score: {len(killed)}/{len(chosen)} killed ({100 * len(killed) / len(chosen):.0f}%) "
-          f"in {time.perf_counter() - start:.0f}s" + (f"; {n_eq} equivalent mutant(s) not run (see --list)" if n_eq else ""))
+    scored = [m for m in chosen if not m.equivalent]
+    killed = [m for m in scored if results[m.id][0]]
+    survived = [m for m in scored if not results[m.id][0]]
+    n_eq = sum(1 for m in MUTANTS if m.equivalent)
+    score = f"{len(killed)}/{len(scored)} killed ({100 * len(killed) / len(scored):.0f}%)" if scored else "nothing scored"
+    print(f"\nmutation score: {score} in {time.perf_counter() - start:.0f}s"
+          + (f"; {n_eq} equivalent mutant(s) not scored (see --list)" if n_eq else ""))
     for m in survived:
-        print(f"  survived: {m.id} ({m.file}): {m.bug}" + (f" [equivalent: {m.equivalent}]" if m.equivalent else ""))
+        print(f"  survived: {m.id} ({m.file}): {m.bug}")
+    for m in chosen:
+        if m.equivalent:
+            print(f"  equivalent ({'killed: not equivalent after all?' if results[m.id][0] else 'survived, as expected'}): "
+                  f"{m.id}: {m.equivalent}")
     return 0 if not survived else 1
 
 
