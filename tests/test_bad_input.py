@@ -490,8 +490,12 @@ case("pack_padded-float-lengths", lambda: nnu.rnn.pack_padded_sequence(tg.zeros(
 case("pad_packed-not-packed", lambda: nnu.rnn.pad_packed_sequence(tg.zeros(2)), TypeError, r"expected a PackedSequence, got Tensor")
 case("clip_grad_norm-negative", lambda: nnu.clip_grad_norm_([p2()], -1.0), ValueError, r"clip_grad_norm_: max_norm must be")
 case("clip_grad_norm-str", lambda: nnu.clip_grad_norm_([p2()], "1"), TypeError, r"clip_grad_norm_: max_norm must be a number")
-case("clip_grad_norm-norm_type", lambda: nnu.clip_grad_norm_([p2()], 1.0, norm_type=0), ValueError,
-     r"clip_grad_norm_: norm_type must be a finite number > 0")
+case("clip_grad_norm-norm_type", lambda: nnu.clip_grad_norm_([p2()], 1.0, norm_type="two"), ValueError,
+     r"clip_grad_norm_: norm_type must be a number or 'inf', got 'two'")
+case("clip_grad_norm-norm_type-None", lambda: nnu.clip_grad_norm_([p2()], 1.0, norm_type=None), TypeError,
+     r"clip_grad_norm_: norm_type must be a number")
+case("clip_grad_norm-norm_type-nan", lambda: nnu.clip_grad_norm_([p2()], 1.0, norm_type=float("nan")), ValueError,
+     r"clip_grad_norm_: norm_type must be a finite number")
 case("clip_grad_norm-not-params", lambda: nnu.clip_grad_norm_(5, 1.0), TypeError, r"clip_grad_norm_: parameters must be")
 case("clip_grad_norm-list-of-floats", lambda: nnu.clip_grad_norm_([1.0], 1.0), TypeError, r"clip_grad_norm_: parameters must be Tensors")
 case("clip_grad_value-negative", lambda: nnu.clip_grad_value_([p2()], -1.0), ValueError, r"clip_grad_value_: clip_value must be")

@@ -170,3 +170,37 @@ def test_ctc_long_input_stays_finite_and_accepts_concatenated_targets():
         F.ctc_loss(logits.log_softmax(2), np.zeros((2, 3), int), [T, T], [3, 3])
     with pytest.raises(ValueError, match=r"input_lengths must be in \[1, 400\]"):
         F.ctc_loss(logits.log_softmax(2), targets, [T + 1, T], [30, 20])
+
+
+def test_bce_with_logits_pos_weight_by_hand():
+    """PyTorch's formula: loss = -(w y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))),
+    d loss / dx = (1 - y) sigmoid(x) - w y (1 - sigmoid(x)); written out here in numpy."""
+    x = np.array([-2.0, -0.5, 0.0, 1.5, 3.0])
+    y = np.array([0.0, 1.0, 0.3, 1.0, 0.0])
+    w = np.array([2.0, 0.5, 3.0, 1.0, 4.0])
+    s = 1 / (1 + np.exp(-x))
+    want = -(w * y * np.log(s) + (1 - y) * np.log(1 - s))
+    xt = t64(x)
+    loss = F.binary_cross_entropy_with_logits(xt, y, reduction="none", pos_weight=w)
+    np.testing.assert_allclose(loss.numpy(), want, rtol=1e-12)
+    loss.sum().backward()
+    np.testing.assert_allclose(xt.grad.numpy(), (1 - y) * s - w * y * (1 - s), rtol=1e-12)
+    mean = F.binary_cross_entropy_with_logits(t64(x), y, pos_weight=w).item()
+    assert mean == pytest.approx(want.mean(), rel=1e-12)
+
+
+def test_ctc_reductions_by_hand():
+    """Two sequences, T = 2, classes (blank, a, b), probabilities written out; the alignments by hand.
+
+    Sequence 0, target "a" (length 1): alignments a a, - a, a - ;  sequence 1, target "a b" (length 2): a b.
+    "mean" divides each loss by its target length, then averages (PyTorch); "sum" adds them.
+    """
+    p = np.array([[[0.2, 0.5, 0.3], [0.1, 0.6, 0.3]],          # t = 0: sequence 0, sequence 1
+                  [[0.4, 0.4, 0.2], [0.3, 0.1, 0.6]]])         # t = 1
+    loss0 = -np.log(0.5 * 0.4 + 0.2 * 0.4 + 0.5 * 0.4)
+    loss1 = -np.log(0.6 * 0.6)
+    lp = t64(np.log(p))
+    args = ([[1, 0], [1, 2]], [2, 2], [1, 2])
+    np.testing.assert_allclose(F.ctc_loss(lp, *args, reduction="none").numpy(), [loss0, loss1], rtol=1e-12)
+    assert F.ctc_loss(lp, *args, reduction="sum").item() == pytest.approx(loss0 + loss1, rel=1e-12)
+    assert F.ctc_loss(lp, *args).item() == pytest.approx((loss0 / 1 + loss1 / 2) / 2, rel=1e-12)

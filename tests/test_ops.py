@@ -392,3 +392,74 @@ def test_0d_values_read_twice_by_hand() -> None:
     for t in (tg.Tensor(np.array(2.5)), tg.Tensor([2.5]), tg.Tensor([[2.5]])):
         assert float(t) == 2.5 and int(t) == 2 and t.item() == 2.5 and np.asarray(t).dtype == t.dtype
     assert tg.Tensor(np.array(2.5)).tolist() == 2.5 and tg.Tensor([[1.0]]).tolist() == [[1.0]]
+
+
+# ties: the factory above draws distinct values, so the tie rule is pinned here by hand.
+# PyTorch's rule: a reduction (max() / amax, full or along axes) splits the gradient evenly
+# among the tied elements; elementwise maximum / minimum gives half to each side of a tie.
+# PyTorch's max(dim), which also returns indices, sends it all to the returned index (the first tie).
+# ---------------------------------------------------------------------------
+
+def _grad(fn, *arrays, upstream=None):
+    ts = [tg.Tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    out = fn(*ts)
+    out.backward(None if upstream is None else np.array(upstream, dtype=np.float64))
+    return [t.grad.numpy() for t in ts]
+
+
+def test_full_max_and_min_split_the_gradient_evenly_among_ties():
+    np.testing.assert_array_equal(_grad(lambda x: x.max(), [1.0, 3.0, 3.0, 2.0])[0], [0, 0.5, 0.5, 0])
+    np.testing.assert_array_equal(_grad(lambda x: x.min(), [1.0, 3.0, 1.0, 2.0])[0], [0.5, 0, 0.5, 0])
+    np.testing.assert_allclose(_grad(lambda x: x.max() * 3, [[2.0, 2.0], [2.0, 1.0]])[0], [[1, 1], [1, 0]])
+    np.testing.assert_array_equal(_grad(lambda x: x.max(), [7.0])[0], [1.0])          # no tie: all of it
+
+
+def test_max_and_min_along_an_axis_split_evenly_within_each_slice():
+    x = [[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [0.0, 5.0, 1.0]]
+    w = [1.0, 2.0, 3.0]                                              # upstream gradient per row
+    np.testing.assert_allclose(_grad(lambda t: t.amax(1), x, upstream=w)[0],
+                               [[0, 0.5, 0.5], [2 / 3, 2 / 3, 2 / 3], [0, 3, 0]], rtol=1e-15)
+    np.testing.assert_allclose(_grad(lambda t: t.amax(dim=1, keepdim=True), x, upstream=[[1.0], [2.0], [3.0]])[0],
+                               [[0, 0.5, 0.5], [2 / 3, 2 / 3, 2 / 3], [0, 3, 0]], rtol=1e-15)
+    np.testing.assert_allclose(_grad(lambda t: t.amin(0), x, upstream=w)[0],
+                               [[0, 0, 0], [0, 2, 0], [1, 0, 3]], rtol=1e-15)
+    np.testing.assert_allclose(_grad(lambda t: t.amin(1), x, upstream=w)[0],
+                               [[1, 0, 0], [2 / 3, 2 / 3, 2 / 3], [3, 0, 0]], rtol=1e-15)
+    y = [[[1.0, 4.0], [4.0, 0.0]], [[2.0, 2.0], [1.0, 2.0]]]             # over two axes at once
+    np.testing.assert_allclose(_grad(lambda t: t.amax((1, 2)), y, upstream=[1.0, 6.0])[0],
+                               [[[0, 0.5], [0.5, 0]], [[2, 2], [0, 2]]], rtol=1e-15)
+
+
+def test_max_with_dim_sends_the_gradient_to_the_returned_index():
+    x = [[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [0.0, 5.0, 1.0]]
+    np.testing.assert_array_equal(_grad(lambda t: t.max(dim=1).values, x, upstream=[1.0, 2.0, 3.0])[0],
+                                  [[0, 1, 0], [2, 0, 0], [0, 3, 0]])
+    np.testing.assert_array_equal(_grad(lambda t: t.min(dim=0).values, x, upstream=[1.0, 2.0, 3.0])[0],
+                                  [[0, 0, 0], [0, 2, 0], [1, 0, 3]])
+    assert tg.Tensor(x).max(dim=1).indices.tolist() == [1, 0, 1]
+
+
+def test_elementwise_maximum_and_minimum_give_half_to_each_side_of_a_tie():
+    da, db = _grad(lambda a, b: tg.maximum(a, b), [1.0, 2.0, 3.0], [1.0, 1.0, 4.0], upstream=[2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(da, [1, 2, 0])
+    np.testing.assert_array_equal(db, [1, 0, 2])
+    da, db = _grad(lambda a, b: tg.minimum(a, b), [1.0, 2.0, 3.0], [1.0, 1.0, 4.0], upstream=[2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(da, [1, 0, 2])
+    np.testing.assert_array_equal(db, [1, 2, 0])
+    da, db = _grad(lambda a, b: a.maximum(b).sum(), [2.0, 2.0, 5.0], 2.0)   # broadcast: the scalar's halves add up
+    np.testing.assert_array_equal(da, [0.5, 0.5, 1])
+    assert db == 1.0
+
+
+def test_gradients_at_kinks_follow_pytorch():
+    """The factory keeps values away from kinks, so the values at exactly 0 are pinned here:
+    PyTorch gives relu'(0) = 0, leaky_relu'(0) = the slope, abs'(0) = 0."""
+    x = [-1.0, 0.0, 2.0]
+    np.testing.assert_array_equal(_grad(lambda t: tg.relu(t).sum(), x)[0], [0, 0, 1])
+    np.testing.assert_array_equal(_grad(lambda t: tg.leaky_relu(t, 0.25).sum(), x)[0], [0.25, 0.25, 1])
+    np.testing.assert_array_equal(_grad(lambda t: tg.abs(t).sum(), x)[0], [-1, 0, 1])
+
+
+def test_clamp_passes_the_gradient_on_its_bounds_as_pytorch_does():
+    np.testing.assert_array_equal(_grad(lambda t: t.clamp(-1.0, 1.0).sum(), [-2.0, -1.0, 0.0, 1.0, 2.0])[0],
+                                  [0, 1, 1, 1, 0])

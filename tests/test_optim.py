@@ -181,3 +181,78 @@ def test_clip_grad_norm_and_value():
     assert total == pytest.approx(1.0, rel=1e-5)
     nn.utils.clip_grad_value_([a, b], 0.1)
     assert np.abs(a.grad.numpy()).max() <= 0.1
+
+
+    assert np.abs(a.grad.numpy()).max() <= 0.1
+
+
+# Three gradients of different shapes, in float32 (the default dtype), and their values by hand.
+CLIP_GRADS = [np.array([3.0, -4.0, 0.5]), np.array([[1.0, -2.0], [0.0, 6.0]]), np.array([-0.25])]
+
+
+def _clip_setup(dtype=np.float32):
+    ps = [tg.Tensor(np.zeros_like(g, dtype=dtype), requires_grad=True) for g in CLIP_GRADS]
+    for p, g in zip(ps, CLIP_GRADS):
+        p.grad = tg.Tensor(g.astype(dtype))
+    return ps
+
+
+def _by_hand_norm(norm_type):
+    flat = np.concatenate([g.ravel() for g in CLIP_GRADS])
+    if norm_type == math.inf:
+        return float(np.abs(flat).max())
+    return float((np.abs(flat) ** norm_type).sum() ** (1 / norm_type))
+
+
+@pytest.mark.parametrize("norm_type", [1, 2, 3, 0.5, math.inf, "inf"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clip_grad_norm_every_norm_type(norm_type, dtype):
+    nt = float(norm_type)
+    flat = np.concatenate([g.ravel() for g in CLIP_GRADS])
+    want = float(np.linalg.norm(flat, ord=nt))
+    assert want == pytest.approx(_by_hand_norm(nt), rel=1e-12)
+    assert nt == 2 or abs(want - np.linalg.norm(flat)) > 0.5             # the norms differ: a 2-norm fails
+    max_norm = want / 4
+    ps = _clip_setup(dtype)
+    total = nn.utils.clip_grad_norm_(ps, max_norm, norm_type=norm_type)
+    assert isinstance(total, float)
+    assert total == pytest.approx(want, rel=1e-6 if dtype == np.float32 else 1e-12)
+    coef = max_norm / (want + 1e-6)
+    for p, g in zip(ps, CLIP_GRADS):
+        assert p.grad.dtype == dtype                                      # float32 stays float32
+        np.testing.assert_allclose(p.grad.numpy(), g * coef, rtol=1e-6 if dtype == np.float32 else 1e-12)
+    clipped = np.concatenate([p.grad.numpy().astype(np.float64).ravel() for p in ps])
+    assert np.linalg.norm(clipped, ord=nt) == pytest.approx(max_norm, rel=1e-5)
+
+
+def test_clip_grad_norm_leaves_small_gradients_alone_and_skips_missing_ones():
+    ps = _clip_setup()
+    extra = tg.zeros(2, requires_grad=True)                               # no .grad: ignored
+    before = [p.grad.numpy().copy() for p in ps]
+    total = nn.utils.clip_grad_norm_(ps + [extra], max_norm=100.0, norm_type=1)
+    assert total == pytest.approx(_by_hand_norm(1), rel=1e-6) and extra.grad is None
+    for p, b in zip(ps, before):
+        np.testing.assert_array_equal(p.grad.numpy(), b)
+    assert nn.utils.clip_grad_norm_([extra], 1.0) == 0.0
+    one = _clip_setup()[0]                                                # a single tensor, not a list
+    assert nn.utils.clip_grad_norm_(one, 1.0, norm_type=math.inf) == pytest.approx(4.0)
+    np.testing.assert_allclose(one.grad.numpy(), CLIP_GRADS[0] / (4.0 + 1e-6), rtol=1e-6)
+
+
+def test_clip_grad_norm_nonfinite():
+    ps = _clip_setup(np.float64)
+    ps[0].grad.numpy()[0] = np.inf
+    with np.errstate(invalid="ignore"):                                   # inf * 0: nan, as in PyTorch
+        assert nn.utils.clip_grad_norm_(ps, 1.0) == math.inf
+    ps = _clip_setup(np.float64)
+    ps[1].grad.numpy()[0, 0] = np.nan
+    with pytest.raises(RuntimeError, match="error_if_nonfinite"):
+        nn.utils.clip_grad_norm_(ps, 1.0, error_if_nonfinite=True)
+
+
+def test_clip_grad_value_keeps_dtype():
+    ps = _clip_setup()
+    nn.utils.clip_grad_value_(ps, 0.5)
+    for p, g in zip(ps, CLIP_GRADS):
+        assert p.grad.dtype == np.float32
+        np.testing.assert_array_equal(p.grad.numpy(), np.clip(g, -0.5, 0.5).astype(np.float32))

@@ -114,6 +114,19 @@ def test_cast_keeps_the_gradient_in_the_source_dtype():
     assert tg.gradcheck(lambda t: t.astype(np.float64) * 3, [tg.randn(3, dtype=np.float64, requires_grad=True)])
 
 
+def test_cast_vjp_returns_the_source_dtype_to_intermediate_tensors_too():
+    """Not only the leaf (which backward casts anyway): a float32 tensor between the leaf and the cast
+    sees a float32 gradient, in retain_grad and in hooks, as in PyTorch."""
+    x = tg.Tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    h.retain_grad()
+    seen = []
+    h.register_hook(lambda g: seen.append(g.dtype))
+    (h.double() * tg.Tensor(np.array([3.0, 4.0]))).sum().backward()
+    assert h.grad.dtype == np.float32 and seen == [np.float32]
+    np.testing.assert_array_equal(h.grad.numpy(), [3, 4])
+
+
 # ---------------------------------------------------------------------------
 # backward semantics
 # ---------------------------------------------------------------------------

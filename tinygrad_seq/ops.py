@@ -415,7 +415,7 @@ class BinaryCrossEntropy(Node):
 
 
 class Clip(Node):
-    """y = min(max(x, lo), hi);  dx = g where lo < x < hi"""
+    """y = min(max(x, lo), hi);  dx = g where lo <= x <= hi"""
     name = "clip"
 
     def forward(self, x, lo, hi):
@@ -427,9 +427,9 @@ class Clip(Node):
         x, (lo, hi) = self.saved, self.ctx
         inside = np.ones(x.shape, dtype=bool)
         if lo is not None:
-            inside &= x > lo
+            inside &= x >= lo          # PyTorch passes the gradient on the bounds themselves
         if hi is not None:
-            inside &= x < hi
+            inside &= x <= hi
         return (g * inside,)
 
 
@@ -484,7 +484,12 @@ class Mean(Node):
 
 
 class Max(Node):
-    """y = max_axis x;  dx = g at the arg-max (shared evenly among ties)"""
+    """y = max_axis x;  dx = g at the arg-max, split evenly among ties (k tied elements get g / k each)
+
+    This is PyTorch's rule for ``max()`` and ``amax(dim)``.  PyTorch's ``max(dim)``,
+    which also returns indices, sends all of g to the returned index instead; ours
+    returns values only, so ``max(axis=...)`` is ``amax`` and splits.
+    """
     name = "max"
     reduce = staticmethod(np.max)
 

@@ -1,13 +1,13 @@
 """Backpropagation through time derived by hand, in plain numpy: no graph, no autograd.
 
-The model, for a vanilla RNN (``rnn_bptt``) or an LSTM (``lstm_bptt``):
+The model, for a vanilla RNN (``rnn_bptt``), an LSTM (``lstm_bptt``) or a GRU (``gru_bptt``):
 
-    h_t   = cell(x_t, h_{t-1})                 (weights W_ih, W_hh, b_ih, b_hh, as in nn.RNN / nn.LSTM)
+    h_t   = cell(x_t, h_{t-1})                 (weights W_ih, W_hh, b_ih, b_hh, as in nn.RNN / nn.LSTM / nn.GRU)
     o_t   = V h_t + c                          (a Linear head: V = weight, c = bias)
     loss  = mean over t, b of  -log softmax(o_t)[y_t]
 
 BPTT in its three steps:
-1. forward: run the recurrence and keep every h_t (and, for the LSTM, the gates and c_t);
+1. forward: run the recurrence and keep every h_t (and, for the LSTM and GRU, the gates and c_t);
 2. error terms, back through the layers (output -> hidden) and back through time:
        d o_t = (softmax(o_t) - onehot(y_t)) / N
        d h_t = d o_t V + (error arriving from step t+1)
@@ -18,6 +18,9 @@ BPTT in its three steps:
 The tests check that ``loss.backward()`` on the same equations built from
 primitive ops gives these numbers; the benchmark uses them as the speed
 reference; the tutorials show them beside the autograd version.
+
+This module imports only numpy: nothing here shares code with the engine, so a
+bug in the engine cannot hide by appearing on both sides of a comparison.
 """
 from __future__ import annotations
 
@@ -126,4 +129,69 @@ def lstm_bptt(x: np.ndarray, y: np.ndarray, W_ih: np.ndarray, W_hh: np.ndarray, 
     db = da2.sum(axis=0)
     grads = {"weight_ih": da2.T @ x.reshape(T * B, -1), "weight_hh": da2.T @ hs[:-1].reshape(T * B, H),
              "bias_ih": db, "bias_hh": db.copy(), "V": dV, "c": dc_head}
+    return float(loss), grads
+
+
+def gru_bptt(x: np.ndarray, y: np.ndarray, W_ih: np.ndarray, W_hh: np.ndarray, b_ih: np.ndarray,
+             b_hh: np.ndarray, V: np.ndarray, c: np.ndarray, h0: np.ndarray | None = None,
+             input_grads: bool = False) -> tuple[float, dict]:
+    """Loss and gradients of a GRU (gates r, z, n, PyTorch's equations) with a softmax head.
+
+    x (T, B, I), integer y (T, B).  With ``input_grads`` the gradients also hold
+    "x" (T, B, I) and "h0" (B, H).  The step, as PyTorch documents it:
+
+        r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+        z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+        n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+        h' = (1 - z) * n + z * h
+
+    Back through one step, with d h' the error arriving at h' (from the head and from step t+1):
+
+        d n = d h' (1 - z)              d z = d h' (h - n)           d h (direct) = d h' z
+        d a_n = d n (1 - n^2)           (a_n: the pre-activation of n)
+        d (W_hn h + b_hn) = d a_n r     d r = d a_n (W_hn h + b_hn)
+        d a_r = d r r (1 - r)           d a_z = d z z (1 - z)
+        d h = d h' z + [d a_r, d a_z, d a_n r] W_hh
+
+    The input side's error is [d a_r, d a_z, d a_n], the hidden side's [d a_r, d a_z, d a_n r]:
+    they differ in the candidate's third, because r multiplies only the hidden part.
+    """
+    T, B, _ = x.shape
+    H = W_hh.shape[0] // 3
+    dt = x.dtype
+    hs = np.empty((T + 1, B, H), dt)
+    hs[0] = np.zeros((B, H), dt) if h0 is None else h0
+    # 1. forward; keep r, z, n and the hidden projection of the candidate (W_hn h + b_hn)
+    xw = x @ W_ih.T + b_ih                               # (T, B, 3H): the input's share, all steps at once
+    rs, zs, ns, hns = (np.empty((T, B, H), dt) for _ in range(4))
+    for t in range(T):
+        hw = hs[t] @ W_hh.T + b_hh
+        r = rs[t] = _sigmoid(xw[t, :, :H] + hw[:, :H])
+        z = zs[t] = _sigmoid(xw[t, :, H:2 * H] + hw[:, H:2 * H])
+        hns[t] = hw[:, 2 * H:]
+        n = ns[t] = np.tanh(xw[t, :, 2 * H:] + r * hns[t])
+        hs[t + 1] = (1 - z) * n + z * hs[t]
+    loss, _, dV, dc, dh_out = _head_loss(hs[1:], y, V, c)
+    # 2. error terms back through time
+    dxa = np.empty((T, B, 3 * H), dt)                    # d (x W_ih^T + b_ih)
+    dha = np.empty((T, B, 3 * H), dt)                    # d (h W_hh^T + b_hh)
+    dh_next = np.zeros((B, H), dt)
+    for t in range(T - 1, -1, -1):
+        r, z, n = rs[t], zs[t], ns[t]
+        dh = dh_out[t] + dh_next
+        dan = dh * (1 - z) * (1 - n * n)
+        daz = dh * (hs[t] - n) * z * (1 - z)
+        dar = dan * hns[t] * r * (1 - r)
+        dxa[t, :, :H] = dha[t, :, :H] = dar
+        dxa[t, :, H:2 * H] = dha[t, :, H:2 * H] = daz
+        dxa[t, :, 2 * H:] = dan
+        dha[t, :, 2 * H:] = dan * r
+        dh_next = dh * z + dha[t] @ W_hh
+    # 3. weight gradients
+    dx2, dh2 = dxa.reshape(T * B, 3 * H), dha.reshape(T * B, 3 * H)
+    grads = {"weight_ih": dx2.T @ x.reshape(T * B, -1), "weight_hh": dh2.T @ hs[:-1].reshape(T * B, H),
+             "bias_ih": dx2.sum(axis=0), "bias_hh": dh2.sum(axis=0), "V": dV, "c": dc}
+    if input_grads:
+        grads["x"] = dxa @ W_ih
+        grads["h0"] = dh_next
     return float(loss), grads

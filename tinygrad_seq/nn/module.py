@@ -117,6 +117,8 @@ class Module:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' (Tensor or None expected)")
             buffers[name] = value
             return
+        if value is not None and (params.get(name) is value or modules.get(name) is value):
+            return                    # the same object again (``m.weight -= x`` in place): keep its place
         if name in params and value is not None and not isinstance(value, Tensor):
             raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' (Parameter or None expected)")
         if name in modules and value is not None and not isinstance(value, Module):

@@ -1,0 +1,346 @@
+"""A small mutation check: plant curated, plausible bugs one at a time and see whether the tests notice.
+
+Run from the repository root (no install, no dependency beyond pytest and hypothesis):
+
+    python tools/mutate.py              # every mutant, prints killed/survived and the score
+    python tools/mutate.py --list       # the mutants, one a line
+    python tools/mutate.py gru-swap-update-gate adam-no-bias-correction    # only these
+    python tools/mutate.py --jobs 2     # two mutants at a time (each in its own copy)
+
+Each mutant is (id, file, original snippet, replacement, what bug it plants,
+tests to run).  The repository's ``tinygrad_seq/``, ``tests/`` and config files
+are copied to a temporary directory; the working tree is never modified.  The
+unmutated copy must pass the chosen tests first (the baseline).  Then, for each
+mutant, its file in the copy gets the one replacement and the tests run with
+``python -m pytest -x -q -p no:cacheprovider``: a failure (or a timeout) kills
+the mutant, a pass means it survived.  The file is restored before the next one.
+
+The check is honest about code changes: before anything runs, every original
+snippet must occur exactly once in its file, or the script stops with exit code 2
+naming the stale mutants (update the snippet, or the mutant, with the code).
+
+A mutant that no test can kill because it changes no behaviour (an equivalent
+mutant) stays in the list with ``equivalent=`` saying why; it is not run or
+scored unless named by id.  Every other survivor needs a test that kills it.
+
+Exit code: 0 if every mutant was killed, 1 if any survived, 2 on a stale or
+broken setup.  Hypothesis runs with the reproducible ``ci`` profile.
+The slow learning tests (tests/test_learning.py) are not used.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# the tests each source file is checked by, fastest and most direct first (-x stops at the first failure)
+ENGINE = ("tests/test_tensor.py", "tests/test_ops.py")
+OPS = ("tests/test_ops.py", "tests/test_tensor.py")
+CELLS = ("tests/test_recurrent.py", "tests/test_nn.py")
+LOSSES = ("tests/test_losses.py", "tests/test_nn.py")      # nn.Embedding calls F.embedding
+OPTIM = ("tests/test_optim.py",)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    id: str
+    file: str
+    original: str
+    replacement: str
+    bug: str
+    tests: tuple
+    equivalent: str = ""        # why no test can tell it apart; such mutants are listed, not scored
+
+
+def M(id: str, file: str, original: str, replacement: str, bug: str, tests: tuple | None = None,  # noqa: A002
+      equivalent: str = "") -> Mutant:
+    default = {"tinygrad_seq/tensor.py": ENGINE, "tinygrad_seq/ops.py": OPS,
+               "tinygrad_seq/nn/recurrent.py": CELLS, "tinygrad_seq/nn/functional.py": LOSSES,
+               "tinygrad_seq/nn/utils.py": OPTIM}.get(file, OPTIM)
+    return Mutant(id, file, original, replacement, bug, tuple(tests or default), equivalent)
+
+
+T, O, R, F, U = ("tinygrad_seq/tensor.py", "tinygrad_seq/ops.py", "tinygrad_seq/nn/recurrent.py",
+                 "tinygrad_seq/nn/functional.py", "tinygrad_seq/nn/utils.py")
+OPT, SCHED = "tinygrad_seq/optim/optimizers.py", "tinygrad_seq/optim/lr_scheduler.py"
+
+MUTANTS = [
+    # --- the engine: accumulation, laziness, dtypes -------------------------------------------
+    M("accumulate-overwrites", T, "        prev += g\n", "        prev[...] = g\n",
+      "gradient accumulation overwrites instead of adding (a tensor read twice)"),
+    M("leaf-grad-overwrites", T, "leaf.grad = Tensor._wrap(g) if leaf.grad is None else Tensor._wrap(leaf.grad.data + g)",
+      "leaf.grad = Tensor._wrap(g)", "a second backward() replaces .grad instead of accumulating"),
+    M("scatter-overwrites", T, "            buf[index] += value", "            buf[index] = value",
+      "overlapping slice gradients overwrite each other"),
+    M("productsum-keeps-last", T, "out = np.concatenate(self.lhs).T @ np.concatenate(self.rhs)",
+      "out = self.lhs[-1].T @ self.rhs[-1]", "a weight used at several steps keeps only the last step's gradient"),
+    M("lazy-merge-overwrites", T, "        prev.merge(g)", "        grads[key] = g",
+      "merging lazy gradients drops the earlier ones"),
+    M("lift-float64", T, "        dt = like.data.dtype\n", "        dt = np.dtype(np.float64)\n",
+      "Python numbers promote float32 tensors to float64"),
+    M("leaf-grad-dtype-unchecked", T, "        if g.dtype != leaf.data.dtype:", "        if False:",
+      "a leaf's gradient may come back in another dtype than the leaf"),
+    M("grad-aliases-caller", T, "            g = g.copy()                   # never alias a caller's array in .grad",
+      "            pass", ".grad aliases an array the caller passed to backward()"),
+    # --- ops: the VJPs ------------------------------------------------------------------------
+    M("sub-vjp-sign", O, "            return g, (-g if self.needs[1] else None)",
+      "            return g, (g if self.needs[1] else None)", "wrong sign in the VJP of a - b"),
+    M("div-vjp-sign", O, "unbroadcast(-ga * y, b.shape)", "unbroadcast(ga * y, b.shape)",
+      "wrong sign in the VJP of a / b with respect to b"),
+    M("mul-vjp-wrong-factor", O, "unbroadcast(g * a, b.shape)", "unbroadcast(g * b, b.shape)",
+      "d(a b)/db uses b instead of a"),
+    M("matmul-untransposed", O, "ga = g.reshape(-1, g.shape[-1]) @ b2.T", "ga = g.reshape(-1, g.shape[-1]) @ b2",
+      "transposed operand in the matmul VJP (invisible in shape when b is square, as W_hh is)"),
+    M("matmul-batched-untransposed", O, "ga = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape)",
+      "ga = unbroadcast(g @ b2, a2.shape)", "transposed operand in the batched matmul VJP"),
+    M("tanh-vjp-plus", O, "        np.subtract(1, d, out=d)", "        np.add(1, d, out=d)",
+      "tanh' = 1 + y^2 instead of 1 - y^2"),
+    M("sigmoid-vjp-missing-y", O, "        d *= y\n        d *= g", "        d *= g",
+      "sigmoid' = 1 - y instead of y (1 - y)"),
+    M("log-vjp-times", O, "        return (g / self.saved,)", "        return (g * self.saved,)",
+      "log' = x instead of 1 / x"),
+    M("pow-exponent-vjp", O, "gb = unbroadcast(g * np.where(pos, y, 0) * np.log(np.where(pos, a, 1)), b.shape)",
+      "gb = unbroadcast(g * np.log(np.where(pos, a, 1)), b.shape)", "d(a^b)/db forgets the factor a^b"),
+    M("softplus-vjp-sign", O, "        return (g * _sigmoid(self.saved),)", "        return (g * _sigmoid(-self.saved),)",
+      "softplus' = sigmoid(-x)"),
+    M("unbroadcast-mean", O, "        g = g.sum(axis=stretched, keepdims=True)", "        g = g.mean(axis=stretched, keepdims=True)",
+      "broadcast size-1 axes average instead of summing their gradients"),
+    M("mean-vjp-n-minus-1", O, "_regrow(g, shape, axes, keep) / max(n, 1)", "_regrow(g, shape, axes, keep) / max(n - 1, 1)",
+      "mean's VJP divides by n - 1"),
+    M("var-vjp-factor", O, "* (2 / denom) * d,)", "* (1 / denom) * d,)", "var's VJP loses the factor 2"),
+    M("logsumexp-vjp", O, "        return (_regrow(g, x.shape, axes, keep) * np.exp(x - y),)",
+      "        return (_regrow(g, x.shape, axes, keep) * np.exp(y - x),)", "logsumexp's VJP is not softmax"),
+    M("getitem-repeated-overwrite", O, "        np.add.at(out, index, g)", "        out[index] = g",
+      "repeated indices do not accumulate (x[[0, 0]])"),
+    M("max-ties-full-gradient", O, "return (hit * (g / hit.sum(axis=axes, keepdims=True)),)", "return (hit * g,)",
+      "max/min send the full gradient to every tied element"),
+    M("maximum-ties-to-one-side", O, "wa = self.wins(a, b) + 0.5 * (a == b)", "wa = self.wins(a, b) + 1.0 * (a == b)",
+      "maximum/minimum give a tie's whole gradient to the first input"),
+    M("relu-grad-at-zero", O, "        return (g * (self.saved > 0),)", "        return (g * (self.saved >= 0),)",
+      "relu passes the gradient at exactly 0 (PyTorch: relu'(0) = 0)"),
+    M("abs-grad-at-zero", O, "        return (g * np.sign(self.saved),)", "        return (g * np.where(self.saved >= 0, 1.0, -1.0),)",
+      "abs'(0) = 1 instead of PyTorch's 0"),
+    M("cast-vjp-keeps-dtype", O, "        return (g.astype(self.ctx),)", "        return (g,)",
+      "a cast's VJP leaves the gradient in the cast-to dtype"),
+    # --- recurrent cells and layers -----------------------------------------------------------
+    M("gru-swap-update-gate", R, "    return n + z * (h - n)", "    return h + z * (n - h)",
+      "GRU update with the gate's roles swapped: h + z (n - h)"),
+    M("gru-reset-on-whole-sum", R, "    n = (xn + r * hn).tanh()", "    n = (r * (xn + hn)).tanh()",
+      "GRU reset gate applied to the input part too"),
+    M("gru-b-hn-outside-reset", R, 'bias = b_ih + b_hh if mode != "GRU" else b_ih', "bias = b_ih + b_hh",
+      "GRU adds b_hh to the input projection as well (b_hn ends up outside r)"),
+    M("lstm-swap-input-forget", R, "    c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()",
+      "    c_new = i.sigmoid() * c + f.sigmoid() * g.tanh()", "LSTM input and forget gates swapped"),
+    M("lstm-gate-order", R, "    i, f, g, o = (xw + h @ w_hh_t).chunk(4, axis=-1)",
+      "    i, f, o, g = (xw + h @ w_hh_t).chunk(4, axis=-1)", "LSTM gate order i, f, o, g instead of PyTorch's i, f, g, o"),
+    M("rnn-relu-ignored", R, '    return pre.tanh() if nonlinearity == "tanh" else pre.relu()', "    return pre.tanh()",
+      "nonlinearity='relu' runs tanh"),
+    M("reverse-runs-forward", R, "for t in (range(T) if direction == 0 else range(T - 1, -1, -1)):",
+      "for t in range(T):", "the reverse direction of a bidirectional layer reads the sequence forwards"),
+    M("lengths-state-not-held", R, "            else ops.where(m, new, state)", "            else new",
+      "past a sequence's end its RNN/GRU state keeps updating"),
+    M("dropout-after-last-layer", R, "if self.dropout and self.training and layer < self.num_layers - 1:",
+      "if self.dropout and self.training:", "inter-layer dropout also applied to the last layer's output"),
+    M("reference-gru-no-direct-path", "tinygrad_seq/reference.py", "        dh_next = dh * z + dha[t] @ W_hh",
+      "        dh_next = dha[t] @ W_hh", "the hand-derived GRU BPTT forgets the z h path (the reference is checked too)",
+      ("tests/test_recurrent.py",)),
+    # --- losses -------------------------------------------------------------------------------
+    M("ce-label-smoothing-mix", F, "    return nll * (1 - label_smoothing) + smooth * label_smoothing",
+      "    return nll + smooth * label_smoothing", "label smoothing adds the uniform term without down-weighting"),
+    M("nll-mean-counts-ignored", F, "picked.sum() / max(int(valid.sum()), 1)", "picked.sum() / picked.shape[0]",
+      "mean nll divides by all targets, ignored ones included"),
+    M("bce-pos-weight", F, "(1 + (_t(pos_weight) - 1) * y) * sp", "_t(pos_weight) * y * sp",
+      "pos_weight form drops the negatives' log-sigmoid term"),
+    M("mse-is-l1", F, "    return _reduce(d * d, reduction)", "    return _reduce(d.abs(), reduction)",
+      "mse computes |d|"),
+    M("ctc-skips-repeats", F, "skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])",
+      "skip[:, 2:] = ext[:, 2:] != blank", "CTC may skip the blank between two equal labels"),
+    M("ctc-mean-no-length", F, "return (loss / Tensor._wrap(np.maximum(tg_len, 1).astype(dtype))).mean()",
+      "return loss.mean()", "CTC 'mean' does not divide by target lengths"),
+    M("embedding-padding-gets-grad", F, "return ops.where(pad, rows.detach(), rows) if pad.any() else rows",
+      "return rows", "the padding row of an embedding receives gradient"),
+    # --- optimizers, schedulers, clipping -------------------------------------------------------
+    M("adam-no-bias-correction", OPT, "        p.data -= (lr / (1 - b1 ** t)) * m / denom",
+      "        p.data -= lr * m / denom", "Adam without the first moment's bias correction"),
+    M("adam-no-v-bias-correction", OPT, "denom = np.sqrt(v) / math.sqrt(1 - b2 ** t) + eps",
+      "denom = np.sqrt(v) + eps", "Adam without the second moment's bias correction"),
+    M("adamw-coupled", OPT, "                p.data *= 1 - lr * wd", "                grad = grad + wd * p.data",
+      "AdamW decays through the gradient (plain Adam L2)"),
+    M("amsgrad-ignored", OPT, '            v = state["max_exp_avg_sq"]', "            pass",
+      "amsgrad keeps the maximum but does not use it"),
+    M("zero-grad-keeps-values", "tinygrad_seq/optim/optimizer.py",
+      "                    p.grad = Tensor._wrap(np.zeros_like(p.data))", "                    pass",
+      "zero_grad(set_to_none=False) leaves the old gradients"),
+    M("sgd-nesterov-ignored", OPT, 'grad = grad + mu * buf if group["nesterov"] else buf', "grad = buf",
+      "nesterov=True does plain momentum"),
+    M("sgd-dampening-ignored", OPT, '                buf += (1 - group["dampening"]) * grad', "                buf += grad",
+      "SGD momentum ignores dampening"),
+    M("rmsprop-centered-ignored", OPT, "            avg = np.sqrt(v - m * m) + eps", "            avg = np.sqrt(v) + eps",
+      "centered RMSprop does not subtract the mean's square"),
+    M("adagrad-lr-decay-off-by-one", OPT, '(1 + (state["step"] - 1) * group["lr_decay"])',
+      '(1 + state["step"] * group["lr_decay"])', "Adagrad decays the learning rate from the first step"),
+    M("steplr-off-by-one", SCHED, "base_lr * self.gamma ** (epoch // self.step_size)",
+      "base_lr * self.gamma ** ((epoch + 1) // self.step_size)", "StepLR decays one epoch early"),
+    M("clip-norm-always-2", U, "    norm_type = float(norm_type)\n", "    norm_type = 2.0\n",
+      "clip_grad_norm_ computes the 2-norm whatever norm_type says"),
+    M("clip-per-parameter-inf", U, "    total = _vector_norm(np.array([_vector_norm(p.grad.data, norm_type) for p in params]), norm_type)",
+      "    total = sum(_vector_norm(p.grad.data, norm_type) for p in params)",
+      "clip_grad_norm_ adds the per-parameter norms instead of taking their norm"),
+    M("clip-to-float64", U, "            p.grad = Tensor._wrap(g * g.dtype.type(scale))",
+      "            p.grad = Tensor._wrap(g * np.float64(scale))", "clipping turns float32 gradients into float64"),
+    M("clip-no-epsilon", U, "    scale = max_norm / (total + 1e-6)", "    scale = max_norm / total",
+      "clip coefficient without PyTorch's 1e-6"),
+    # --- equivalent mutants: kept to show the rule, never scored ----------------------------------
+    M("unbroadcast-no-shortcut", O, "    if g.shape == shape:\n        return g\n", "",
+      "unbroadcast without its early return for equal shapes",
+      equivalent="the general path sums over no axes when the shapes already match and returns g unchanged: "
+                 "only slower, no value or dtype differs"),
+]
+
+
+# ---------------------------------------------------------------------------
+# running
+# ---------------------------------------------------------------------------
+
+def check_snippets(mutants: list[Mutant]) -> list[str]:
+    """Every original snippet must occur exactly once in its file; returns the problems."""
+    problems = []
+    for m in mutants:
+        path = ROOT / m.file
+        if not path.exists():
+            problems.append(f"{m.id}: {m.file} does not exist")
+            continue
+        n = path.read_text().count(m.original)
+        if n != 1:
+            problems.append(f"{m.id}: its original snippet occurs {n} times in {m.file} (expected once): "
+                            f"{m.original.strip()[:70]!r}")
+        if m.original == m.replacement:
+            problems.append(f"{m.id}: the replacement equals the original")
+    ids = [m.id for m in MUTANTS]
+    problems += [f"duplicate mutant id {i}" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    return problems
+
+
+def make_copy() -> Path:
+    dst = Path(tempfile.mkdtemp(prefix="tgs-mutate-"))
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", ".pytest_cache")
+    for name in ("tinygrad_seq", "tests"):
+        shutil.copytree(ROOT / name, dst / name, ignore=ignore)
+    for name in ("setup.cfg", "pyproject.toml"):
+        if (ROOT / name).exists():
+            shutil.copy2(ROOT / name, dst / name)
+    return dst
+
+
+def run_tests(copy: Path, tests: tuple, timeout: float) -> tuple[bool, str]:
+    """True if the tests pass in ``copy``; the last line of pytest's output."""
+    env = dict(os.environ, PYTHONPATH=str(copy), PYTHONDONTWRITEBYTECODE="1", HYPOTHESIS_PROFILE="ci")
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    try:
+        r = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False, f"timed out after {timeout:.0f}s"
+    lines = [ln for ln in r.stdout.strip().splitlines() if ln.strip()]
+    return r.returncode == 0, (lines[-1] if lines else r.stderr.strip()[-200:])
+
+
+def run_mutant(copy: Path, m: Mutant, timeout: float) -> tuple[bool, str, float]:
+    """(killed, pytest's summary, seconds); the copy's file is restored afterwards."""
+    path = copy / m.file
+    original = path.read_text()
+    path.write_text(original.replace(m.original, m.replacement, 1))
+    t0 = time.perf_counter()
+    try:
+        passed, summary = run_tests(copy, m.tests, timeout)
+    finally:
+        path.write_text(original)
+    return not passed, summary, time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("ids", nargs="*", help="run only these mutants (default: all)")
+    ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--jobs", "-j", type=int, default=1, help="mutants run at a time, each in its own copy")
+    ap.add_argument("--timeout", type=float, default=600.0, help="seconds per mutant before it counts as killed")
+    args = ap.parse_args(argv)
+
+    problems = check_snippets(MUTANTS)
+    if problems:
+        print("mutate.py: stale mutants (the code changed; update them):", *problems, sep="\n  ", file=sys.stderr)
+        return 2
+    if args.list:
+        for m in MUTANTS:
+            print(f"{m.id:30s} {m.file:34s} {m.bug}" + (f"  [equivalent: {m.equivalent}]" if m.equivalent else ""))
+        return 0
+    chosen = [m for m in MUTANTS if not m.equivalent]
+    if args.ids:
+        known = {m.id: m for m in MUTANTS}
+        unknown = [i for i in args.ids if i not in known]
+        if unknown:
+            print(f"mutate.py: unknown mutant ids {unknown}; see --list", file=sys.stderr)
+            return 2
+        chosen = [known[i] for i in args.ids]
+
+    start = time.perf_counter()
+    jobs = max(1, min(args.jobs, len(chosen)))
+    copies = [make_copy() for _ in range(jobs)]
+    try:
+        baseline = sorted({t for m in chosen for t in m.tests})
+        ok, summary = run_tests(copies[0], tuple(baseline), args.timeout * 3)
+        if not ok:
+            print(f"mutate.py: the unmutated tests fail, nothing to measure: {summary}", file=sys.stderr)
+            return 2
+        print(f"baseline: {' '.join(baseline)}: {summary}", flush=True)
+        results: dict[str, tuple[bool, str, float]] = {}
+        free: queue.Queue = queue.Queue()
+        for c in copies:
+            free.put(c)
+        lock = threading.Lock()
+
+        def work(m: Mutant) -> None:
+            copy = free.get()
+            try:
+                res = run_mutant(copy, m, args.timeout)
+            finally:
+                free.put(copy)
+            with lock:
+                results[m.id] = res
+                killed, summ, secs = res
+                print(f"{'killed  ' if killed else 'SURVIVED'} {m.id:30s} {secs:5.1f}s  {summ}", flush=True)
+
+        with ThreadPoolExecutor(jobs) as pool:
+            list(pool.map(work, chosen))
+    finally:
+        for c in copies:
+            shutil.rmtree(c, ignore_errors=True)
+
+    scored = [m for m in chosen if not m.equivalent]
+    killed = [m for m in scored if results[m.id][0]]
+    survived = [m for m in scored if not results[m.id][0]]
+    n_eq = sum(1 for m in MUTANTS if m.equivalent)
+    score = f"{len(killed)}/{len(scored)} killed ({100 * len(killed) / len(scored):.0f}%)" if scored else "nothing scored"
+    print(f"\nmutation score: {score} in {time.perf_counter() - start:.0f}s"
+          + (f"; {n_eq} equivalent mutant(s) not scored (see --list)" if n_eq else ""))
+    for m in survived:
+        print(f"  survived: {m.id} ({m.file}): {m.bug}")
+    for m in chosen:
+        if m.equivalent:
+            print(f"  equivalent ({'killed: not equivalent after all?' if results[m.id][0] else 'survived, as expected'}): "
+                  f"{m.id}: {m.equivalent}")
+    return 0 if not survived else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
