@@ -586,6 +586,29 @@ def _step_with_wrong_grad():
 
 
 case("step-grad-shape", _step_with_wrong_grad, RuntimeError, r"SGD.step: the gradient of a parameter of shape \(2,\) has shape \(3,\)")
+case("Tensor-requires_grad-str", lambda: tg.Tensor([1.0], requires_grad="no"), TypeError, r"Tensor: requires_grad must be True or False")
+case("tensor-requires_grad-str", lambda: tg.tensor([1.0], requires_grad="no"), TypeError, r"tensor: requires_grad must be True or False")
+case("zeros-requires_grad-str", lambda: tg.zeros(2, requires_grad="no"), TypeError, r"requires_grad must be True or False")
+case("Parameter-requires_grad-str", lambda: nn.Parameter(tg.zeros(1), requires_grad="x"), TypeError, r"Parameter: requires_grad must be")
+case("requires_grad_-str", lambda: tg.zeros(1).requires_grad_("x"), TypeError, r"requires_grad_: requires_grad must be")
+case("DataLoader-shuffle-str", lambda: tg.utils.data.DataLoader(_DS(), shuffle="no"), ValueError, r"shuffle should be a boolean value")
+case("DataLoader-int-dataset", lambda: tg.utils.data.DataLoader(5), TypeError, r"DataLoader: dataset must be a Dataset")
+case("TensorDataset-list", lambda: tg.utils.data.TensorDataset([1, 2]), TypeError, r"TensorDataset: argument 0 must be a Tensor")
+case("TensorDataset-empty", lambda: tg.utils.data.TensorDataset(), ValueError, r"TensorDataset: needs at least one tensor")
+case("pad_sequence-batch_first-str", lambda: nnu.rnn.pad_sequence([tg.zeros(2)], batch_first="x"), TypeError,
+     r"pad_sequence: batch_first must be True or False")
+case("pad_packed-total_length-float", lambda: nnu.rnn.pad_packed_sequence(nnu.rnn.pack_sequence([tg.zeros(3, 1)]), total_length=4.5),
+     TypeError, r"pad_packed_sequence: total_length must be an integer")
+case("invert_permutation-not-permutation", lambda: nnu.rnn.invert_permutation(tg.tensor([0, 0])), ValueError,
+     r"invert_permutation: expected a permutation of 0..1")
+case("load_state_dict-strict-str", lambda: nn.Linear(1, 1).load_state_dict(nn.Linear(1, 1).state_dict(), strict="no"), TypeError,
+     r"load_state_dict: strict must be True or False")
+case("register_forward_hook-not-callable", lambda: nn.Linear(1, 1).register_forward_hook(5), TypeError,
+     r"register_forward_hook: hook must be callable")
+case("register_forward_pre_hook-not-callable", lambda: nn.Linear(1, 1).register_forward_pre_hook(None), TypeError,
+     r"register_forward_pre_hook: hook must be callable")
+case("bce_logits-pos_weight-shape", lambda: F.binary_cross_entropy_with_logits(tg.zeros(2, 3), tg.zeros(2, 3), pos_weight=tg.ones(4)),
+     ShapeError, r"binary_cross_entropy_with_logits: pos_weight of shape \(4,\) cannot be broadcast")
 case("F.mse_loss-int", lambda: F.mse_loss(tg.tensor([1, 2]), tg.tensor([1, 2])), TypeError, r"mean: needs a floating-point tensor")
 
 case("init.uniform_-str", lambda: nn.init.uniform_(tg.zeros(2), "a"), TypeError, r"nn.init.uniform_: a must be a number")

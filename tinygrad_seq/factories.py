@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, _check_device, _check_grad_dtype, _dtype_arg, _is_int, _shape_args, _State, _to_array
+from .tensor import Tensor, _check_device, _check_grad_dtype, _dtype_arg, _is_int, _shape_args, _State, _to_array, _bool_arg
 
 __all__ = ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
            "randint", "randn_like", "rand_like", "randperm", "multinomial", "arange", "linspace", "eye", "tensor",
@@ -70,6 +70,8 @@ def get_default_device() -> Any:
 def _finish(arr: np.ndarray, requires_grad: bool, device: Any) -> Tensor:
     if device is not None:
         _check_device(device)
+    if requires_grad is not False and requires_grad is not True:
+        _bool_arg("factory", "requires_grad", requires_grad)
     t = Tensor._wrap(arr)
     if requires_grad:
         _check_grad_dtype(arr.dtype, "factory")
@@ -265,7 +267,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     if device is not None:
         _check_device(device)
     t = Tensor._wrap(_to_array(data, dtype))          # always a copy
-    if requires_grad:
+    if _bool_arg("tensor", "requires_grad", requires_grad):
         t.requires_grad_(True)
     return t
 

@@ -607,6 +607,8 @@ class Tensor:
         arr = _to_array(data, dtype)
         if dtype is None and arr.dtype.kind in "biu":
             arr = arr.astype(_State.default_dtype)
+        if requires_grad is not False and requires_grad is not True:
+            _bool_arg("Tensor", "requires_grad", requires_grad)
         if requires_grad:
             _check_grad_dtype(arr.dtype, "Tensor")
         self.array = arr
@@ -788,6 +790,8 @@ class Tensor:
                 return self
             raise RuntimeError("requires_grad_: you can only change requires_grad flags of leaf variables; "
                                "use .detach() first")
+        if requires_grad is not False and requires_grad is not True:
+            _bool_arg("requires_grad_", "requires_grad", requires_grad)
         if requires_grad:
             _check_grad_dtype(self.array.dtype, "requires_grad_")
         self.requires_grad = bool(requires_grad)

@@ -304,6 +304,11 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, reduction: str 
         neg = softplus(x) - y * x
     else:
         w = _t(pos_weight)
+        try:
+            np.broadcast_shapes(w.shape, x.shape)
+        except ValueError:
+            raise ShapeError(f"binary_cross_entropy_with_logits: pos_weight of shape {w.shape} cannot be broadcast "
+                             f"to the input's shape {x.shape} (give one weight per class, the last dimension)") from None
         L = 1 + (w - 1) * y
         pos = (1 - y) * x + L * softplus(-x)
         neg = L * softplus(x) - (w * y) * x

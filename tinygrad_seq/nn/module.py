@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from ..tensor import Tensor, _check_device, _check_grad_dtype, _mark_modified, device, no_grad
+from ..tensor import Tensor, _check_device, _check_grad_dtype, _mark_modified, device, no_grad, _bool_arg
 
 
 def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
@@ -40,6 +40,8 @@ class Parameter(Tensor):
         elif isinstance(data, np.ndarray) and dtype is None:
             dtype = data.dtype          # an integer array stays integer, and so cannot be a trainable parameter
         super().__init__(data, requires_grad=False, dtype=dtype)
+        if requires_grad is not False and requires_grad is not True:
+            _bool_arg("Parameter", "requires_grad", requires_grad)
         if requires_grad:
             _check_grad_dtype(self.array.dtype, "Parameter")
         self.requires_grad = bool(requires_grad)
@@ -47,6 +49,11 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+def _callable_hook(op: str, hook: Any) -> None:
+    if not callable(hook):
+        raise TypeError(f"{op}: hook must be callable, got {type(hook).__name__}")
 
 
 class StateDictError(RuntimeError, KeyError):
@@ -220,6 +227,7 @@ class Module:
         ``with_kwargs=True`` it is called as ``hook(module, args, kwargs)`` and may
         return None or a tuple ``(args, kwargs)``.
         """
+        _callable_hook("register_forward_pre_hook", hook)
         handle = RemovableHandle(self._forward_pre_hooks, (self._forward_pre_hooks_with_kwargs,))
         self._forward_pre_hooks[handle.id] = hook
         if with_kwargs:
@@ -236,6 +244,7 @@ class Module:
         returns something other than None, that replaces the output.  With
         ``with_kwargs=True`` it is called as ``hook(module, args, kwargs, output)``.
         """
+        _callable_hook("register_forward_hook", hook)
         handle = RemovableHandle(self._forward_hooks, (self._forward_hooks_with_kwargs,))
         self._forward_hooks[handle.id] = hook
         if with_kwargs:
@@ -406,6 +415,7 @@ class Module:
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"load_state_dict: state_dict must be a dict of name -> tensor or array (what "
                             f"state_dict() returns), got {type(state_dict).__name__}")
+        _bool_arg("load_state_dict", "strict", strict)
         own = dict(self._state_items())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

@@ -59,6 +59,11 @@ class TensorDataset(Dataset):
     """Samples are ``(t[i] for t in tensors)``; every tensor must have the same first dimension."""
 
     def __init__(self, *tensors: Tensor):
+        if not tensors:
+            raise ValueError("TensorDataset: needs at least one tensor")
+        for i, t in enumerate(tensors):
+            if not isinstance(t, (Tensor, np.ndarray)):
+                raise TypeError(f"TensorDataset: argument {i} must be a Tensor, got {type(t).__name__}")
         tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
         if tensors and any(t.ndim == 0 or t.shape[0] != tensors[0].shape[0] for t in tensors):
             raise ValueError(f"Size mismatch between tensors: first dimensions "
@@ -365,6 +370,11 @@ class DataLoader:
         if not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable "
                              "multiprocessing.")
+        if not (hasattr(dataset, "__getitem__") or hasattr(dataset, "__iter__")):
+            raise TypeError(f"DataLoader: dataset must be a Dataset (indexable with a length) or an iterable, got "
+                            f"{type(dataset).__name__}")
+        if shuffle is not None and not isinstance(shuffle, (bool, np.bool_)):
+            raise ValueError(f"shuffle should be a boolean value, but got shuffle={shuffle}")
         self.dataset, self.num_workers, self.generator = dataset, num_workers, generator
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable:

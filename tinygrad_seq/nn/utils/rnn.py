@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 
 from ...functions import cat, pad, stack
-from ...tensor import ShapeError, Tensor
+from ...tensor import ShapeError, Tensor, _int_arg, _bool_arg
 
 __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
            "unpad_sequence", "unpack_sequence", "invert_permutation"]
@@ -88,6 +88,8 @@ def invert_permutation(permutation: Any) -> Tensor | None:
     if permutation is None:
         return None
     perm = _np(permutation).astype(np.int64).reshape(-1)
+    if not np.array_equal(np.sort(perm), np.arange(perm.size)):
+        raise ValueError(f"invert_permutation: expected a permutation of 0..{perm.size - 1}, got {perm.tolist()}"[:200])
     out = np.empty_like(perm)
     out[perm] = np.arange(perm.size, dtype=np.int64)
     return Tensor._wrap(out)
@@ -110,6 +112,7 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
     Returns:
         Tensor of shape (T, B, *) or (B, T, *).  Differentiable in every input.
     """
+    _bool_arg("pad_sequence", "batch_first", batch_first)
     if padding_side not in ("left", "right"):
         raise ValueError(f"pad_sequence: padding_side must be 'left' or 'right', got {padding_side!r}")
     seqs = [_as_tensor(s) for s in sequences]
@@ -239,7 +242,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     bs, sorted_idx, _, lens = _packed_parts(sequence)
     data = sequence.data
     max_len = bs.size
-    T = max_len if total_length is None else int(total_length)
+    T = max_len if total_length is None else _int_arg("pad_packed_sequence", "total_length", total_length)
     if T < max_len:
         raise ValueError("Expected total_length to be at least the length of the longest sequence in input, "
                          f"but got total_length={total_length} and max sequence length being {max_len}")
