@@ -88,7 +88,7 @@ class Progress:
                                      TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
                                      console=self._console, transient=False)
             self._bar.__enter__()
-            self._task = self._bar.add_task(self.description, total=self.total, metrics="")
+            self._task = self._bar.add_task(self.description, total=self.total, completed=self.step, metrics="")
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -97,6 +97,12 @@ class Progress:
             self._bar = None
         elif self.step % self.log_every:
             self._log_line()
+
+    def set_total(self, total: int | None) -> None:
+        """Change the expected number of steps (e.g. an estimate that firms up under a time budget)."""
+        self.total = total
+        if self._bar is not None:
+            self._bar.update(self._task, total=total)
 
     def update(self, advance: int = 1, **metrics: Any) -> None:
         self.step += advance
