@@ -62,6 +62,7 @@ class Progress:
         self._console = None
         self._bar = None
         self._task = None
+        self._logged = -1
         if live is None:
             stream = file if file is not None else sys.stdout
             live = bool(getattr(stream, "isatty", lambda: False)()) and not _in_notebook()
@@ -95,7 +96,7 @@ class Progress:
         if self._bar is not None:
             self._bar.__exit__(*exc)
             self._bar = None
-        elif self.step % self.log_every:
+        elif self.step != self._logged:
             self._log_line()
 
     def set_total(self, total: int | None) -> None:
@@ -113,6 +114,7 @@ class Progress:
             self._log_line()
 
     def _log_line(self) -> None:
+        self._logged = self.step
         where = f"{self.unit} {self.step}" + (f"/{self.total}" if self.total else "")
         eta = self.eta()
         tail = f"  {format_seconds(self.elapsed)} elapsed" + (f"  eta {format_seconds(eta)}" if eta is not None else "")
