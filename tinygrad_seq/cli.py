@@ -142,7 +142,7 @@ def _gradcheck_table() -> int:
 
 def build_parser() -> _Parser:
     from . import __version__
-    from .train import DEFAULT_LR, MODELS, OPTIMIZERS, TrainConfig
+    from .train import DEFAULT_LR, MODELS, OPTIMIZERS, SCHEDULES, TrainConfig
     d = TrainConfig()
     fmt = argparse.ArgumentDefaultsHelpFormatter
     parser = _Parser(prog=PROG, formatter_class=fmt,
@@ -170,6 +170,8 @@ def build_parser() -> _Parser:
     t.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d.optimizer, help="optimizer")
     t.add_argument("--clip", type=float, default=d.clip, metavar="NORM",
                    help="clip the gradient norm to this (0: off)")
+    t.add_argument("--schedule", choices=list(SCHEDULES), default=d.schedule,
+                   help="learning rate: cosine decay to lr/10 over the run (by steps or time), or constant")
     t.add_argument("--steps", type=int, default=d.steps, metavar="N",
                    help="stop after N steps in total (counting resumed ones); alone, it lifts the time limit")
     t.add_argument("--minutes", type=float, default=d.minutes, metavar="M",

@@ -47,6 +47,7 @@ MODELS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 OPTIMIZERS = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD, "rmsprop": optim.RMSprop,
               "adagrad": optim.Adagrad}
 DEFAULT_LR = {"adam": 3e-3, "adamw": 3e-3, "sgd": 1.0, "rmsprop": 2e-3, "adagrad": 0.05}
+SCHEDULES = ("cosine", "constant")
 LN2 = math.log(2)
 
 
@@ -72,9 +73,10 @@ class TrainConfig:
     lr: float | None = None
     optimizer: str = "adam"
     clip: float = 1.0
+    schedule: str = "cosine"
     steps: int | None = None
     minutes: float | None = 4.5
-    eval_every: int = 100
+    eval_every: int = 200
     sample_every: int = 200
     out: str | None = None
     seed: int = 0
@@ -88,6 +90,8 @@ class TrainConfig:
             raise bad("model", self.model, f"choose from {', '.join(MODELS)}")
         if self.optimizer not in OPTIMIZERS:
             raise bad("optimizer", self.optimizer, f"choose from {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise bad("schedule", self.schedule, f"choose from {', '.join(SCHEDULES)}")
         if self.dtype not in ("float32", "float64"):
             raise bad("dtype", self.dtype, "choose float32 or float64")
         for name in ("hidden", "layers", "seq_len", "batch", "eval_every", "sample_every"):
@@ -111,6 +115,20 @@ class TrainConfig:
     @property
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
+
+    def lr_at(self, step: int, seconds: float) -> float:
+        """The learning rate for the next step: constant, or cosine from ``lr`` down to ``lr / 10`` over
+        the run (by steps, or by time under a time limit, whichever is further along)."""
+        lr = self.learning_rate
+        if self.schedule == "constant":
+            return lr
+        frac = 0.0
+        if self.steps is not None:
+            frac = step / self.steps
+        if self.minutes is not None:
+            frac = max(frac, seconds / (self.minutes * 60))
+        frac = min(max(frac, 0.0), 1.0)
+        return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -430,12 +448,10 @@ class TrainResult:
             chart_x = xs
             if self.val_steps:
                 # put validation points on the same x grid (nearest training point)
-                grid = {x: i for i, x in enumerate(xs)}
                 v = [math.nan] * len(xs)
                 for s, b in zip(self.val_steps, self.val_bpc):
                     j = min(range(len(xs)), key=lambda i: abs(xs[i] - s))
                     v[j] = b
-                del grid
                 vals["validation"] = v
             lines.append("")
             lines.append(line_chart(vals, x=chart_x, title="bits per character", xlabel="step",
@@ -565,7 +581,6 @@ def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | N
     last_path, best_path = os.path.join(out, "last.npz"), os.path.join(out, "best.npz")
 
     prev_dtype = get_default_dtype()
-    prev_rng = _State.rng
     set_default_dtype(config.dtype)
     try:
         from .tensor import manual_seed
@@ -581,8 +596,6 @@ def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | N
         if ckpt_state is not None:
             model.load_state_dict(ckpt_state["model"])
             opt.load_state_dict(ckpt_state["optimizer"])
-            for g in opt.param_groups:              # a resumed run may change the learning rate
-                g["lr"] = config.learning_rate
             streams.restore(ckpt_state["position"])
             state = _state_from_arrays(ckpt_state["hidden"], config.model, config.dtype)
             _set_rng_state(ckpt_state["rng"])
@@ -611,7 +624,7 @@ def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | N
                  f"{len(train_text):,}, validating on the last {len(val_text):,}",
                  f"model: {config.model.upper()} {config.layers} x {config.hidden}, dropout {config.dropout}, "
                  f"{n_params:,} parameters, {config.dtype}; {config.optimizer} lr {config.learning_rate:g}, "
-                 f"clip {config.clip:g}; batch {config.batch} x seq-len {config.seq_len}",
+                 f"{config.schedule}, clip {config.clip:g}; batch {config.batch} x seq-len {config.seq_len}",
                  ("resuming from " + resume + f" at step {step}; " if resume else "") +
                  f"limit: {_limit(config)}; checkpoints in {out}/"]
         total = config.steps if config.minutes is None else None
@@ -621,7 +634,6 @@ def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | N
         chars_this_run, train_time = 0, 0.0
         interrupted = False
         sample_rng_seed = config.seed
-        sampled_at = -1
         model.train()
         with (_Interrupt() if handle_sigint else _NoInterrupt()) as stop:
             while True:
@@ -634,6 +646,9 @@ def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | N
                     interrupted = True
                     break
                 ts = time.perf_counter()
+                lr_now = config.lr_at(step, elapsed_before + now)
+                for g in opt.param_groups:
+                    g["lr"] = lr_now
                 x, y, wrapped = streams.next_batch()
                 if wrapped:
                     state = None
@@ -655,7 +670,7 @@ def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | N
                 if config.minutes is not None and train_time > 0:
                     rate = (time.perf_counter() - t0) / max(1, step - (int(ckpt_state["step"]) if ckpt_state else 0))
                     left = budget - elapsed_before - (time.perf_counter() - t0)
-                    est = step + max(0, int(left / rate))
+                    est = step + max(1, int(left / rate))
                     reporter.set_total(min(est, config.steps) if config.steps else est)
                 recent = hist["train_loss"][-20:]
                 metrics = {"train bpc": sum(recent) / len(recent) / LN2,
@@ -666,7 +681,6 @@ def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | N
                     text_s = "".join(sample(model, vocab, "", 200, 0.8, None,
                                             np.random.default_rng([sample_rng_seed, step])))
                     reporter.sampled(step, text_s)
-                    sampled_at = step
                 if step % config.eval_every == 0:
                     bpc = evaluate(model, val_ids)
                     hist["val_step"].append(step)
@@ -687,8 +701,6 @@ def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | N
             if bpc < best_bpc:
                 best_bpc, best_step = bpc, step
                 save_checkpoint(best_path, snapshot())
-        if not interrupted and sampled_at != step and step % config.sample_every != 0:
-            pass
         save_checkpoint(last_path, snapshot())
         elapsed = elapsed_before + (time.perf_counter() - t0)
         final = hist["val_bpc"][-1] if (hist["val_step"] and hist["val_step"][-1] == step) else math.nan
@@ -703,8 +715,6 @@ def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | N
         return result
     finally:
         set_default_dtype(prev_dtype)
-        if ckpt_state is None and prev_rng is not _State.rng:
-            pass
 
 
 class _NoInterrupt:
