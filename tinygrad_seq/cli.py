@@ -171,7 +171,8 @@ def build_parser() -> _Parser:
     t.add_argument("--clip", type=float, default=d.clip, metavar="NORM",
                    help="clip the gradient norm to this (0: off)")
     t.add_argument("--schedule", choices=list(SCHEDULES), default=d.schedule,
-                   help="learning rate: cosine decay to lr/10 over the run (by steps or time), or constant")
+                   help="learning rate: cosine decays it to lr/10 over --minutes (a run limited by --steps "
+                        "alone keeps it constant, so it resumes exactly), or constant")
     t.add_argument("--steps", type=int, default=d.steps, metavar="N",
                    help="stop after N steps in total (counting resumed ones); alone, it lifts the time limit")
     t.add_argument("--minutes", type=float, default=d.minutes, metavar="M",

@@ -117,17 +117,16 @@ class TrainConfig:
         return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
 
     def lr_at(self, step: int, seconds: float) -> float:
-        """The learning rate for the next step: constant, or cosine from ``lr`` down to ``lr / 10`` over
-        the run (by steps, or by time under a time limit, whichever is further along)."""
+        """The learning rate for the next step: constant, or (``cosine``, under a time limit) cosine
+        from ``lr`` down to ``lr / 10`` over the ``minutes`` of training.
+
+        The decay follows the time budget only, never ``steps``: a run of N steps resumed for N more
+        must take the same steps as one run of 2N, so a step-limited run keeps ``lr`` constant.
+        """
         lr = self.learning_rate
-        if self.schedule == "constant":
+        if self.schedule == "constant" or self.minutes is None:
             return lr
-        frac = 0.0
-        if self.steps is not None:
-            frac = step / self.steps
-        if self.minutes is not None:
-            frac = max(frac, seconds / (self.minutes * 60))
-        frac = min(max(frac, 0.0), 1.0)
+        frac = min(max(seconds / (self.minutes * 60), 0.0), 1.0)
         return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
 
     def to_dict(self) -> dict:
