@@ -296,3 +296,10 @@ def test_sigint_saves_a_loadable_checkpoint_and_says_how_to_resume(corpus, tmp_p
     r = run("train", "--resume", str(out / "last.npz"), "--steps", str(ckpt.step + 2))
     assert r.returncode == 0, r.stderr
     assert tg.load(out / "last.npz")["step"] == ckpt.step + 2
+
+
+def test_missing_default_corpus_says_so_and_suggests_data(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pydoc_data.topics", None)       # as if the module were not there
+    with pytest.raises(DataError, match="no pydoc_data.topics.*--data") as e:
+        load_text(None)
+    assert "\n" not in str(e.value)

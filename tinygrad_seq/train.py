@@ -46,7 +46,7 @@ KIND = "tinygrad_seq-charlm"
 MODELS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 OPTIMIZERS = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD, "rmsprop": optim.RMSprop,
               "adagrad": optim.Adagrad}
-DEFAULT_LR = {"adam": 3e-3, "adamw": 3e-3, "sgd": 1.0, "rmsprop": 2e-3, "adagrad": 0.05}
+DEFAULT_LR = {"adam": 5e-3, "adamw": 5e-3, "sgd": 1.0, "rmsprop": 2e-3, "adagrad": 0.05}
 SCHEDULES = ("cosine", "constant")
 LN2 = math.log(2)
 
