@@ -123,7 +123,7 @@ def test_sampling_memory_does_not_grow_with_length():
 def test_sampling_end_to_end_memory_is_flat(trained):
     """The real command's peak resident memory barely moves between 300 and 3000 characters."""
     out, _ = trained
-    code = ("import resource, sys, runpy; sys.argv = ['tinygrad-seq'] + sys.argv[1:]\n"
+    code = ("import resource, sys\n"
             "from tinygrad_seq import cli\n"
             "rc = cli.main(sys.argv[1:])\n"
             "print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")

@@ -157,7 +157,7 @@ def build_parser() -> _Parser:
                                    "CPython). Checkpoints last.npz and best.npz go to --out; Ctrl-C saves and "
                                    "says how to resume.")
     t.add_argument("--data", metavar="PATH", default=d.data,
-                   help="a UTF-8 text file (None: the bundled pydoc_data.topics text)")
+                   help="a UTF-8 text file; None means the bundled pydoc_data.topics text")
     t.add_argument("--model", choices=list(MODELS), default=d.model, help="recurrent layer type")
     t.add_argument("--hidden", type=int, default=d.hidden, metavar="N", help="hidden size (and embedding size)")
     t.add_argument("--layers", type=int, default=d.layers, metavar="N", help="stacked recurrent layers")
@@ -166,7 +166,7 @@ def build_parser() -> _Parser:
     t.add_argument("--seq-len", type=int, default=d.seq_len, metavar="T", help="characters per BPTT chunk")
     t.add_argument("--batch", type=int, default=d.batch, metavar="B", help="parallel streams")
     t.add_argument("--lr", type=float, default=d.lr, metavar="LR",
-                   help="learning rate (None: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
+                   help="learning rate; None means the optimizer's: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()))
     t.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d.optimizer, help="optimizer")
     t.add_argument("--clip", type=float, default=d.clip, metavar="NORM",
                    help="clip the gradient norm to this (0: off)")
@@ -182,7 +182,7 @@ def build_parser() -> _Parser:
     t.add_argument("--sample-every", type=int, default=d.sample_every, metavar="N",
                    help="show a short generated sample every N steps")
     t.add_argument("--out", metavar="DIR", default=d.out,
-                   help="folder for checkpoints (None: runs/<YYYYmmdd-HHMMSS>/, or the resumed checkpoint's folder)")
+                   help="folder for checkpoints; None means runs/<YYYYmmdd-HHMMSS>/, or the resumed checkpoint's folder")
     t.add_argument("--resume", metavar="CKPT", default=None,
                    help="continue a run from its checkpoint exactly (its settings apply unless given again)")
     t.add_argument("--seed", type=int, default=d.seed, help="random seed (initial weights, dropout)")
@@ -196,13 +196,13 @@ def build_parser() -> _Parser:
     s.add_argument("--temperature", type=float, default=0.8, metavar="T",
                    help="divide the logits by T (lower: safer, higher: wilder)")
     s.add_argument("--top-k", type=int, default=None, metavar="K", help="draw only from the K most likely")
-    s.add_argument("--seed", type=int, default=None, metavar="S", help="random seed (None: a fresh one)")
+    s.add_argument("--seed", type=int, default=None, metavar="S", help="random seed; None means a fresh one")
 
     e = sub.add_parser("eval", formatter_class=fmt, help="bits per character of a checkpoint on a text",
                        description="Bits per character of a checkpoint on a text.")
     e.add_argument("ckpt", metavar="CKPT", help="a checkpoint written by train")
     e.add_argument("--data", metavar="PATH", default=None,
-                   help="a UTF-8 text file (None: the checkpoint's own validation split)")
+                   help="a UTF-8 text file; None means the checkpoint's own validation split")
 
     sub.add_parser("check", formatter_class=fmt, help="gradient-check ops, recurrent cells and layers, losses",
                    description="Compare analytic gradients with central differences (float64) for the primitive "

@@ -66,7 +66,7 @@ class TrainConfig:
     data: str | None = None
     model: str = "lstm"
     hidden: int = 256
-    layers: int = 2
+    layers: int = 1
     dropout: float = 0.1
     seq_len: int = 64
     batch: int = 32
