@@ -233,21 +233,13 @@ def _explicit(parser: _Parser, argv: Sequence[str], command: str) -> set[str]:
 
 def _cmd_train(args: argparse.Namespace, explicit: set[str]) -> int:
     from . import train as T
-    fields = {f for f in T.TrainConfig.__dataclass_fields__}
-    given = {k: v for k, v in vars(args).items() if k in fields}
+    given = {k: v for k, v in vars(args).items() if k in T.TrainConfig.__dataclass_fields__}
     if args.resume is not None:
-        ckpt = T.load_checkpoint(args.resume)
-        base = ckpt.config.to_dict()
-        base["out"] = os.path.dirname(os.path.abspath(args.resume))
-        base.update({k: v for k, v in given.items() if k in explicit})
-        if "steps" in explicit and "minutes" not in explicit:
-            base["minutes"] = None
-        config = T.TrainConfig.from_dict(base)
+        config = T.resume_config(args.resume, {k: v for k, v in given.items() if k in explicit})
     else:
         if "steps" in explicit and "minutes" not in explicit:
             given["minutes"] = None
-        config = T.TrainConfig(**given)
-    config.validate()
+        config = T.TrainConfig(**given).validate()
     T.set_blas_threads(1)
     result = T.train(config, T.ConsoleReporter(), resume=args.resume)
     if result.interrupted:
@@ -281,28 +273,11 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from . import train as T
-    from .data import load_text, split_text
     ckpt = T.load_checkpoint(args.ckpt)
     T.set_blas_threads(1)
-    if args.data is None:
-        text, _ = load_text(ckpt.config.data)
-        if ckpt.state.get("text_digest") != T._text_digest(text):
-            raise UsageError(f"{ckpt.config.data or 'the default corpus'} is not the text {args.ckpt} was trained on "
-                             "(it changed?): give --data")
-        what = f"the validation split of {ckpt.config.data or 'pydoc_data.topics'}"
-        text = split_text(text)[1]
-    else:
-        text, _ = load_text(args.data)
-        what = args.data
-    unknown = ckpt.vocab.unknown(text)
-    if unknown:
-        from .data.corpus import describe_chars
-        raise UsageError(f"{what} has characters not in the checkpoint's vocabulary: {describe_chars(unknown)}")
-    if len(text) < 2:
-        raise UsageError(f"{what}: need at least 2 characters to evaluate")
     start = time.perf_counter()
-    bpc = T.evaluate(ckpt.model, ckpt.vocab.encode(text))
-    print(f"{bpc:.4f} bits per character on {what} ({len(text) - 1:,} characters predicted, "
+    bpc, what, n = T.evaluate_checkpoint(ckpt, args.data)
+    print(f"{bpc:.4f} bits per character on {what} ({n:,} characters predicted, "
           f"step {ckpt.step}, {time.perf_counter() - start:.1f} s)")
     return 0
 

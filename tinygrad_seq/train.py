@@ -39,7 +39,7 @@ from .serialization import CheckpointError, load, save
 from .tensor import Tensor, _State, get_default_dtype, no_grad, set_default_dtype
 
 __all__ = ["TrainConfig", "ConfigError", "CheckpointError", "DataError", "CharLM", "Checkpoint", "TrainResult",
-           "train", "evaluate", "sample", "save_checkpoint", "load_checkpoint", "Reporter", "ConsoleReporter",
+           "train", "evaluate", "evaluate_checkpoint", "resume_config", "sample", "save_checkpoint", "load_checkpoint", "Reporter", "ConsoleReporter",
            "MODELS", "OPTIMIZERS", "DEFAULT_LR"]
 
 KIND = "tinygrad_seq-charlm"
@@ -334,6 +334,43 @@ def load_checkpoint(path: str) -> Checkpoint:
                               f"{str(e).strip(chr(34) + chr(39))[:200]}") from None
     model.eval()
     return Checkpoint(path, config, vocab, model, state)
+
+
+def evaluate_checkpoint(ckpt: Checkpoint, data: str | None = None) -> tuple[float, str, int]:
+    """``(bpc, what, n)``: bits per character of a checkpoint on the text file ``data``, or (``None``)
+    on the validation split of the text it was trained on; ``n`` characters predicted.
+
+    Raises ``DataError`` for an unreadable text, characters outside the checkpoint's vocabulary
+    (naming them), or a training text that has changed since.
+    """
+    if data is None:
+        text, _ = load_text(ckpt.config.data)
+        name = ckpt.config.data or "pydoc_data.topics"
+        if ckpt.state.get("text_digest") != _text_digest(text):
+            raise DataError(f"{name} is not the text {ckpt.path} was trained on (it changed?): give --data")
+        what, text = f"the validation split of {name}", split_text(text)[1]
+    else:
+        text, _ = load_text(data)
+        what = data
+    unknown = ckpt.vocab.unknown(text)
+    if unknown:
+        raise DataError(f"{what} has characters not in the checkpoint's vocabulary: {describe_chars(unknown)}")
+    if len(text) < 2:
+        raise DataError(f"{what}: need at least 2 characters to evaluate")
+    return evaluate(ckpt.model, ckpt.vocab.encode(text)), what, len(text) - 1
+
+
+def resume_config(path: str, overrides: dict) -> TrainConfig:
+    """The config to continue the run saved at ``path``: the checkpoint's own, with ``overrides``
+    (the settings given again) on top; checkpoints stay in the checkpoint's folder unless ``out``
+    is overridden.  Giving ``steps`` without ``minutes`` lifts the time limit."""
+    ckpt = load_checkpoint(path)
+    base = ckpt.config.to_dict()
+    base["out"] = os.path.dirname(os.path.abspath(path))
+    base.update(overrides)
+    if "steps" in overrides and "minutes" not in overrides:
+        base["minutes"] = None
+    return TrainConfig.from_dict(base).validate()
 
 
 # ---------------------------------------------------------------------------
