@@ -1,7 +1,8 @@
 """A character-level language model: the model, its training loop, evaluation, sampling, checkpoints.
 
-    from tinygrad_seq.train import TrainConfig, train, load_checkpoint, sample, evaluate
-    result = train(TrainConfig(steps=300, hidden=128, out="runs/demo"))     # prints progress
+    from tinygrad_seq.train import TrainConfig, ConsoleReporter, train, load_checkpoint, sample, evaluate
+    config = TrainConfig(steps=300, minutes=None, hidden=128, out="runs/demo")
+    result = train(config, ConsoleReporter())          # live bar, samples, summary; returns a TrainResult
     ckpt = load_checkpoint("runs/demo/best.npz")
     for ch in sample(ckpt.model, ckpt.vocab, prompt="def ", length=200, temperature=0.8):
         print(ch, end="", flush=True)
@@ -529,8 +530,7 @@ def set_blas_threads(n: int) -> int | None:
     import ctypes
     try:
         with open("/proc/self/maps") as f:
-            libs = {line.split()[-1] for line in f if "openblas" in line.lower() and line.strip().endswith(".so")
-                    or "openblas" in line.lower() and ".so" in line.split()[-1]}
+            libs = {line.split()[-1] for line in f if "openblas" in line.lower() and ".so" in line.split()[-1]}
     except OSError:
         return None
     for path in sorted(libs):
@@ -575,13 +575,14 @@ def prepare_out(out: str | None, default_parent: str = "runs") -> str:
 
 
 def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | None = None,
-          text: str | None = None, handle_sigint: bool = True) -> TrainResult:
+          text: str | None = None, handle_sigint: bool = True, blas_threads: int | None = 1) -> TrainResult:
     """Train (or, with ``resume``, continue training) a ``CharLM`` as ``config`` says.
 
     ``text`` overrides ``config.data`` (which is a path, or ``None`` for the bundled corpus).
     Progress goes to ``reporter`` (default: none; the CLI passes a ``ConsoleReporter``).
     Checkpoints go to ``config.out``.  With ``handle_sigint`` Ctrl-C finishes the current step,
-    saves ``last.npz`` and returns with ``interrupted=True``.
+    saves ``last.npz`` and returns with ``interrupted=True``.  ``blas_threads`` (default 1, see
+    ``set_blas_threads``; ``None`` leaves it alone) applies while training and is restored after.
     """
     config.validate()
     reporter = reporter or Reporter()
@@ -618,6 +619,7 @@ def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | N
 
     prev_dtype = get_default_dtype()
     set_default_dtype(config.dtype)
+    prev_threads = set_blas_threads(blas_threads) if blas_threads else None
     try:
         from .tensor import manual_seed
         manual_seed(config.seed)
@@ -751,6 +753,8 @@ def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | N
         return result
     finally:
         set_default_dtype(prev_dtype)
+        if prev_threads:
+            set_blas_threads(prev_threads)
 
 
 class _NoInterrupt:
