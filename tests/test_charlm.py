@@ -303,3 +303,29 @@ def test_missing_default_corpus_says_so_and_suggests_data(monkeypatch):
     with pytest.raises(DataError, match="no pydoc_data.topics.*--data") as e:
         load_text(None)
     assert "\n" not in str(e.value)
+
+
+def test_terminal_output_has_the_live_bar_and_sample_panels(corpus, tmp_path):
+    """Under a pseudo-terminal the rich display runs (bar, panels) and the run still ends cleanly."""
+    import pty
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1", "TERM": "xterm", "COLUMNS": "100"}
+    cmd = [sys.executable, "-m", "tinygrad_seq", "train", "--data", str(corpus), *TINY, "--steps", "10",
+           "--out", str(tmp_path / "run")]
+    out = bytearray()
+
+    def read(fd: int) -> bytes:
+        data = os.read(fd, 4096)
+        out.extend(data)
+        return data
+    old_env = os.environ.copy()
+    os.environ.update(env)
+    try:
+        status = pty.spawn(cmd, read)
+    finally:
+        os.environ.clear()
+        os.environ.update(old_env)
+    text = out.decode("utf-8", "replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text[-2000:]
+    assert "\x1b[" in text                                   # a live, coloured display
+    assert "sample at step 5" in text and "best validation:" in text
+    assert load_checkpoint(str(tmp_path / "run" / "last.npz")).step == 10
