@@ -375,22 +375,24 @@ def _backward(roots: Sequence["Tensor"], grads: Sequence[np.ndarray], retain_gra
     sums = lazygrad.GradientSums()
     for r, g in zip(roots, grads):
         sums.add(r.grad_fn, g)
-    wanted = {t.grad_fn: t for t in capture if t.grad_fn is not None} if capture is not None else {}
+    wanted = {t.grad_fn: t for t in capture if t.grad_fn is not None} if capture is not None else None
     order = _topological_order([r.grad_fn for r in roots])
-    epoch = _State.epoch
+    epoch, anomaly = _State.epoch, _State.anomaly
     for node in order:
-        g = sums.pop(node)                     # all contributions, summed
+        g = sums.pop(node, None)               # all contributions, summed
         if node.epoch != epoch:                # something changed in place since the node was recorded
             _check_saved(node)
         if g is not None:
+            if type(g) is not np.ndarray:      # a lazy sum (lazygrad.py): make it an array
+                g = lazygrad.dense(g)
             if node.hooks:
                 g = _run_hooks(node.hooks, g, node.name)
             if node.retained is not None:
                 _retain(node.retained, g)
-            if node in wanted:
+            if wanted and node in wanted:
                 capture[wanted[node]] = g.copy()
             grads_in = node.backward(g)
-            if _State.anomaly:
+            if anomaly:
                 _anomaly_backward(node, g, grads_in)
             for parent, gp in zip(node.inputs, grads_in):
                 if parent is not None and gp is not None:
@@ -398,7 +400,7 @@ def _backward(roots: Sequence["Tensor"], grads: Sequence[np.ndarray], retain_gra
         if not retain_graph:
             node.saved = None                  # free the graph as we go
             node.inputs = _FREED
-    for leaf in sums.keys():                   # only leaves are left
+    for leaf in list(sums):                    # only leaves are left
         g = sums.pop_owned(leaf)
         if capture is not None:
             if leaf in capture:
@@ -973,7 +975,7 @@ class Tensor:
 
     def sigmoid(self) -> "Tensor":
         """1 / (1 + e^-x), elementwise, without overflow."""
-        return _ops.Sigmoid.apply(self if self.array.dtype.kind == "f" else self.float())
+        return _ops.Sigmoid.apply(self)
 
     def relu(self) -> "Tensor":
         """max(x, 0), elementwise."""
