@@ -46,3 +46,7 @@ def parse_result(text: str) -> dict[str, Any]:
         else:
             out[key] = raw
     return out
+
+
+def step_through(path: str) -> None:
+    """Placeholder until the step-through runner lands."""
