@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["quick", "result", "parse_result"]
+__all__ = ["quick", "result", "parse_result", "step_through", "figure"]
 
 
 def quick() -> bool:
@@ -48,5 +48,20 @@ def parse_result(text: str) -> dict[str, Any]:
     return out
 
 
-def step_through(path: str) -> None:
+def step_through(path: str | None = None) -> None:
     """Placeholder until the step-through runner lands."""
+
+
+def figure(name: str) -> str | None:
+    """Placeholder until the runner lands: ``tutorials/figures/<name>.png`` beside the calling script.
+
+    ``None`` in a notebook (charts show inline) and without matplotlib.
+    """
+    from pathlib import Path
+    from .charts import have_matplotlib, in_notebook
+    if in_notebook() or not have_matplotlib():
+        return None
+    where = sys._getframe(1).f_globals.get("__file__") or (sys.argv[0] if sys.argv and sys.argv[0] else None)
+    folder = Path(where).resolve().parent / "figures" if where else Path("figures")
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / f"{name}.png")
