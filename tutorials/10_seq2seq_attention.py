@@ -283,7 +283,11 @@ print(charts.bar_chart({f"{k} words · plain": v[0] for k, v in table.items()}
 # ## What the attention looks at
 #
 # The weights α_tj for one held-out number: one row per output step, one
-# column per input word.  Darker cells are larger weights.
+# column per input word.  Darker cells are larger weights; the exact weights
+# are printed below the map, one line per input word.  Keep in mind that the
+# encoder's state at a word already summarises the words before it, so a
+# digit's weight may sit on the word just after the one that names it
+# (on "hundred" rather than on "six" for the 6 of 600).
 
 # %%
 i = int(np.argmax(src_len))                       # the longest held-out input
