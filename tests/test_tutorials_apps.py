@@ -35,11 +35,17 @@ def check_12(r: dict) -> None:
     assert r["markov_mrr"] > r["pop_mrr"] and r["markov_recall"] > r["pop_recall"], r
 
 
+def check_13(r: dict) -> None:
+    # the BiLSTM + CTC character error rate is below the threshold decoder's by at least 0.05
+    assert r["ctc_cer"] <= r["base_cer"] - 0.05, r
+
+
 CLAIMS = {
     "09_sentiment.py": check_09,
     "10_seq2seq_attention.py": check_10,
     "11_forecasting.py": check_11,
     "12_next_item.py": check_12,
+    "13_ctc_dtmf.py": check_13,
 }
 
 
