@@ -48,7 +48,7 @@ def test_training_steps_free_their_graphs():
             out, _ = lstm(tg.randn(5, 2, 4))
             loss = nn.functional.cross_entropy(head(out).reshape(-1, 3), np.zeros(10, int))
             refs.append(weakref.ref(out))
-            refs.append(weakref.ref(out.data))
+            refs.append(weakref.ref(out.numpy()))
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -53,7 +53,7 @@ def test_zero_grad_and_state_dict_round_trip():
     for k, v in other.state_dict().items():
         np.testing.assert_array_equal(v, sd[k])
     sd["head.weight"][...] = 0                  # a copy: the model is untouched
-    assert np.abs(m.head.weight.data).sum() > 0
+    assert np.abs(m.head.weight.numpy()).sum() > 0
 
 
 def test_load_state_dict_reports_missing_unexpected_and_mismatched():
@@ -65,7 +65,7 @@ def test_load_state_dict_reports_missing_unexpected_and_mismatched():
     with pytest.raises(KeyError, match=r"weight: expected shape \(2, 3\), got \(3, 2\)"):
         m.load_state_dict({"weight": np.zeros((3, 2)), "bias": np.zeros(2)})
     res = m.load_state_dict({"weight": np.ones((2, 3))}, strict=False)
-    assert res.missing_keys == ["bias"] and m.weight.data.sum() == 6
+    assert res.missing_keys == ["bias"] and m.weight.numpy().sum() == 6
 
 
 def test_containers():
@@ -86,14 +86,14 @@ def test_containers():
 def test_linear_embedding_dropout_activations():
     tg.manual_seed(0)
     lin = nn.Linear(4, 3)
-    assert lin.weight.shape == (3, 4) and np.abs(lin.weight.data).max() <= 0.5
+    assert lin.weight.shape == (3, 4) and np.abs(lin.weight.numpy()).max() <= 0.5
     with pytest.raises(tg.ShapeError, match="linear: input has 5 features"):
         lin(tg.randn(2, 5))
     emb = nn.Embedding(5, 2, padding_idx=0)
-    assert np.all(emb.weight.data[0] == 0)
+    assert np.all(emb.weight.numpy()[0] == 0)
     out = emb(np.array([[0, 1, 1], [2, 0, 4]]))
     out.sum().backward()
-    assert np.all(emb.weight.grad.data[0] == 0) and np.all(emb.weight.grad.data[1] == 2)
+    assert np.all(emb.weight.grad.numpy()[0] == 0) and np.all(emb.weight.grad.numpy()[1] == 2)
     with pytest.raises(IndexError, match=r"embedding: indices must be in \[0, 5\)"):
         emb(np.array([5]))
     with pytest.raises(TypeError, match="indices must be integers"):
@@ -101,7 +101,7 @@ def test_linear_embedding_dropout_activations():
     drop = nn.Dropout(0.5).eval()
     x = tg.randn(10)
     assert drop(x) is x
-    np.testing.assert_allclose(nn.Softmax(dim=0)(tg.Tensor([0.0, 0.0])).data, [0.5, 0.5])
+    np.testing.assert_allclose(nn.Softmax(dim=0)(tg.Tensor([0.0, 0.0])).numpy(), [0.5, 0.5])
     assert nn.ReLU()(tg.Tensor([-1.0])).item() == 0 and nn.Sigmoid()(tg.Tensor(0.0)).item() == 0.5
 
 

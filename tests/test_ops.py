@@ -204,6 +204,27 @@ def _np_var(x, axis, keepdims):
     return np.var(x, axis=axis, keepdims=keepdims, ddof=1)
 
 
+def _draw_setitem(d):
+    shape = d.draw(shapes(min_dims=1))
+    x = array(d, shape, smooth())
+    index = d.draw(hnp.basic_indices(shape, allow_ellipsis=True))
+    target = x[index].shape
+    v_shape = d.draw(st.sampled_from([target, target[1:], ()]))
+    return [x, array(d, v_shape, smooth())], {"index": index}
+
+
+def _setitem(x, v, index):
+    y = x * 1                       # a non-leaf: x[index] = v on a leaf that requires grad is refused
+    y[index] = v
+    return y
+
+
+def _np_setitem(x, v, index):
+    y = x.copy()
+    y[index] = v
+    return y
+
+
 def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
@@ -231,10 +252,14 @@ SPECS = [
     Spec("where", lambda a, b, cond: tg.where(cond, a, b), lambda a, b, cond: np.where(cond, a, b), _draw_where),
     reduction("sum", lambda x, axis, keepdims: x.sum(axis, keepdims), np.sum),
     reduction("mean", lambda x, axis, keepdims: x.mean(axis, keepdims), np.mean),
-    reduction("max", lambda x, axis, keepdims: x.max(axis, keepdims), np.max, grid(), unique=True),
-    reduction("min", lambda x, axis, keepdims: x.min(axis, keepdims), np.min, grid(), unique=True),
+    reduction("max", lambda x, axis, keepdims: x.amax(axis, keepdims), np.max, grid(), unique=True),
+    reduction("min", lambda x, axis, keepdims: x.amin(axis, keepdims), np.min, grid(), unique=True),
     reduction("logsumexp", lambda x, axis, keepdims: x.logsumexp(axis, keepdims), _lse),
-    reduction("var", lambda x, axis, keepdims: x.var(axis, keepdims), _np_var),
+    reduction("var", lambda x, axis, keepdims: x.var(axis, keepdim=keepdims), _np_var),
+    unary("sin", tg.sin, np.sin),
+    unary("cos", tg.cos, np.cos),
+    Spec("cumsum", lambda x, axis: tg.cumsum(x, axis), lambda x, axis: np.cumsum(x, axis=axis), _draw_softmax),
+    Spec("setitem", _setitem, _np_setitem, _draw_setitem),
     Spec("matmul", lambda a, b: a @ b, np.matmul, _draw_matmul),
     Spec("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape), _draw_reshape),
     Spec("permute", lambda x, dims: x.permute(dims), lambda x, dims: x.transpose(dims), _draw_permute),
@@ -268,9 +293,11 @@ def test_op_forward_backward_dtype(spec: Spec, data) -> None:
     outs = _as_list(spec.fn(*tensors, **kw))
     for out, exp in zip(outs, _as_list(expected)):
         assert out.shape == np.shape(exp)
-        np.testing.assert_allclose(out.data, exp, rtol=1e-10, atol=spec.atol)
+        np.testing.assert_allclose(out.numpy(), exp, rtol=1e-10, atol=spec.atol)
+    assert all(type(o.numpy()) is np.ndarray for o in outs)         # 0-d results too: arrays, not scalars
     # backward agrees with central differences
     assert tg.gradcheck(lambda *ts: spec.fn(*ts, **kw), tensors)
+    assert all(type(t.grad.numpy()) is np.ndarray for t in tensors if t.grad is not None)
     # float32 stays float32, forward and backward
     t32 = [tg.Tensor(a.astype(np.float32), requires_grad=True) for a in arrays]
     outs32 = _as_list(spec.fn(*t32, **kw))
@@ -286,3 +313,70 @@ def test_every_primitive_op_is_in_the_factory() -> None:
     primitives = {c.name for c in vars(ops).values() if isinstance(c, type) and issubclass(c, Node) and c is not Node}
     missing = primitives - {s.name for s in SPECS} - {"cast"}   # cast: test_tensor.py
     assert not missing, f"primitive ops without a property test: {sorted(missing)}"
+
+
+# ---------------------------------------------------------------------------
+# 0-d tensors: arrays, never numpy scalars, and gradients that add up when read twice
+# ---------------------------------------------------------------------------
+
+def _set(a, b):
+    y = a * 1
+    y[()] = b
+    return y
+
+
+ZERO_D = {   # every primitive on 0-d inputs (matmul, cat, split and pad need at least one axis)
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b, "div": lambda a, b: a / b,
+    "pow": lambda a, b: a ** b, "maximum": tg.maximum, "minimum": tg.minimum, "neg": lambda a: -a,
+    "exp": tg.exp, "log": tg.log, "sqrt": tg.sqrt, "abs": tg.abs, "tanh": tg.tanh, "sigmoid": tg.sigmoid,
+    "relu": tg.relu, "leaky_relu": tg.leaky_relu, "softplus": tg.softplus, "sin": tg.sin, "cos": tg.cos,
+    "pow_scalar": lambda a: a ** 3, "clip": lambda a: a.clamp(-3.0, 0.9),
+    "where": lambda a, b: tg.where(np.array(True), a, b), "sum": lambda a: a.sum(), "mean": lambda a: a.mean(),
+    "max": lambda a: a.amax(), "min": lambda a: a.amin(), "logsumexp": lambda a: a.logsumexp(),
+    "var": lambda a: a.reshape(1).expand(2).var() + a, "reshape": lambda a: a.reshape(1, 1),
+    "permute": lambda a: a.permute(()), "expand": lambda a: a.expand(3), "getitem": lambda a: a[()],
+    "stack": lambda a, b: tg.stack([a, b]), "log_softmax": lambda a: a.log_softmax(0),
+    "softmax": lambda a: a.softmax(-1), "cumsum": lambda a: a.cumsum(0), "setitem": _set,
+    "cast": lambda a: a.double(),
+}
+
+
+def test_every_primitive_op_has_a_0d_check() -> None:
+    from tinygrad_seq import ops
+    from tinygrad_seq.tensor import Node
+    primitives = {c.name for c in vars(ops).values() if isinstance(c, type) and issubclass(c, Node) and c is not Node}
+    missing = primitives - set(ZERO_D) - {"matmul", "cat", "pad"}
+    assert not missing, f"primitive ops without a 0-d check: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("name", sorted(ZERO_D))
+def test_op_on_0d_inputs_gives_arrays_and_gradients_add_up_when_read_twice(name) -> None:
+    fn = ZERO_D[name]
+    n_in = fn.__code__.co_argcount if hasattr(fn, "__code__") else 2 if name in ("maximum", "minimum") else 1
+    values = [0.7, 1.3][:n_in]
+    ins = [tg.Tensor(np.array(v), requires_grad=True) for v in values]
+    out = fn(*ins)
+    assert type(out.numpy()) is np.ndarray
+    # the output read twice (y * y + e^y) and, for two-input ops, the same input read twice
+    assert tg.gradcheck(lambda *ts: (lambda y: (y * y + y.exp()).sum())(fn(*ts)), ins)
+    if n_in == 2:
+        assert tg.gradcheck(lambda t: (lambda y: (y * y).sum())(fn(t, t)), [ins[0]])
+    ((lambda y: (y * y + y.exp()).sum())(fn(*ins))).backward()
+    assert ins[0].grad is not None
+    assert all(t.grad is None or (type(t.grad.numpy()) is np.ndarray and t.grad.shape == ()) for t in ins)
+
+
+def test_0d_values_read_twice_by_hand() -> None:
+    w, x = tg.Tensor(np.array(2.0), requires_grad=True), tg.Tensor(np.array(3.0))
+    (w * x + w * w).backward()                  # d/dw = x + 2w = 3 + 4
+    assert w.grad.item() == 7.0 and type(w.grad.numpy()) is np.ndarray
+    v = tg.Tensor([0.5, 1.0], dtype=np.float64, requires_grad=True)
+    s = v.sum()
+    (s * s + s.exp()).backward()                # d/dv_i = 2 s + e^s, s = 1.5
+    np.testing.assert_allclose(v.grad.numpy(), [3 + np.exp(1.5)] * 2, rtol=1e-15)
+    x = tg.Tensor(np.array(2.0), requires_grad=True)
+    (x * 3).backward()
+    assert np.asarray(x.grad).shape == () and type((x * 3).numpy()) is np.ndarray
+    for t in (tg.Tensor(np.array(2.5)), tg.Tensor([2.5]), tg.Tensor([[2.5]])):
+        assert float(t) == 2.5 and int(t) == 2 and t.item() == 2.5 and np.asarray(t).dtype == t.dtype
+    assert tg.Tensor(np.array(2.5)).tolist() == 2.5 and tg.Tensor([[1.0]]).tolist() == [[1.0]]

@@ -20,7 +20,7 @@ def run(opt_cls, **kw):
     for g in GRADS:
         p.grad = tg.Tensor(g)
         opt.step()
-    return p.data
+    return p.numpy()
 
 
 def by_hand_sgd(lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
@@ -124,14 +124,14 @@ def test_param_groups_zero_grad_and_float32():
     opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
     (a.sum() + b.sum()).backward()
     opt.step()
-    np.testing.assert_allclose(a.data, [0.9, 0.9])
-    np.testing.assert_allclose(b.data, [0.5, 0.5])
+    np.testing.assert_allclose(a.numpy(), [0.9, 0.9])
+    np.testing.assert_allclose(b.numpy(), [0.5, 0.5])
     assert a.dtype == np.float32
     opt.zero_grad()
     assert a.grad is None
     (a.sum()).backward()
     opt.zero_grad(set_to_none=False)
-    assert a.grad.data.sum() == 0
+    assert a.grad.numpy().sum() == 0
     with pytest.raises(TypeError, match="unknown hyper-parameters"):
         optim.SGD([{"params": [a], "lr": 0.1, "momentun": 0.9}])
 
@@ -145,15 +145,15 @@ def test_optimizer_state_dict_resumes_exactly():
     for g in GRADS[:2]:
         p.grad = tg.Tensor(np.resize(g, 4).astype(np.float32))
         opt.step()
-    saved_p, saved = p.data.copy(), opt.state_dict()
+    saved_p, saved = p.numpy().copy(), opt.state_dict()
     p2, opt2 = fresh()
-    p2.data[...] = saved_p
+    p2.numpy()[...] = saved_p
     opt2.load_state_dict(saved)
     for g in GRADS[2:]:
         for q, o in ((p, opt), (p2, opt2)):
             q.grad = tg.Tensor(np.resize(g, 4).astype(np.float32))
             o.step()
-    np.testing.assert_array_equal(p.data, p2.data)
+    np.testing.assert_array_equal(p.numpy(), p2.numpy())
 
 
 def test_schedulers_follow_closed_forms():
@@ -177,7 +177,7 @@ def test_clip_grad_norm_and_value():
     (a.sum() * 3 + (b * tg.Tensor([0.0, 4.0])).sum()).backward()      # grads (3, 3) and (0, 4)
     norm = nn.utils.clip_grad_norm_([a, b], 1.0)
     assert norm == pytest.approx(math.sqrt(9 + 9 + 16))
-    total = math.sqrt(float((a.grad.data ** 2).sum() + (b.grad.data ** 2).sum()))
+    total = math.sqrt(float((a.grad.numpy() ** 2).sum() + (b.grad.numpy() ** 2).sum()))
     assert total == pytest.approx(1.0, rel=1e-5)
     nn.utils.clip_grad_value_([a, b], 0.1)
-    assert np.abs(a.grad.data).max() <= 0.1
+    assert np.abs(a.grad.numpy()).max() <= 0.1

@@ -21,7 +21,8 @@ def test_python_data_takes_default_float32_and_arrays_keep_their_dtype():
     assert tg.Tensor(1.5).dtype == np.float32 and tg.Tensor(1.5).shape == ()
     assert tg.Tensor([[1.0, 2.0]]).dtype == np.float32
     assert tg.Tensor(np.zeros(2, np.float64)).dtype == np.float64
-    assert tg.Tensor([1, 2]).dtype.kind == "i"
+    assert tg.Tensor([1, 2]).dtype == np.float32 and tg.Tensor(np.array([1, 2])).dtype == np.float32   # torch.Tensor
+    assert tg.tensor([1, 2]).dtype == np.int64 and tg.tensor([True]).dtype == np.bool_              # torch.tensor
     assert tg.Tensor([1, 2], dtype=np.float64).dtype == np.float64
     assert tg.Tensor(tg.Tensor([1.0])).dtype == np.float32
 
@@ -40,13 +41,13 @@ def test_set_default_dtype_changes_python_floats_and_factories():
 def test_tensor_copies_a_numpy_array():
     a = np.ones(3, np.float32)
     t = tg.Tensor(a)
-    t.data[0] = 5
+    t.numpy()[0] = 5
     assert a[0] == 1
 
 
 def test_integer_tensor_cannot_require_grad():
     with pytest.raises(TypeError, match="only floating-point tensors can require grad.*int"):
-        tg.Tensor([1, 2], requires_grad=True)
+        tg.tensor([1, 2], requires_grad=True)
     with pytest.raises(TypeError, match="floating"):
         tg.arange(3, requires_grad=True)
 
@@ -61,12 +62,13 @@ def test_float32_stays_float32_with_python_scalars_and_matmul():
 
 def test_attributes_and_conversions():
     t = tg.Tensor([[1.0, 2.0, 3.0]], requires_grad=True)
-    assert (t.shape, t.ndim, t.size, t.is_leaf, t.grad, t.grad_fn) == ((1, 3), 2, 3, True, None, None)
+    assert (t.shape, t.ndim, t.numel(), t.is_leaf, t.grad, t.grad_fn) == ((1, 3), 2, 3, True, None, None)
+    assert t.size() == (1, 3) and t.size(1) == 3 and t.size(-2) == 1 and t.dim() == 2
     y = (t * 2).sum()
     assert y.grad_fn.name == "sum" and not y.is_leaf and y.requires_grad
     assert isinstance(np.asarray(t), np.ndarray) and np.asarray(t).shape == (1, 3)
     assert y.item() == 12.0 and float(y) == 12.0
-    assert t.detach().requires_grad is False and t.detach().data is t.data
+    assert t.detach().requires_grad is False and t.detach().numpy() is t.numpy()
     assert "requires_grad=True" in repr(t) and "grad_fn=<sum>" in repr(y)
 
 
@@ -76,7 +78,7 @@ def test_operators_mix_with_numbers_and_arrays_on_either_side():
     for expr, expected in [(x + a, [4, 6]), (a + x, [4, 6]), (a - x, [2, 2]), (a * x, [3, 8]),
                            (a / x, [3, 2]), (2 - x, [1, 0]), (8 / x, [8, 4]), (x ** x, [1, 4])]:
         assert isinstance(expr, tg.Tensor)
-        np.testing.assert_allclose(expr.data, expected)
+        np.testing.assert_allclose(expr.numpy(), expected)
     assert isinstance(a @ x, tg.Tensor) and float(a @ x) == 11.0
 
 
@@ -89,16 +91,16 @@ def test_comparisons_give_boolean_tensors_without_grad():
 
 
 def test_factories_and_manual_seed():
-    assert tg.zeros(2, 3).shape == (2, 3) and tg.ones((2,)).data.sum() == 2
-    assert tg.full((2, 2), 7.0).data.max() == 7 and tg.eye(3).data.trace() == 3
+    assert tg.zeros(2, 3).shape == (2, 3) and tg.ones((2,)).numpy().sum() == 2
+    assert tg.full((2, 2), 7.0).numpy().max() == 7 and tg.eye(3).numpy().trace() == 3
     assert tg.arange(5).dtype.kind == "i" and tg.arange(0.0, 1.0, 0.5).dtype == np.float32
     x = tg.randn(2)
     assert tg.zeros_like(x).shape == (2,) and tg.ones_like(x).dtype == np.float32
     tg.manual_seed(7)
-    a, b = tg.randn(4).data, tg.rand(4).data
+    a, b = tg.randn(4).numpy(), tg.rand(4).numpy()
     tg.manual_seed(7)
-    np.testing.assert_array_equal(a, tg.randn(4).data)
-    np.testing.assert_array_equal(b, tg.rand(4).data)
+    np.testing.assert_array_equal(a, tg.randn(4).numpy())
+    np.testing.assert_array_equal(b, tg.rand(4).numpy())
     assert tg.randn(2, 2, requires_grad=True).requires_grad
 
 
@@ -108,7 +110,7 @@ def test_cast_keeps_the_gradient_in_the_source_dtype():
     assert y.dtype == np.float64
     (y * y).sum().backward()
     assert x.grad.dtype == np.float32
-    np.testing.assert_allclose(x.grad.data, [2, 4])
+    np.testing.assert_allclose(x.grad.numpy(), [2, 4])
     assert tg.gradcheck(lambda t: t.astype(np.float64) * 3, [tg.randn(3, dtype=np.float64, requires_grad=True)])
 
 
@@ -120,7 +122,7 @@ def test_gradients_accumulate_across_backward_calls():
     x = tg.Tensor([1.0, 2.0], requires_grad=True)
     (x * x).sum().backward()
     (x * 3).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [2 + 3, 4 + 3])
+    np.testing.assert_allclose(x.grad.numpy(), [2 + 3, 4 + 3])
 
 
 def test_non_leaf_grads_kept_only_with_retain_grad():
@@ -129,7 +131,7 @@ def test_non_leaf_grads_kept_only_with_retain_grad():
     k = x * 3
     h.retain_grad()
     (h * k).sum().backward()
-    np.testing.assert_allclose(h.grad.data, k.data)
+    np.testing.assert_allclose(h.grad.numpy(), k.numpy())
     assert k.grad is None
 
 
@@ -137,9 +139,9 @@ def test_retain_graph_allows_a_second_backward_and_freed_graph_raises():
     x = tg.Tensor([1.0, 2.0], requires_grad=True)
     y = (x.tanh() * x).sum()
     y.backward(retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad.numpy().copy()
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * first)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first)
     with pytest.raises(RuntimeError, match="already freed.*retain_graph=True"):
         y.backward()
 
@@ -150,8 +152,8 @@ def test_backward_on_non_scalar_needs_grad():
     with pytest.raises(RuntimeError, match=r"shape \(2,\)"):
         y.backward()
     y.backward(tg.Tensor([1.0, 10.0]))
-    np.testing.assert_allclose(x.grad.data, [2, 20])
-    with pytest.raises(tg.ShapeError, match=r"grad has shape \(3,\)"):
+    np.testing.assert_allclose(x.grad.numpy(), [2, 20])
+    with pytest.raises(tg.ShapeError, match=r"gradient has shape \(3,\)"):
         (x * 2).backward(np.ones(3))
 
 
@@ -176,23 +178,23 @@ def test_hooks_see_and_replace_gradients():
     x = tg.Tensor([1.0, 2.0], requires_grad=True)
     seen = []
     h = x * 2
-    h.register_hook(lambda g: seen.append(g.data.copy()))
+    h.register_hook(lambda g: seen.append(g.numpy().copy()))
     h.register_hook(lambda g: g * 10)
     remove = x.register_hook(lambda g: g + 1)
     h.sum().backward()
     np.testing.assert_allclose(seen[0], [1, 1])
-    np.testing.assert_allclose(x.grad.data, [21, 21])
+    np.testing.assert_allclose(x.grad.numpy(), [21, 21])
     remove()
     x.grad = None
     (x * 1).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [1, 1])
+    np.testing.assert_allclose(x.grad.numpy(), [1, 1])
 
 
 def test_leaf_grad_never_aliases_the_callers_array():
     x = tg.Tensor([1.0, 2.0], requires_grad=True)
     g = np.array([1.0, 1.0], np.float32)
     (x + 0).backward(g)
-    x.grad.data += 5
+    x.grad.array += 5
     assert g.tolist() == [1.0, 1.0]
 
 
@@ -211,7 +213,7 @@ def test_shared_subexpression_gets_the_sum_and_each_vjp_runs_once(monkeypatch):
         total = total + s
     total.sum().backward()
     assert calls["n"] == 1
-    np.testing.assert_allclose(x.grad.data, 50 * (1 - np.tanh(x.data) ** 2))
+    np.testing.assert_allclose(x.grad.numpy(), 50 * (1 - np.tanh(x.numpy()) ** 2))
 
 
 def test_diamond_and_slices_accumulate_into_one_buffer():
@@ -245,7 +247,7 @@ def test_in_place_accumulation_never_writes_into_arrays_it_did_not_allocate():
     y.backward(g_user)
     np.testing.assert_array_equal(g_user, np.ones((2, 3)))
     np.testing.assert_array_equal(keep, np.ones((2, 3)))
-    np.testing.assert_array_equal(x.grad.data, np.full((2, 3), 4.0))
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 4.0))
 
 
 def test_deep_chain_of_200k_ops_backprops_without_recursion():
@@ -267,8 +269,8 @@ def test_rnn_unrolled_10000_steps_backprops():
     for t in range(10_000):
         h = (xs[t] @ U + h @ W).tanh()
     h.sum().backward()
-    assert W.grad.shape == (4, 4) and np.isfinite(W.grad.data).all()
-    assert U.grad.shape == (3, 4) and np.abs(U.grad.data).sum() > 0
+    assert W.grad.shape == (4, 4) and np.isfinite(W.grad.numpy()).all()
+    assert U.grad.shape == (3, 4) and np.abs(U.grad.numpy()).sum() > 0
 
 
 def test_graph_arrays_are_freed_after_backward():
@@ -280,7 +282,8 @@ def test_graph_arrays_are_freed_after_backward():
     y.backward()
     gc.collect()
     assert saved() is None
-    assert y.grad_fn.parents is None
+    with pytest.raises(RuntimeError, match="already freed"):
+        y.grad_fn.inputs
 
 
 def test_collector_thresholds_restored_after_forward_and_backward_even_on_error():
@@ -339,7 +342,7 @@ def test_vjp_not_called_for_inputs_without_grad(monkeypatch):
     original = tg.ops.MatMul.backward
 
     def spy(self, g):
-        seen.append(self.needs)
+        seen.append(self.needs_input_grad)
         return original(self, g)
     monkeypatch.setattr(tg.ops.MatMul, "backward", spy)
     w = tg.randn(3, 3, requires_grad=True)
@@ -359,10 +362,10 @@ def test_stable_at_plus_minus_1e4(dtype):
         outs = [x.sigmoid(), x.softplus(), x.log_softmax(0), x.logsumexp(0), x.softmax(0), x.tanh()]
         sum(o.sum() for o in outs).backward()
     for o in outs:
-        assert np.isfinite(o.data).all() and o.dtype == dtype
-    assert np.isfinite(x.grad.data).all()
-    np.testing.assert_allclose(x.sigmoid().data[[0, -1]], [0, 1])
-    np.testing.assert_allclose(x.softplus().data[[0, -1]], [0, 1e4])
+        assert np.isfinite(o.numpy()).all() and o.dtype == dtype
+    assert np.isfinite(x.grad.numpy()).all()
+    np.testing.assert_allclose(x.sigmoid().numpy()[[0, -1]], [0, 1])
+    np.testing.assert_allclose(x.softplus().numpy()[[0, -1]], [0, 1e4])
     np.testing.assert_allclose(x.logsumexp(0).item(), 1e4, rtol=1e-6)
 
 
@@ -381,7 +384,7 @@ def test_shape_errors_name_the_op_and_shapes():
         tg.randn(2, 3).reshape(4, 2)
     with pytest.raises(tg.ShapeError, match="cat:"):
         tg.cat([tg.randn(2, 3), tg.randn(3, 2)], axis=0)
-    with pytest.raises(tg.ShapeError, match="out of range"):
+    with pytest.raises(IndexError, match=r"sum: dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)"):
         tg.randn(2, 3).sum(axis=2)
     with pytest.raises(IndexError, match="getitem"):
         tg.randn(2, 3)[5]
@@ -415,10 +418,10 @@ def test_dropout_one_hot_and_split_semantics():
     tg.manual_seed(0)
     x = tg.ones(1000)
     y = tg.dropout(x, 0.3, training=True)
-    kept = (y.data > 0).mean()
-    assert 0.6 < kept < 0.8 and np.allclose(y.data[y.data > 0], 1 / 0.7)
+    kept = (y.numpy() > 0).mean()
+    assert 0.6 < kept < 0.8 and np.allclose(y.numpy()[y.numpy() > 0], 1 / 0.7)
     assert tg.dropout(x, 0.3, training=False) is x
-    np.testing.assert_array_equal(tg.one_hot(tg.Tensor([2, 0]), 3).data, [[0, 0, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(tg.one_hot(tg.tensor([2, 0]), 3).numpy(), [[0, 0, 1], [1, 0, 0]])
     assert [p.shape[0] for p in tg.randn(7, 2).split(3)] == [3, 3, 1]
     assert [p.shape[0] for p in tg.randn(7, 2).chunk(3)] == [3, 3, 1]
     assert [p.shape[1] for p in tg.randn(2, 6).split([1, 5], dim=1)] == [1, 5]

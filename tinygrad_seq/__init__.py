@@ -4,18 +4,39 @@
     x = tg.Tensor([1.0, 2.0], requires_grad=True)
     (x * x).sum().backward()
     x.grad            # tensor([2., 4.])
+
+The names follow PyTorch's, so ``import tinygrad_seq as torch`` runs everyday
+recurrent-network code (on the CPU).
 """
-from .tensor import (Tensor, ShapeError, no_grad, enable_grad, is_grad_enabled,
-                     set_default_dtype, get_default_dtype, manual_seed)
-from .factories import (zeros, ones, full, zeros_like, ones_like, randn, rand, randint, arange, eye,
-                        tensor)
-from .ops import (add, sub, mul, div, neg, pow, matmul, exp, log, sqrt, abs, tanh, sigmoid, relu,
-                  leaky_relu, softplus, maximum, minimum, clip, clamp, where, logsumexp, softmax,
-                  log_softmax, cat, concatenate, stack, split, chunk, flatten, squeeze, unsqueeze,
-                  expand, broadcast_to, reshape, transpose, permute, pad, dropout, one_hot)
+import numpy as _np
+
+from .tensor import (Tensor, ShapeError, AnomalyError, no_grad, enable_grad, set_grad_enabled, inference_mode,
+                     is_grad_enabled, set_default_dtype, get_default_dtype, manual_seed, detect_anomaly, device)
+from .factories import (zeros, ones, full, empty, zeros_like, ones_like, full_like, empty_like, randn, rand, randint,
+                        randn_like, rand_like, randperm, multinomial, arange, linspace, eye, tensor, from_numpy,
+                        as_tensor, LongTensor, FloatTensor, DoubleTensor, BoolTensor, IntTensor, Generator,
+                        set_default_device, get_default_device)
+from .functions import (add, sub, mul, div, neg, pow, matmul, mm, bmm, exp, log, sqrt, sin, cos, abs, tanh, sigmoid,
+                        relu, leaky_relu, softplus, maximum, minimum, clip, clamp, where, logsumexp, softmax,
+                        log_softmax, sum, mean, max, min, amax, amin, argmax, argmin, var, std, norm, cumsum, cat,
+                        concatenate, concat, stack, split, chunk, unbind, flatten, squeeze, unsqueeze, expand,
+                        broadcast_to, reshape, transpose, permute, gather, masked_fill, topk, sort, argsort, narrow,
+                        flip, pad, einsum, tril, triu, allclose, equal, is_tensor, numel, clone)
 from .gradcheck import gradcheck, GradcheckError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-from . import nn, optim, reference  # noqa: E402
+# dtypes by PyTorch's names (numpy dtypes: ``x.dtype == tg.float32`` works)
+float32 = float = _np.dtype(_np.float32)
+float64 = double = _np.dtype(_np.float64)
+float16 = half = _np.dtype(_np.float16)
+int64 = long = _np.dtype(_np.int64)
+int32 = int = _np.dtype(_np.int32)
+int16 = short = _np.dtype(_np.int16)
+int8 = _np.dtype(_np.int8)
+uint8 = _np.dtype(_np.uint8)
+bool = _np.dtype(_np.bool_)
+
+from . import autograd, cuda, nn, optim, reference  # noqa: E402
+from .nn.functional import dropout, one_hot  # noqa: E402  (kept at the top level too, as before)
 from .serialization import save, load, CheckpointError  # noqa: E402

@@ -31,7 +31,7 @@ def _gradcheck_table() -> int:
 
     def r(*shape: int, positive: bool = False) -> "tg.Tensor":
         x = tg.randn(*shape, dtype=np.float64)
-        return tg.Tensor(np.abs(x.data) + 0.5 if positive else x.data, requires_grad=True)
+        return tg.Tensor(np.abs(x.array) + 0.5 if positive else x.array, requires_grad=True)
 
     cases: list[tuple[str, Callable, list]] = [
         ("add (broadcast)", lambda a, b: a + b, [r(3, 4), r(4)]),

@@ -1,7 +1,9 @@
-"""Tensor factories: zeros, ones, full, arange, eye and the random ones.
+"""Tensor factories: zeros, ones, full, arange, linspace, eye, the random ones, and the legacy typed ones.
 
 Random factories draw from the generator that ``tg.manual_seed(n)`` resets, so a
-seeded program gives the same numbers every run.
+seeded program gives the same numbers every run; each also takes PyTorch's
+``generator=`` (a ``tg.Generator``) to draw from its own stream instead.
+Every factory takes ``dtype=``, ``requires_grad=`` and ``device=`` (the CPU only).
 """
 from __future__ import annotations
 
@@ -9,16 +11,60 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, _State, _check_grad_dtype
+from .tensor import Tensor, _check_device, _check_grad_dtype, _is_int, _shape_args, _State, _to_array
+
+__all__ = ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
+           "randint", "randn_like", "rand_like", "randperm", "multinomial", "arange", "linspace", "eye", "tensor",
+           "from_numpy", "as_tensor", "LongTensor", "FloatTensor", "DoubleTensor", "BoolTensor", "IntTensor",
+           "Generator", "set_default_device", "get_default_device"]
 
 
-def _shape(size: tuple) -> tuple:
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
-    return tuple(size)
+class Generator:
+    """A random stream of its own (PyTorch's ``torch.Generator``): ``g = tg.Generator().manual_seed(0)``."""
+
+    def __init__(self, device: Any = "cpu"):
+        _check_device(device)
+        self._rng = np.random.default_rng()
+
+    def manual_seed(self, seed: int) -> "Generator":
+        if not _is_int(seed):
+            raise TypeError(f"Generator.manual_seed: seed must be an integer, got {type(seed).__name__}")
+        self._rng = np.random.default_rng(int(seed))
+        return self
+
+    def seed(self) -> int:
+        s = int(np.random.SeedSequence().entropy % (1 << 63))
+        self.manual_seed(s)
+        return s
+
+    def get_state(self) -> dict:
+        return self._rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        self._rng.bit_generator.state = state
 
 
-def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
+def _rng(generator: Generator | None) -> np.random.Generator:
+    if generator is None:
+        return _State.rng
+    if not isinstance(generator, Generator):
+        raise TypeError(f"generator must be a tg.Generator, got {type(generator).__name__}")
+    return generator._rng
+
+
+def set_default_device(device: Any) -> None:
+    """Accepted for the CPU (the only device); any other device is refused with a clear message."""
+    _check_device(device)
+
+
+def get_default_device() -> Any:
+    from .tensor import device
+    return device("cpu")
+
+
+def _finish(arr: np.ndarray, requires_grad: bool, device: Any) -> Tensor:
+    if device is not None:
+        _check_device(device)
     t = Tensor._wrap(arr)
     if requires_grad:
         _check_grad_dtype(arr.dtype, "factory")
@@ -30,56 +76,198 @@ def _dtype(dtype: Any) -> np.dtype:
     return _State.default_dtype if dtype is None else np.dtype(dtype)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(_shape(size), dtype=_dtype(dtype)), requires_grad)
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """A tensor of zeros of the given shape (``zeros(2, 3)`` or ``zeros((2, 3))``)."""
+    return _finish(np.zeros(_shape_args(size, "zeros"), dtype=_dtype(dtype)), requires_grad, device)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(_shape(size), dtype=_dtype(dtype)), requires_grad)
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """A tensor of ones of the given shape."""
+    return _finish(np.ones(_shape_args(size, "ones"), dtype=_dtype(dtype)), requires_grad, device)
 
 
-def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.full(_shape((size,)), fill_value, dtype=_dtype(dtype)), requires_grad)
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """A tensor of the given shape (filled with zeros here: numpy's garbage would teach nothing)."""
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(t.shape, dtype=t.dtype if dtype is None else dtype), requires_grad)
+def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """A tensor of the given shape filled with ``fill_value`` (its dtype inferred like ``tg.tensor``'s)."""
+    if dtype is None:
+        dtype = _to_array(fill_value, None).dtype
+    return _finish(np.full(_shape_args((size,), "full"), fill_value, dtype=np.dtype(dtype)), requires_grad, device)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(t.shape, dtype=t.dtype if dtype is None else dtype), requires_grad)
+def _like(t: Any, dtype: Any) -> tuple[tuple, np.dtype]:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"expected a Tensor, got {type(t).__name__}")
+    return t.shape, (t.dtype if dtype is None else np.dtype(dtype))
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    shape, dt = _like(t, dtype)
+    return _finish(np.zeros(shape, dtype=dt), requires_grad, device)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    shape, dt = _like(t, dtype)
+    return _finish(np.ones(shape, dtype=dt), requires_grad, device)
+
+
+def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    return zeros_like(t, dtype, requires_grad, device)
+
+
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    shape, dt = _like(t, dtype)
+    return _finish(np.full(shape, fill_value, dtype=dt), requires_grad, device)
+
+
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Generator | None = None,
+          device: Any = None) -> Tensor:
     """Samples of N(0, 1)."""
-    return _finish(_State.rng.standard_normal(_shape(size)).astype(_dtype(dtype)), requires_grad)
+    arr = _rng(generator).standard_normal(_shape_args(size, "randn")).astype(_dtype(dtype))
+    return _finish(arr, requires_grad, device)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Generator | None = None,
+         device: Any = None) -> Tensor:
     """Samples of U[0, 1)."""
-    return _finish(_State.rng.random(_shape(size)).astype(_dtype(dtype)), requires_grad)
+    arr = _rng(generator).random(_shape_args(size, "rand")).astype(_dtype(dtype))
+    return _finish(arr, requires_grad, device)
 
 
-def randint(low: int, high: int, size: Any, dtype: Any = np.int64) -> Tensor:
-    """Integers drawn uniformly from [low, high)."""
-    return Tensor._wrap(_State.rng.integers(low, high, size=_shape((size,))).astype(dtype))
+def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(t, dtype)
+    return randn(shape, dtype=dt, requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(t, dtype)
+    return rand(shape, dtype=dt, requires_grad=requires_grad)
+
+
+def randint(low: int, high: Any = None, size: Any = None, *, dtype: Any = np.int64, generator: Generator | None = None,
+            device: Any = None) -> Tensor:
+    """Integers drawn uniformly from [low, high) (``randint(high, size)`` means low = 0)."""
+    if size is None:
+        if high is None:
+            raise TypeError("randint: needs high and size, e.g. randint(0, 10, (3,))")
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    if not (_is_int(low) and _is_int(high)) or high <= low:
+        raise ValueError(f"randint: needs integers low < high, got low={low!r}, high={high!r}")
+    shape = _shape_args((size,), "randint")
+    return _finish(_rng(generator).integers(low, high, size=shape).astype(dtype), False, device)
+
+
+def randperm(n: int, *, dtype: Any = np.int64, generator: Generator | None = None, device: Any = None) -> Tensor:
+    """A random permutation of 0 .. n-1."""
+    if not _is_int(n) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative integer, got {n!r}")
+    return _finish(_rng(generator).permutation(int(n)).astype(dtype), False, device)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,  # noqa: A002
+                generator: Generator | None = None) -> Tensor:
+    """Draw ``num_samples`` indices per row with probability proportional to the row's (non-negative) weights."""
+    w = np.asarray(input.array if isinstance(input, Tensor) else input, dtype=np.float64)
+    if w.ndim not in (1, 2):
+        raise ValueError(f"multinomial: input must be 1-d or 2-d, got shape {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("multinomial: probabilities must be finite and non-negative")
+    if not _is_int(num_samples) or num_samples <= 0:
+        raise ValueError(f"multinomial: num_samples must be a positive integer, got {num_samples!r}")
+    rows = w.reshape(-1, w.shape[-1])
+    rng = _rng(generator)
+    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+    for i, row in enumerate(rows):
+        total = row.sum()
+        if total <= 0:
+            raise ValueError(f"multinomial: row {i} of the weights sums to {total}; it must be positive")
+        if not replacement and num_samples > np.count_nonzero(row):
+            raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement from "
+                             f"{np.count_nonzero(row)} non-zero weights")
+        out[i] = rng.choice(row.size, size=num_samples, replace=replacement, p=row / total)
+    return Tensor._wrap(out if w.ndim == 2 else out[0])
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+           requires_grad: bool = False, device: Any = None) -> Tensor:
     """Like ``torch.arange``: integers for integer arguments, the default float dtype otherwise."""
     if end is None:
         start, end = 0, start
+    for name, v in (("start", start), ("end", end), ("step", step)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"arange: {name} must be a number, got {type(v).__name__}")
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: upper bound and larger bound inconsistent with step sign "
+                         f"(start={start}, end={end}, step={step})")
     if dtype is None:
-        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
-        dtype = np.int64 if ints else _State.default_dtype
-    return _finish(np.arange(start, end, step, dtype=dtype), requires_grad)
+        dtype = np.int64 if all(_is_int(v) for v in (start, end, step)) else _State.default_dtype
+    return _finish(np.arange(start, end, step, dtype=dtype), requires_grad, device)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
+def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False,
+             device: Any = None) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    if not _is_int(steps) or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
+    return _finish(np.linspace(start, end, steps, dtype=_dtype(dtype)), requires_grad, device)
 
 
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """``tg.tensor(data)``: the same as ``tg.Tensor(data)``, PyTorch's spelling."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """The identity matrix (n x m)."""
+    for name, v in (("n", n), ("m", m)):
+        if v is not None and (not _is_int(v) or v < 0):
+            raise ValueError(f"eye: {name} must be a non-negative integer, got {v!r}")
+    return _finish(np.eye(n, m, dtype=_dtype(dtype)), requires_grad, device)
+
+
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``tg.tensor(data)``: a new tensor, dtype inferred as PyTorch does (floats -> float32, ints -> int64, bools)."""
+    if device is not None:
+        _check_device(device)
+    t = Tensor._wrap(_to_array(data, dtype))          # always a copy
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """Like ``tensor`` but shares a numpy array's memory when the dtype already matches."""
+    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return data
+    if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return Tensor._wrap(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing ``array``'s memory (changes show through both ways), as in PyTorch."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype == object or array.dtype.kind in "USVMmc":
+        raise TypeError(f"from_numpy: can't convert an array of dtype {array.dtype}")
+    return Tensor._wrap(array)
+
+
+def _typed(dtype: Any, name: str):
+    def make(*args: Any) -> Tensor:
+        if len(args) == 1 and not _is_int(args[0]):
+            return tensor(args[0], dtype=dtype)
+        return zeros(*args, dtype=dtype)
+    make.__name__ = name
+    make.__doc__ = (f"PyTorch's legacy ``torch.{name}``: ``{name}(data)`` converts data, "
+                    f"``{name}(2, 3)`` makes zeros of that shape; dtype {np.dtype(dtype)}.")
+    return make
+
+
+LongTensor = _typed(np.int64, "LongTensor")
+FloatTensor = _typed(np.float32, "FloatTensor")
+DoubleTensor = _typed(np.float64, "DoubleTensor")
+BoolTensor = _typed(np.bool_, "BoolTensor")
+IntTensor = _typed(np.int32, "IntTensor")

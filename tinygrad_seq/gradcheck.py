@@ -33,45 +33,61 @@ def _outputs(out: Any) -> list[Tensor]:
 
 
 def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-3, seed: int = 0) -> bool:
+              rtol: float = 1e-3, seed: int = 0, allow_constant: bool = False) -> bool:
     """True if ``fn``'s gradients match finite differences; raises ``GradcheckError`` otherwise.
 
-    Inputs that are float Tensors with ``requires_grad=True`` are checked (all float
-    Tensors if none is marked).  float64 inputs are used as they are (perturbed in
-    place and restored), so ``fn`` may also read them through a closure, e.g. a
-    module's parameters: ``gradcheck(lambda *_: model(x)[0], [x, *model.parameters()])``.
-    Other float inputs are checked through float64 copies.
+    Inputs that are Tensors with ``requires_grad=True`` are checked (every float
+    Tensor if none is marked).  They must be float64 (finite differences in
+    float32 are too coarse): the very tensors passed are perturbed in place and
+    restored, so ``fn`` may also read them through a closure, e.g. a module's
+    parameters after ``model.double()``::
+
+        model.double()
+        x = tg.randn(5, 2, 3, dtype=np.float64, requires_grad=True)
+        tg.gradcheck(lambda *_: model(x)[0], [x, *model.parameters()])
+
+    A check in which no input changes the output at all fails loudly (a
+    function that ignores what it is given would otherwise pass, 0 against 0);
+    ``allow_constant=True`` accepts it, for a function that is constant on purpose.
     """
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
+    inputs = list(inputs)
     floats = [isinstance(x, Tensor) and x.dtype.kind == "f" for x in inputs]
     marked = [f and x.requires_grad for f, x in zip(floats, inputs)]
     check = marked if any(marked) else floats
     if not any(check):
         raise ValueError("gradcheck: no floating-point Tensor among the inputs to check")
-    args = [(x if x.dtype == np.float64 and x.requires_grad else Tensor(x.data.astype(np.float64), requires_grad=True))
-            if c else x for x, c in zip(inputs, check)]
-    old_grads = [a.grad if c else None for a, c in zip(args, check)]
-    for a, c in zip(args, check):
+    for i, (x, c) in enumerate(zip(inputs, check)):
+        if c and x.dtype != np.float64:
+            raise TypeError(f"gradcheck: input {i} (shape {x.shape}) is {x.dtype}; finite differences need float64 "
+                            "tensors: make them with dtype=np.float64 or .double(), and convert a model with "
+                            "model.double()")
+        if c and not x.requires_grad:
+            if x.grad_fn is not None:
+                raise ValueError(f"gradcheck: input {i} is not a leaf; pass the leaves it was computed from")
+            x.requires_grad_(True)
+    old_grads = [x.grad if c else None for x, c in zip(inputs, check)]
+    for x, c in zip(inputs, check):
         if c:
-            a.grad = None
+            x.grad = None
     try:
-        return _check(fn, args, check, eps, atol, rtol, seed)
+        return _check(fn, inputs, check, eps, atol, rtol, seed, allow_constant)
     finally:
-        for a, c, g in zip(args, check, old_grads):
+        for x, c, g in zip(inputs, check, old_grads):
             if c:
-                a.grad = g
+                x.grad = g
 
 
 def _check(fn: Callable[..., Any], args: list, check: list, eps: float, atol: float, rtol: float,
-           seed: int) -> bool:
+           seed: int, allow_constant: bool) -> bool:
     rng = np.random.default_rng(seed)
     outs = _outputs(fn(*args))
     proj = [rng.standard_normal(o.shape) for o in outs]
 
     def loss_value() -> float:
         with no_grad():
-            return sum(float(np.sum(o.data.astype(np.float64) * r)) for o, r in zip(_outputs(fn(*args)), proj))
+            return sum(float(np.sum(o.array.astype(np.float64) * r)) for o, r in zip(_outputs(fn(*args)), proj))
 
     total = None
     for o, r in zip(outs, proj):
@@ -81,11 +97,12 @@ def _check(fn: Callable[..., Any], args: list, check: list, eps: float, atol: fl
     if total is not None:
         total.backward()
 
+    moved = False
     for i, (x, c) in enumerate(zip(args, check)):
         if not c:
             continue
-        analytic = np.zeros(x.shape) if x.grad is None else x.grad.data
-        flat = x.data.reshape(-1)          # a view: perturbing it perturbs x
+        analytic = np.zeros(x.shape) if x.grad is None else x.grad.array
+        flat = x.array.reshape(-1)          # a view: perturbing it perturbs x
         for k in range(flat.size):
             orig = flat[k]
             flat[k] = orig + eps
@@ -93,6 +110,7 @@ def _check(fn: Callable[..., Any], args: list, check: list, eps: float, atol: fl
             flat[k] = orig - eps
             down = loss_value()
             flat[k] = orig
+            moved = moved or up != down
             numeric = (up - down) / (2 * eps)
             a = float(analytic.reshape(-1)[k])
             if not abs(a - numeric) <= atol + rtol * abs(numeric):
@@ -100,4 +118,7 @@ def _check(fn: Callable[..., Any], args: list, check: list, eps: float, atol: fl
                 raise GradcheckError(
                     f"gradcheck: input {i} (shape {x.shape}), element {tuple(int(j) for j in idx)}: "
                     f"analytic {a:.8g} but numeric {numeric:.8g}")
+    if not moved and not allow_constant and any(x.numel() for x, c in zip(args, check) if c):
+        raise GradcheckError("gradcheck: no input influences the output (every perturbation left it unchanged): "
+                             "does fn read the tensors passed to it? nothing was checked")
     return True

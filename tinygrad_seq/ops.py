@@ -1,23 +1,30 @@
 """Primitive ops: each one's forward beside its gradient rule (VJP).
 
-Read this file as a table.  Every block is one op: ``forward`` computes the
-output from numpy arrays and keeps in ``self.saved`` only what the VJP needs;
-``backward(g)`` receives g = dL/d(output) and returns dL/d(input) for each
-input (``None`` where ``self.needs`` says nobody asked).  Broadcasting in the
-forward is undone in the backward by ``unbroadcast`` (sum over the broadcast
-axes).  Adding an op is adding one block.
+Read this file as a table.  Every block is one op, a subclass of ``Node``:
 
-Composite functions at the end (softmax, log_softmax, split, squeeze, ...)
-are built from these primitives and have no gradient code of their own.
+* ``forward(*arrays, **params)`` computes the output from numpy arrays;
+* ``backward(g)`` receives g = dL/d(output) and returns dL/d(input), one per
+  input, or ``None`` for an input whose ``self.needs_input_grad`` is False.
+
+One convention for what an op keeps between the two: ``self.saved`` holds the
+*arrays* the VJP reads (input or output values; one array or a tuple), and
+``self.ctx`` small metadata (shapes, axes, indices, constants).  Only ``saved``
+is checked for in-place changes before the VJP runs (see ``tensor.py``).
+
+Broadcasting in a forward is undone in its backward by ``unbroadcast`` (a sum
+over the broadcast axes).  A VJP may return a lazy gradient from
+``lazygrad.py`` instead of an array where that saves work (slices, weights).
+Adding an op is adding one block; composites (softmax, split, squeeze, ...)
+are Tensor methods in ``tensor.py`` built from these, with no gradient code.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from .tensor import Node, ProductSum, Scatter, ShapeError, Tensor, _lift, _State, _axis
+from .lazygrad import ProductSum, Scatter
+from .tensor import Node, ShapeError
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -84,9 +91,9 @@ class Sub(Node):
 
     def backward(self, g):
         if self.ctx is None:
-            return g, (-g if self.needs[1] else None)
+            return g, (-g if self.needs_input_grad[1] else None)
         sa, sb = self.ctx
-        return unbroadcast(g, sa), (unbroadcast(-g, sb) if self.needs[1] else None)
+        return unbroadcast(g, sa), (unbroadcast(-g, sb) if self.needs_input_grad[1] else None)
 
 
 class Mul(Node):
@@ -99,8 +106,8 @@ class Mul(Node):
 
     def backward(self, g):
         a, b = self.saved
-        return (unbroadcast(g * b, a.shape) if self.needs[0] else None,
-                unbroadcast(g * a, b.shape) if self.needs[1] else None)
+        return (unbroadcast(g * b, a.shape) if self.needs_input_grad[0] else None,
+                unbroadcast(g * a, b.shape) if self.needs_input_grad[1] else None)
 
 
 class Div(Node):
@@ -116,8 +123,8 @@ class Div(Node):
     def backward(self, g):
         b, y = self.saved
         ga = g / b
-        return (unbroadcast(ga, self.ctx) if self.needs[0] else None,
-                unbroadcast(-ga * y, b.shape) if self.needs[1] else None)
+        return (unbroadcast(ga, self.ctx) if self.needs_input_grad[0] else None,
+                unbroadcast(-ga * y, b.shape) if self.needs_input_grad[1] else None)
 
 
 class Pow(Node):
@@ -132,9 +139,9 @@ class Pow(Node):
     def backward(self, g):
         a, b, y = self.saved
         ga = gb = None
-        if self.needs[0]:
+        if self.needs_input_grad[0]:
             ga = unbroadcast(g * b * a ** (b - 1), a.shape)
-        if self.needs[1]:
+        if self.needs_input_grad[1]:
             pos = a > 0
             gb = unbroadcast(g * np.where(pos, y, 0) * np.log(np.where(pos, a, 1)), b.shape)
         return ga, gb
@@ -153,8 +160,8 @@ class Maximum(Node):
     def backward(self, g):
         a, b = self.saved
         wa = self.wins(a, b) + 0.5 * (a == b)
-        return (unbroadcast(g * wa, a.shape) if self.needs[0] else None,
-                unbroadcast(g * (1 - wa), b.shape) if self.needs[1] else None)
+        return (unbroadcast(g * wa, a.shape) if self.needs_input_grad[0] else None,
+                unbroadcast(g * (1 - wa), b.shape) if self.needs_input_grad[1] else None)
 
 
 class Minimum(Maximum):
@@ -169,16 +176,14 @@ class Where(Node):
     name = "where"
 
     def forward(self, a, b, cond):
-        self.saved = cond
-        self.ctx = (a.shape, b.shape)
+        self.ctx = (cond, a.shape, b.shape)
         return np.where(cond, a, b)
 
     def backward(self, g):
-        cond = self.saved
-        sa, sb = self.ctx
+        cond, sa, sb = self.ctx
         zero = np.zeros((), dtype=g.dtype)
-        return (unbroadcast(np.where(cond, g, zero), sa) if self.needs[0] else None,
-                unbroadcast(np.where(cond, zero, g), sb) if self.needs[1] else None)
+        return (unbroadcast(np.where(cond, g, zero), sa) if self.needs_input_grad[0] else None,
+                unbroadcast(np.where(cond, zero, g), sb) if self.needs_input_grad[1] else None)
 
 
 # ---------------------------------------------------------------------------
@@ -225,6 +230,30 @@ class Exp(Node):
 
     def backward(self, g):
         return (g * self.saved,)
+
+
+class Sin(Node):
+    """y = sin x;  dx = g cos x"""
+    name = "sin"
+
+    def forward(self, x):
+        self.saved = x
+        return np.sin(x)
+
+    def backward(self, g):
+        return (g * np.cos(self.saved),)
+
+
+class Cos(Node):
+    """y = cos x;  dx = -g sin x"""
+    name = "cos"
+
+    def forward(self, x):
+        self.saved = x
+        return np.cos(x)
+
+    def backward(self, g):
+        return (-g * np.sin(self.saved),)
 
 
 class Log(Node):
@@ -285,7 +314,6 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     """1 / (1 + e^-x), in place in one buffer.  For very negative x, e^-x overflows to inf and
     the result is exactly 0 (the true value is below the smallest normal float): no nan, and the
     overflow is expected, so its warning is silenced."""
-    x = x if x.dtype.kind == "f" else x.astype(_State.default_dtype)
     t = np.negative(x, out=np.empty_like(x))
     with np.errstate(over="ignore"):
         np.exp(t, out=t)
@@ -461,6 +489,64 @@ class LogSumExp(Node):
         return (_regrow(g, x.shape, axes, keep) * np.exp(x - y),)
 
 
+class LogSoftmax(Node):
+    """y = x - logsumexp(x) = (x - m) - log sum e^(x - m);  dx = g - softmax(x) sum(g)
+
+    The shift by m = max x is taken before the subtraction, so ties and huge
+    logits are exact (x - lse(x) with lse rounded first would not be).
+    """
+    name = "log_softmax"
+
+    def forward(self, x, axis):
+        shifted = x - _finite_max(x, axis)
+        with np.errstate(divide="ignore"):
+            y = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        self.saved = y
+        self.ctx = axis
+        return y
+
+    def backward(self, g):
+        y, axis = self.saved, self.ctx
+        return (g - np.exp(y) * np.sum(g, axis=axis, keepdims=True),)
+
+
+class Softmax(Node):
+    """y = e^(x - m) / sum e^(x - m);  dx = y (g - sum(g y))"""
+    name = "softmax"
+
+    def forward(self, x, axis):
+        e = np.exp(x - _finite_max(x, axis))
+        y = e / np.sum(e, axis=axis, keepdims=True)
+        self.saved = y
+        self.ctx = axis
+        return y
+
+    def backward(self, g):
+        y, axis = self.saved, self.ctx
+        return (y * (g - np.sum(g * y, axis=axis, keepdims=True)),)
+
+
+def _finite_max(x: np.ndarray, axis: int) -> np.ndarray:
+    """max along ``axis`` (kept), with 0 where it is not finite (a row of -inf stays -inf, not nan)."""
+    if x.shape[axis] == 0:
+        raise ShapeError(f"softmax: cannot normalise over an empty axis {axis} of shape {x.shape}")
+    m = np.max(x, axis=axis, keepdims=True)
+    return np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+
+
+class CumSum(Node):
+    """y_i = sum_{j <= i} x_j along an axis;  dx_j = sum_{i >= j} g_i (a reversed cumulative sum)"""
+    name = "cumsum"
+
+    def forward(self, x, axis):
+        self.ctx = axis
+        return np.cumsum(x, axis=axis)
+
+    def backward(self, g):
+        axis = self.ctx
+        return (np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis),)
+
+
 class Var(Node):
     """y = sum_axis (x - mean)^2 / (n - correction);  dx = g 2 (x - mean) / (n - correction)"""
     name = "var"
@@ -504,28 +590,29 @@ class MatMul(Node):
 
     def backward(self, g):
         a, b = self.saved
-        # Treat 1-d operands as matrices (a row, b a column), as numpy does.
-        a2 = a[None, :] if a.ndim == 1 else a
+        a2 = a[None, :] if a.ndim == 1 else a        # a 1-d a is a row, a 1-d b a column (numpy's rule)
         b2 = b[:, None] if b.ndim == 1 else b
         if b.ndim == 1:
             g = g[..., None]
         if a.ndim == 1:
             g = np.expand_dims(g, -2)
-        ga = gb = None
-        if self.needs[0]:
-            if a2.ndim == 2 and b2.ndim > 2:   # a shared across the batch: one matmul over it
-                ga = np.moveaxis(g, -2, 0).reshape(g.shape[-2], -1) @ np.swapaxes(b2, -1, -2).reshape(-1, a2.shape[1])
-            elif b2.ndim == 2:
-                ga = g.reshape(-1, g.shape[-1]) @ b2.T
+        da = db = None
+        if self.needs_input_grad[0]:
+            # da = g b^T, summed over the batch axes a was broadcast along
+            if b2.ndim == 2:          # speed: every row of the batch times one matrix is one 2-d BLAS call
+                da = g.reshape(-1, g.shape[-1]) @ b2.T
+            elif a2.ndim == 2:        # speed: a 2-d a shared by a batch of b: one matmul over the batch
+                da = np.moveaxis(g, -2, 0).reshape(g.shape[-2], -1) @ np.swapaxes(b2, -1, -2).reshape(-1, a2.shape[1])
             else:
-                ga = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape)
-            ga = ga.reshape(a.shape)
-        if self.needs[1]:
-            if b2.ndim == 2:   # b shared by every row of a (a weight): gb = a^T g, kept lazy (see ProductSum)
-                gb = ProductSum(b.shape, a2.reshape(-1, a2.shape[-1]), g.reshape(-1, g.shape[-1]))
+                da = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape)
+            da = da.reshape(a.shape)
+        if self.needs_input_grad[1]:
+            # db = a^T g, summed over the batch axes b was broadcast along
+            if b2.ndim == 2:          # speed: a weight used by every row (and every time step) stays lazy:
+                db = ProductSum(b.shape, a2.reshape(-1, a2.shape[-1]), g.reshape(-1, g.shape[-1]))   # lazygrad.py
             else:
-                gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape)
-        return ga, gb
+                db = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape)
+        return da, db
 
 
 # ---------------------------------------------------------------------------
@@ -590,16 +677,41 @@ class GetItem(Node):
             y = x[index]
         except IndexError as e:
             raise IndexError(f"getitem: index {index!r} into shape {x.shape}: {e}") from None
-        self.saved, self.ctx = x.shape, index
+        self.ctx = (x.shape, index)
         return y
 
     def backward(self, g):
-        shape, index = self.saved, self.ctx
+        shape, index = self.ctx
         if _is_basic(index):
             return (Scatter(shape, index, g),)
         out = np.zeros(shape, dtype=g.dtype)
         np.add.at(out, index, g)
         return (out,)
+
+
+class SetItem(Node):
+    """y = x with y[index] = v (a recorded ``x[index] = v``);  dx = g with zeros at index,  dv = g[index]"""
+    name = "setitem"
+
+    def forward(self, x, v, index):
+        y = x.copy()
+        try:
+            y[index] = v
+        except (IndexError, ValueError) as e:
+            raise ShapeError(f"setitem: cannot assign shape {v.shape} to index {index!r} of shape {x.shape}: "
+                             f"{e}") from None
+        self.ctx = (index, v.shape)
+        return y
+
+    def backward(self, g):
+        index, v_shape = self.ctx
+        gx = gv = None
+        if self.needs_input_grad[0]:
+            gx = g.copy()
+            gx[index] = 0
+        if self.needs_input_grad[1]:
+            gv = unbroadcast(np.asarray(g[index]), v_shape)
+        return gx, gv
 
 
 class Concat(Node):
@@ -618,7 +730,7 @@ class Concat(Node):
         axis, bounds = self.ctx
         lead = (slice(None),) * axis
         return tuple(g[lead + (slice(lo, hi),)] if need else None
-                     for lo, hi, need in zip(bounds[:-1], bounds[1:], self.needs))
+                     for lo, hi, need in zip(bounds[:-1], bounds[1:], self.needs_input_grad))
 
 
 class Stack(Node):
@@ -635,7 +747,7 @@ class Stack(Node):
 
     def backward(self, g):
         lead = (slice(None),) * self.ctx
-        return tuple(g[lead + (i,)] if need else None for i, need in enumerate(self.needs))
+        return tuple(g[lead + (i,)] if need else None for i, need in enumerate(self.needs_input_grad))
 
 
 class Pad(Node):
@@ -648,255 +760,3 @@ class Pad(Node):
 
     def backward(self, g):
         return (g[self.ctx],)
-
-
-# ---------------------------------------------------------------------------
-# functions built from the primitives (no gradient code of their own)
-# ---------------------------------------------------------------------------
-
-def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
-def add(a: Any, b: Any) -> Tensor:
-    return _t(a) + b
-
-
-def sub(a: Any, b: Any) -> Tensor:
-    return _t(a) - b
-
-
-def mul(a: Any, b: Any) -> Tensor:
-    return _t(a) * b
-
-
-def div(a: Any, b: Any) -> Tensor:
-    return _t(a) / b
-
-
-def neg(x: Any) -> Tensor:
-    return -_t(x)
-
-
-def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 (mirrors torch.pow)
-    return _t(a) ** b
-
-
-def matmul(a: Any, b: Any) -> Tensor:
-    return _t(a) @ b
-
-
-def exp(x: Any) -> Tensor:
-    return Exp.apply(_t(x))
-
-
-def log(x: Any) -> Tensor:
-    return Log.apply(_t(x))
-
-
-def sqrt(x: Any) -> Tensor:
-    return Sqrt.apply(_t(x))
-
-
-def abs(x: Any) -> Tensor:  # noqa: A001
-    return Abs.apply(_t(x))
-
-
-def tanh(x: Any) -> Tensor:
-    return Tanh.apply(_t(x))
-
-
-def sigmoid(x: Any) -> Tensor:
-    return Sigmoid.apply(_t(x))
-
-
-def relu(x: Any) -> Tensor:
-    return Relu.apply(_t(x))
-
-
-def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
-    return LeakyRelu.apply(_t(x), slope=negative_slope)
-
-
-def softplus(x: Any) -> Tensor:
-    return Softplus.apply(_t(x))
-
-
-def maximum(a: Any, b: Any) -> Tensor:
-    a = _t(a)
-    return Maximum.apply(a, _lift(b, a))
-
-
-def minimum(a: Any, b: Any) -> Tensor:
-    a = _t(a)
-    return Minimum.apply(a, _lift(b, a))
-
-
-def clip(x: Any, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
-    return Clip.apply(_t(x), lo=min, hi=max)
-
-
-clamp = clip
-
-
-def where(cond: Any, a: Any, b: Any) -> Tensor:
-    """Elementwise ``a`` where ``cond`` is true, else ``b`` (no gradient to ``cond``)."""
-    cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond)
-    if cond.dtype != bool:
-        raise TypeError(f"where: the condition must be boolean, got {cond.dtype}")
-    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else _t(a)
-    return Where.apply(_lift(a, like), _lift(b, like), cond=cond)
-
-
-def logsumexp(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-              keepdim: bool | None = None) -> Tensor:
-    return _t(x).logsumexp(axis, keepdims, dim=dim, keepdim=keepdim)
-
-
-def log_softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
-    """log softmax(x) = x - logsumexp(x): exact and finite for any finite logits."""
-    x = _t(x)
-    axis = _axis(axis, dim)
-    return x - LogSumExp.apply(x, axis=axis, keepdims=True)
-
-
-def softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
-    """softmax(x)_i = e^(x_i) / sum_j e^(x_j), computed as exp(log_softmax(x))."""
-    return Exp.apply(log_softmax(x, axis, dim=dim))
-
-
-def cat(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
-    tensors = [_t(t) for t in tensors]
-    if not tensors:
-        raise ValueError("cat: expected a non-empty sequence of tensors")
-    return Concat.apply(*tensors, axis=_axis(axis, dim))
-
-
-concatenate = cat
-
-
-def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
-    tensors = [_t(t) for t in tensors]
-    if not tensors:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
-    return Stack.apply(*tensors, axis=_axis(axis, dim))
-
-
-def split(x: Tensor, split_size_or_sections: Any, axis: int = 0) -> tuple[Tensor, ...]:
-    """PyTorch's split: an int is the size of each piece (the last may be smaller), a list the sizes."""
-    n = x.shape[axis]
-    if isinstance(split_size_or_sections, (int, np.integer)):
-        step = int(split_size_or_sections)
-        if step <= 0:
-            raise ValueError(f"split: split size must be positive, got {step}")
-        sizes = [min(step, n - i) for i in range(0, n, step)] or [0]
-    else:
-        sizes = [int(s) for s in split_size_or_sections]
-        if sum(sizes) != n:
-            raise ShapeError(f"split: sizes {sizes} add up to {sum(sizes)}, but axis {axis} of {x.shape} has {n}")
-    lead = axis % x.ndim
-    out, start = [], 0
-    for s in sizes:
-        out.append(GetItem.apply(x, index=_range_index(lead, start, start + s)))
-        start += s
-    return tuple(out)
-
-
-@lru_cache(maxsize=1024)
-def _range_index(axis: int, start: int, stop: int) -> tuple:
-    """The index ``[:, ..., :, start:stop]`` (``axis`` full slices first).
-
-    Cached because a recurrent layer splits its gates with the same indices at
-    every step: one shared immutable tuple instead of new objects per step.
-    """
-    return (slice(None),) * axis + (slice(start, stop),)
-
-
-def chunk(x: Tensor, chunks: int, axis: int = 0) -> tuple[Tensor, ...]:
-    """PyTorch's chunk: ``chunks`` pieces of ceil(n / chunks) each (fewer if that covers n)."""
-    if chunks <= 0:
-        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
-    n = x.shape[axis]
-    return split(x, max(-(-n // chunks), 1), axis)
-
-
-def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    if x.ndim == 0:
-        return x.reshape(1)
-    s, e = start_dim % x.ndim, end_dim % x.ndim
-    shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:]
-    return x.reshape(shape)
-
-
-def squeeze(x: Tensor, axis: Any = None) -> Tensor:
-    if axis is None:
-        shape = tuple(n for n in x.shape if n != 1)
-    else:
-        axes = _axes(axis, x.ndim)
-        shape = tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1))
-    return x.reshape(shape)
-
-
-def unsqueeze(x: Tensor, axis: int) -> Tensor:
-    if not -x.ndim - 1 <= axis <= x.ndim:
-        raise ShapeError(f"unsqueeze: axis {axis} is out of range for shape {x.shape}")
-    axis = axis % (x.ndim + 1)
-    return x.reshape(x.shape[:axis] + (1,) + x.shape[axis:])
-
-
-def expand(x: Tensor, sizes: Sequence[int]) -> Tensor:
-    """PyTorch's expand: -1 keeps a size; new leading axes may be added."""
-    lead = len(sizes) - x.ndim
-    if lead < 0:
-        raise ShapeError(f"expand: cannot expand {x.shape} to fewer dimensions {tuple(sizes)}")
-    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-    return BroadcastTo.apply(x, shape=shape)
-
-
-def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
-    return BroadcastTo.apply(_t(x), shape=tuple(shape))
-
-
-def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
-    return _t(x).reshape(tuple(shape))
-
-
-def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
-    return _t(x).transpose(dim0, dim1)
-
-
-def permute(x: Tensor, dims: Sequence[int]) -> Tensor:
-    return _t(x).permute(tuple(dims))
-
-
-def pad(x: Tensor, pad_width: Any, value: float = 0.0) -> Tensor:
-    """numpy-style padding: ``pad_width`` is ((before, after), ...) per axis, or one pair for all."""
-    x = _t(x)
-    pw = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2)).tolist()
-    if any(p < 0 for pair in pw for p in pair):
-        raise ValueError(f"pad: widths must be non-negative, got {pad_width}")
-    return Pad.apply(x, pad_width=tuple(map(tuple, pw)), value=value)
-
-
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    if not training or p == 0:
-        return x
-    if p == 1:
-        return x * 0
-    keep = _State.rng.random(x.shape) >= p
-    return x * Tensor._wrap((keep / (1 - p)).astype(x.dtype))
-
-
-def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
-    """Integer class indices -> float rows with a 1 at each index (no gradient)."""
-    idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: indices must be integers, got {idx.dtype}")
-    if num_classes < 0:
-        num_classes = int(idx.max()) + 1 if idx.size else 0
-    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
-        raise ValueError(f"one_hot: indices must be in [0, {num_classes}), got range [{idx.min()}, {idx.max()}]")
-    return Tensor._wrap(np.eye(num_classes, dtype=_State.default_dtype)[idx])

@@ -28,9 +28,13 @@ class CheckpointError(ValueError):
 
 
 def _encode(obj: Any, arrays: dict) -> Any:
+    """The JSON-able structure of ``obj``, its arrays collected in ``arrays``; raises before anything is written."""
     if isinstance(obj, Tensor):
-        obj = obj.data
+        obj = obj.array
     if isinstance(obj, np.ndarray):
+        if obj.dtype.hasobject or obj.dtype.kind == "V":
+            raise TypeError(f"save: cannot store an array of dtype {obj.dtype} without pickling "
+                            "(checkpoints hold numeric, bool and string arrays only)")
         key = f"a{len(arrays)}"
         arrays[key] = obj
         return {"__array__": key}
@@ -48,6 +52,9 @@ def _encode(obj: Any, arrays: dict) -> Any:
         if isinstance(obj, float) and not np.isfinite(obj):
             return {"__float__": repr(obj)}
         return obj
+    if hasattr(obj, "state_dict") and hasattr(obj, "parameters"):
+        raise TypeError(f"save: cannot store a whole {type(obj).__name__} module; save its state_dict() "
+                        "and load it into a new module with load_state_dict()")
     raise TypeError(f"save: cannot store a {type(obj).__name__} (use dicts, lists, numbers, strings and arrays)")
 
 
@@ -67,19 +74,26 @@ def _decode(obj: Any, arrays: Any) -> Any:
     return obj
 
 
-def save(state: Any, path: str | os.PathLike) -> None:
-    """Write ``state`` to ``path`` atomically (temp file in the same folder, then rename)."""
-    path = os.fspath(path)
+def save(obj: Any, f: Any) -> None:
+    """Write ``obj`` to ``f`` (a path, written atomically: temp file in the same folder, then rename; or a
+    binary file object).  Everything is validated before anything is written, so a failing save never
+    touches an existing checkpoint."""
     arrays: dict = {}
-    structure = {"format": FORMAT, "state": _encode(state, arrays)}
+    structure = {"format": FORMAT, "state": _encode(obj, arrays)}
     arrays["__structure__"] = np.frombuffer(json.dumps(structure).encode(), dtype=np.uint8)
+    if hasattr(f, "write"):
+        np.savez(f, **arrays)
+        return
+    path = os.fspath(f)
     folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"save: {path} is a directory; give a file name")
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -87,13 +101,17 @@ def save(state: Any, path: str | os.PathLike) -> None:
         raise
 
 
-def load(path: str | os.PathLike) -> Any:
-    """Read a checkpoint written by ``save``; anything else raises one ``CheckpointError`` naming the path."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
+def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
+    """Read a checkpoint written by ``save`` (a path or a binary file object); anything else raises one
+    ``CheckpointError`` naming it.  ``map_location`` is accepted for PyTorch code (everything is on the CPU)."""
+    if map_location is not None and not callable(map_location):
+        from .tensor import _check_device
+        _check_device(map_location)
+    path = getattr(f, "name", "<file object>") if hasattr(f, "read") else os.fspath(f)
+    if not hasattr(f, "read") and not os.path.isfile(path):
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with np.load(f if hasattr(f, "read") else path, allow_pickle=False) as npz:
             if "__structure__" not in npz.files:
                 raise CheckpointError(f"{path}: not a tinygrad_seq checkpoint (an .npz without its structure entry)")
             structure = json.loads(npz["__structure__"].tobytes().decode())
@@ -103,6 +121,6 @@ def load(path: str | os.PathLike) -> Any:
             return _decode(structure["state"], arrays)
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, KeyError, EOFError, UnicodeDecodeError,
+    except (zipfile.BadZipFile, ValueError, OSError, KeyError, EOFError, UnicodeDecodeError, AttributeError, TypeError,
             json.JSONDecodeError) as e:
         raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupted?): {e}") from None

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import ops
-from ..ops import dropout, log_softmax, logsumexp, one_hot, relu, sigmoid, softmax, softplus, tanh  # noqa: F401
-from ..tensor import ShapeError, Tensor
+from ..functions import cat, leaky_relu, log_softmax, logsumexp, relu, sigmoid, softmax, softplus, stack, tanh  # noqa: F401
+from ..functions import pad as _pad
+from ..tensor import ShapeError, Tensor, _State, _to_array, where
 
 __all__ = [
     "linear", "embedding", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
@@ -23,7 +23,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+    return x if isinstance(x, Tensor) else Tensor._wrap(_to_array(x, None))
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -40,10 +40,32 @@ def _check_reduction(name: str, reduction: str) -> None:
 
 
 def _int_array(name: str, what: str, x: Any) -> np.ndarray:
-    arr = np.asarray(x.data if isinstance(x, Tensor) else x)
+    arr = np.asarray(x.array if isinstance(x, Tensor) else x)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name}: {what} must be integers (class indices), got dtype {arr.dtype}")
     return arr.astype(np.int64, copy=False)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * 0
+    keep = _State.rng.random(x.shape) >= p
+    return x * Tensor._wrap((keep / (1 - p)).astype(x.dtype))
+
+
+def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
+    """Integer class indices -> int64 rows with a 1 at each index (PyTorch's ``F.one_hot``; no gradient)."""
+    idx = _int_array("one_hot", "indices", indices)
+    if num_classes < 0:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        raise ValueError(f"one_hot: indices must be in [0, {num_classes}), got range [{idx.min()}, {idx.max()}]")
+    return Tensor._wrap(np.eye(num_classes, dtype=np.int64)[idx])
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -65,7 +87,7 @@ def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> T
     if padding_idx is None:
         return rows
     pad = (idx == padding_idx % n)[..., None]
-    return ops.where(pad, rows.detach(), rows) if pad.any() else rows
+    return where(pad, rows.detach(), rows) if pad.any() else rows
 
 
 def pad(x: Tensor, pad: tuple, value: float = 0.0) -> Tensor:
@@ -75,7 +97,7 @@ def pad(x: Tensor, pad: tuple, value: float = 0.0) -> Tensor:
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    return ops.pad(x, widths, value)
+    return _pad(x, widths, value)
 
 
 # ---------------------------------------------------------------------------
@@ -131,7 +153,7 @@ def cross_entropy(logits: Tensor, target: Any, ignore_index: int = -100, reducti
     logits = _t(logits)
     axis = 1 if logits.ndim > 1 else 0
     logp = log_softmax(logits, axis)
-    tgt_arr = target.data if isinstance(target, Tensor) else np.asarray(target)
+    tgt_arr = target.array if isinstance(target, Tensor) else np.asarray(target)
     if tgt_arr.dtype.kind == "f":                      # class probabilities
         if tgt_arr.shape != logits.shape:
             raise TypeError(f"cross_entropy: targets must be integers (class indices), or class probabilities of "
@@ -146,7 +168,7 @@ def cross_entropy(logits: Tensor, target: Any, ignore_index: int = -100, reducti
     valid = Tensor._wrap((tgt != ignore_index).astype(logp.dtype))
     smooth = -logp.mean(axis=axis) * valid           # e * sum_c (-log p_c) / C per position
     if reduction == "mean":
-        smooth = smooth.sum() / max(float(valid.data.sum()), 1.0)
+        smooth = smooth.sum() / max(float(valid.array.sum()), 1.0)
     else:
         smooth = _reduce(smooth, reduction)
     return nll * (1 - label_smoothing) + smooth * label_smoothing
@@ -177,12 +199,12 @@ def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # n
 def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
     """-(y log p + (1 - y) log(1 - p)) for probabilities p; logs clamped at -100 as in PyTorch."""
     p, y = _pair("binary_cross_entropy", input, target, reduction)
-    if p.data.size and (p.data.min() < 0 or p.data.max() > 1):
+    if p.array.size and (p.array.min() < 0 or p.array.max() > 1):
         raise ValueError("binary_cross_entropy: input must be probabilities in [0, 1] "
                          "(for logits use binary_cross_entropy_with_logits)")
     with np.errstate(divide="ignore"):
-        log_p = ops.log(p).clip(min=-100)
-        log_q = ops.log(1 - p).clip(min=-100)
+        log_p = p.log().clip(min=-100)
+        log_q = (1 - p).log().clip(min=-100)
     return _reduce(-(y * log_p + (1 - y) * log_q), reduction)
 
 
@@ -266,22 +288,22 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
     start[:, 0] = True
     if L > 1:
         start[:, 1] = tg_len > 0
-    alpha = ops.where(start, emit[0], neg_inf)
+    alpha = where(start, emit[0], neg_inf)
     pad1 = Tensor._wrap(np.full((N, 1), -np.inf, dtype=dtype))
     pad2 = Tensor._wrap(np.full((N, 2), -np.inf, dtype=dtype))
     for t in range(1, int(in_len.max())):
-        prev1 = ops.cat([pad1, alpha[:, :-1]], axis=1)
-        prev2 = ops.where(skip, ops.cat([pad2, alpha[:, :-2]], axis=1), neg_inf) if L > 2 else pad1.expand(N, L)
-        new = ops.stack([alpha, prev1, prev2], axis=2).logsumexp(axis=2) + emit[t]
+        prev1 = cat([pad1, alpha[:, :-1]], axis=1)
+        prev2 = where(skip, cat([pad2, alpha[:, :-2]], axis=1), neg_inf) if L > 2 else pad1.expand(N, L)
+        new = stack([alpha, prev1, prev2], axis=2).logsumexp(axis=2) + emit[t]
         active = (t < in_len)[:, None]
-        alpha = new if active.all() else ops.where(active, new, alpha)
+        alpha = new if active.all() else where(active, new, alpha)
 
     rows = np.arange(N)
     last = alpha[rows, 2 * tg_len]                                    # ends on the final blank
-    before = ops.where(tg_len > 0, alpha[rows, np.maximum(2 * tg_len - 1, 0)], neg_inf)  # or the last label
-    loss = -ops.stack([last, before], axis=1).logsumexp(axis=1)
+    before = where(tg_len > 0, alpha[rows, np.maximum(2 * tg_len - 1, 0)], neg_inf)  # or the last label
+    loss = -stack([last, before], axis=1).logsumexp(axis=1)
     if zero_infinity:
-        loss = ops.where(np.isinf(loss.data), np.zeros((), dtype=dtype), loss)
+        loss = where(np.isinf(loss.array), np.zeros((), dtype=dtype), loss)
     if reduction == "mean":
         return (loss / Tensor._wrap(np.maximum(tg_len, 1).astype(dtype))).mean()
     return _reduce(loss, reduction)

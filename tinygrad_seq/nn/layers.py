@@ -5,7 +5,6 @@ import math
 from typing import Any
 
 
-from .. import ops
 from ..tensor import Tensor, _State
 from . import functional as F
 from .module import Module, Parameter
@@ -64,7 +63,7 @@ class Dropout(Module):
         self.p = p
 
     def forward(self, x: Tensor) -> Tensor:
-        return ops.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -72,17 +71,17 @@ class Dropout(Module):
 
 class Tanh(Module):
     def forward(self, x: Tensor) -> Tensor:
-        return ops.tanh(x)
+        return x.tanh()
 
 
 class Sigmoid(Module):
     def forward(self, x: Tensor) -> Tensor:
-        return ops.sigmoid(x)
+        return x.sigmoid()
 
 
 class ReLU(Module):
     def forward(self, x: Tensor) -> Tensor:
-        return ops.relu(x)
+        return x.relu()
 
 
 class Softmax(Module):
@@ -91,7 +90,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return ops.softmax(x, self.dim)
+        return x.softmax(self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -99,7 +98,7 @@ class Softmax(Module):
 
 class LogSoftmax(Softmax):
     def forward(self, x: Tensor) -> Tensor:
-        return ops.log_softmax(x, self.dim)
+        return x.log_softmax(self.dim)
 
 
 class _Loss(Module):

@@ -12,19 +12,34 @@ from typing import Any, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from ..tensor import Tensor, _check_grad_dtype
+from ..tensor import Tensor, _check_grad_dtype, _mark_modified, no_grad
+
+
+def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """``p.grad = None`` for each parameter, or zero its gradient in place (modules and optimizers share this)."""
+    for p in params:
+        if set_to_none:
+            p.grad = None
+        elif p.grad is not None:
+            with no_grad():
+                p.grad.zero_()
 
 
 class Parameter(Tensor):
     """A tensor that is a module's learnable weight: it always requires grad."""
 
-    __slots__ = ()
+    __slots__ = ("_name",)          # the attribute name it was first registered under (for error messages)
 
-    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None):
+    def __init__(self, data: Any = (), requires_grad: bool = True, dtype: Any = None):
+        if isinstance(data, Tensor) and dtype is None:
+            dtype = data.dtype
+        elif isinstance(data, np.ndarray) and dtype is None:
+            dtype = data.dtype          # an integer array stays integer, and so cannot be a trainable parameter
         super().__init__(data, requires_grad=False, dtype=dtype)
         if requires_grad:
-            _check_grad_dtype(self.data.dtype, "Parameter")
-        self.requires_grad = requires_grad
+            _check_grad_dtype(self.array.dtype, "Parameter")
+        self.requires_grad = bool(requires_grad)
+        self._name = None
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -53,6 +68,8 @@ class Module:
         params.pop(name, None)
         modules.pop(name, None)
         if isinstance(value, Parameter):
+            if value._name is None:
+                value._name = name
             params[name] = value
         elif isinstance(value, Module):
             modules[name] = value
@@ -135,16 +152,13 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.parameters():
-            if set_to_none:
-                p.grad = None
-            elif p.grad is not None:
-                p.grad = Tensor._wrap(np.zeros_like(p.data))
+        """Forget every parameter's gradient (``set_to_none=False``: zero them in place instead)."""
+        zero_grads(self.parameters(), set_to_none)
 
     # -- state ------------------------------------------------------------------
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
         """Every parameter's values by dotted name (copies, safe to keep while training goes on)."""
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        return OrderedDict((name, p.array.copy()) for name, p in self.named_parameters())
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
         """Copy values into the parameters by name; with ``strict`` every name must match exactly."""
@@ -154,7 +168,7 @@ class Module:
         mismatched = []
         for k, p in own.items():
             if k in state_dict:
-                v = np.asarray(state_dict[k].data if isinstance(state_dict[k], Tensor) else state_dict[k])
+                v = np.asarray(state_dict[k].array if isinstance(state_dict[k], Tensor) else state_dict[k])
                 if v.shape != p.shape:
                     mismatched.append(f"{k}: expected shape {p.shape}, got {v.shape}")
         problems = []
@@ -169,17 +183,18 @@ class Module:
         for k, p in own.items():
             if k in state_dict:
                 v = state_dict[k]
-                p.data[...] = np.asarray(v.data if isinstance(v, Tensor) else v, dtype=p.dtype)
+                p.array[...] = np.asarray(v.array if isinstance(v, Tensor) else v, dtype=p.dtype)
+                _mark_modified(p)
         return IncompatibleKeys(missing, unexpected)
 
     def num_parameters(self) -> int:
-        return sum(p.size for p in self.parameters())
+        return sum(p.numel() for p in self.parameters())
 
     # -- dtype ------------------------------------------------------------------
     def to(self, dtype: Any) -> "Module":
         """Convert every parameter to ``dtype`` in place (e.g. ``np.float64`` for gradcheck)."""
         for p in self.parameters():
-            p.data = p.data.astype(dtype)
+            p.array = p.array.astype(dtype)
             p.grad = None
         return self
 

@@ -13,12 +13,14 @@ over the unrolled graph.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from .. import ops
-from ..tensor import ShapeError, Tensor, full_gc_deferred
+from .._gc import full_gc_deferred
+from ..functions import cat, stack
+from ..tensor import ShapeError, Tensor, _is_int, where
+from . import functional as F
 from .layers import uniform_
 from .module import Module
 
@@ -27,10 +29,9 @@ from .module import Module
 # ---------------------------------------------------------------------------
 
 
-def rnn_step(xw: Tensor, h: Tensor, w_hh_t: Tensor, nonlinearity: str = "tanh") -> Tensor:
-    """h' = f(x W_ih^T + b_ih + b_hh + h W_hh^T),  f = tanh or relu."""
-    pre = xw + h @ w_hh_t
-    return pre.tanh() if nonlinearity == "tanh" else pre.relu()
+def rnn_step(xw: Tensor, h: Tensor, w_hh_t: Tensor, activation: Callable[[Tensor], Tensor] = Tensor.tanh) -> Tensor:
+    """h' = f(x W_ih^T + b_ih + b_hh + h W_hh^T),  f = tanh (or relu):  s_t = f(U x_t + W s_{t-1} + b)."""
+    return activation(xw + h @ w_hh_t)
 
 
 def lstm_step(xw: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor) -> tuple[Tensor, Tensor]:
@@ -41,7 +42,7 @@ def lstm_step(xw: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor) -> tuple[Tensor,
         g = tanh(g)      candidate cell      o = sigmoid(o)   output gate
         c' = f * c + i * g                   h' = o * tanh(c')
     """
-    i, f, g, o = (xw + h @ w_hh_t).chunk(4, axis=-1)
+    i, f, g, o = (xw + h @ w_hh_t).chunk(4, -1)
     c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
     return o.sigmoid() * c_new.tanh(), c_new
 
@@ -57,39 +58,93 @@ def gru_step(xw: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None) -> Tens
     hw = h @ w_hh_t
     if b_hh is not None:
         hw = hw + b_hh
-    xr, xz, xn = xw.chunk(3, axis=-1)
-    hr, hz, hn = hw.chunk(3, axis=-1)
+    xr, xz, xn = xw.chunk(3, -1)
+    hr, hz, hn = hw.chunk(3, -1)
     r = (xr + hr).sigmoid()
     z = (xz + hz).sigmoid()
     n = (xn + r * hn).tanh()
     return n + z * (h - n)
 
 
-_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+class _Kind(NamedTuple):
+    """What differs between the cell types, chosen once per module (never per time step)."""
+    gates: int                    # blocks of hidden_size rows in W_ih and W_hh
+    states: tuple                 # the state's names: ("h",) or ("h", "c")
+    step: Callable                # (xw, state tuple, W_hh^T, b_hh) -> new state tuple; the output is its [0]
+    b_hh_in_projection: bool      # b_hh adds to x W_ih^T (all but the GRU, where r multiplies it)
 
 
-def _project(x: Tensor, w_ih: Tensor, b_ih: Tensor | None, b_hh: Tensor | None, mode: str) -> Tensor:
-    """x W_ih^T + b: the input's share of every gate (for GRU, b_hh stays inside the step)."""
+_KINDS = {
+    "RNN_TANH": _Kind(1, ("h",), lambda xw, s, w, b: (rnn_step(xw, s[0], w, Tensor.tanh),), True),
+    "RNN_RELU": _Kind(1, ("h",), lambda xw, s, w, b: (rnn_step(xw, s[0], w, Tensor.relu),), True),
+    "LSTM": _Kind(4, ("h", "c"), lambda xw, s, w, b: lstm_step(xw, s[0], s[1], w), True),
+    "GRU": _Kind(3, ("h",), lambda xw, s, w, b: (gru_step(xw, s[0], w, b),), False),
+}
+
+
+def _project(x: Tensor, w_ih: Tensor, b_ih: Tensor | None, b_hh: Tensor | None, kind: _Kind) -> Tensor:
+    """x W_ih^T + b: the input's share of every gate (for the GRU, b_hh stays inside the step)."""
     xw = x @ w_ih.T
     if b_ih is None:
         return xw
-    bias = b_ih + b_hh if mode != "GRU" else b_ih
-    return xw + bias
+    return xw + (b_ih + b_hh if kind.b_hh_in_projection else b_ih)
 
 
-def _step(mode: str, xw: Tensor, state: Any, w_hh_t: Tensor, b_hh: Tensor | None) -> Any:
-    if mode == "LSTM":
-        return lstm_step(xw, state[0], state[1], w_hh_t)
-    if mode == "GRU":
-        return gru_step(xw, state, w_hh_t, b_hh)
-    return rnn_step(xw, state, w_hh_t, "tanh" if mode == "RNN_TANH" else "relu")
+# ---------------------------------------------------------------------------
+# argument checks shared by cells and layers, all before any computation
+# ---------------------------------------------------------------------------
+
+def _check_sizes(name: str, input_size: Any, hidden_size: Any, nonlinearity: str | None = None) -> None:
+    for arg, v, low in (("input_size", input_size, 0), ("hidden_size", hidden_size, 1)):
+        if not _is_int(v):
+            raise TypeError(f"{name}: {arg} must be an integer, got {type(v).__name__} {v!r}")
+        if v < low:
+            raise ValueError(f"{name}: {arg} must be at least {low}, got {v}")
+    if nonlinearity is not None and nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
 
 
-def _check_dtype_input(name: str, x: Any) -> Tensor:
+def _check_input(name: str, x: Any, input_size: int, ndims: tuple, what: str) -> Tensor:
     x = x if isinstance(x, Tensor) else Tensor(x)
     if x.dtype.kind != "f":
         raise TypeError(f"{name}: expected a floating-point input, got {x.dtype}")
+    if x.ndim not in ndims:
+        raise ShapeError(f"{name}: expected input of shape {what}, got shape {x.shape}")
+    if x.shape[-1] != input_size:
+        raise ShapeError(f"{name}: expected input with {input_size} features (input_size), got {x.shape[-1]} "
+                         f"(input shape {x.shape})")
     return x
+
+
+def _check_state(name: str, hx: Any, kind: _Kind, want: tuple, batched: bool, batch_axis: int, dtype: Any,
+                 suffix: str = "0") -> tuple:
+    """The initial state as a tuple of tensors (zeros if ``hx`` is None), each of shape ``want``."""
+    if hx is None:
+        shape = want if batched else want[:batch_axis] + (1,) + want[batch_axis:]
+        return tuple(Tensor._wrap(np.zeros(shape, dtype)) for _ in kind.states)
+    given = tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
+    if len(given) != len(kind.states):
+        raise ValueError(f"{name}: expected the state as ({', '.join(s + suffix for s in kind.states)}) "
+                         f"({len(kind.states)} tensor{'s' if len(kind.states) > 1 else ''}), got {len(given)}")
+    states = []
+    for label, s in zip(kind.states, given):
+        s = s if isinstance(s, Tensor) else Tensor(s)
+        if s.shape != want:
+            raise ShapeError(f"{name}: expected {label}{suffix} of shape {want}, got {s.shape}")
+        if s.dtype != dtype:
+            raise TypeError(f"{name}: {label}{suffix} has dtype {s.dtype} but the input has {dtype}; pass a {dtype} state")
+        states.append(s if batched else s.unsqueeze(batch_axis))
+    return tuple(states)
+
+
+def _init_weights(module: Module, kind: _Kind, input_size: int, hidden_size: int, bias: bool, suffix: str) -> None:
+    """PyTorch's initialisation: every weight and bias from U(-1/sqrt(hidden), 1/sqrt(hidden))."""
+    k = 1 / math.sqrt(hidden_size)
+    G = kind.gates * hidden_size
+    setattr(module, f"weight_ih{suffix}", uniform_((G, input_size), k))
+    setattr(module, f"weight_hh{suffix}", uniform_((G, hidden_size), k))
+    module.register_parameter(f"bias_ih{suffix}", uniform_((G,), k) if bias else None)
+    module.register_parameter(f"bias_hh{suffix}", uniform_((G,), k) if bias else None)
 
 
 # ---------------------------------------------------------------------------
@@ -99,50 +154,28 @@ def _check_dtype_input(name: str, x: Any) -> Tensor:
 class _CellBase(Module):
     mode = ""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str | None = None):
         super().__init__()
-        G = _GATES[self.mode]
+        _check_sizes(type(self).__name__, input_size, hidden_size, nonlinearity)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        k = 1 / math.sqrt(hidden_size) if hidden_size else 0.0
-        self.weight_ih = uniform_((G * hidden_size, input_size), k)
-        self.weight_hh = uniform_((G * hidden_size, hidden_size), k)
-        self.register_parameter("bias_ih", uniform_((G * hidden_size,), k) if bias else None)
-        self.register_parameter("bias_hh", uniform_((G * hidden_size,), k) if bias else None)
+        if nonlinearity is not None:
+            self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        self.kind = _KINDS[self.mode]
+        _init_weights(self, self.kind, input_size, hidden_size, bias, "")
 
-    def _prepare(self, x: Any, hx: Any) -> tuple[Tensor, Any, bool]:
+    def forward(self, x: Any, hx: Any = None) -> Any:
         name = type(self).__name__
-        x = _check_dtype_input(name, x)
-        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
-            raise ShapeError(f"{name}: expected input of shape (batch, {self.input_size}) or ({self.input_size},), "
-                             f"got {x.shape}")
+        x = _check_input(name, x, self.input_size, (1, 2), f"(batch, {self.input_size}) or ({self.input_size},)")
         batched = x.ndim == 2
         if not batched:
             x = x.unsqueeze(0)
-        B, H = x.shape[0], self.hidden_size
-        states = hx if isinstance(hx, (tuple, list)) else (hx,)
-        n_states = 2 if self.mode == "LSTM" else 1
-        if hx is None:
-            states = tuple(Tensor._wrap(np.zeros((B, H), dtype=x.dtype)) for _ in range(n_states))
-        else:
-            if len(states) != n_states:
-                raise ValueError(f"{name}: expected {n_states} state tensors, got {len(states)}")
-            fixed = []
-            for s in states:
-                s = s if isinstance(s, Tensor) else Tensor(s)
-                want = (B, H) if batched else (H,)
-                if s.shape != want:
-                    raise ShapeError(f"{name}: expected hidden state of shape {want}, got {s.shape}")
-                fixed.append(s if batched else s.unsqueeze(0))
-            states = tuple(fixed)
-        return x, (states if self.mode == "LSTM" else states[0]), batched
-
-    def forward(self, x: Any, hx: Any = None) -> Any:
-        x, state, batched = self._prepare(x, hx)
-        xw = _project(x, self.weight_ih, self.bias_ih, self.bias_hh, self.mode)
-        out = _step(self.mode, xw, state, self.weight_hh.T, self.bias_hh)
-        if batched:
-            return out
-        return tuple(s.squeeze(0) for s in out) if self.mode == "LSTM" else out.squeeze(0)
+        want = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
+        state = _check_state(name, hx, self.kind, want, batched, 0, x.dtype, suffix="x")
+        xw = _project(x, self.weight_ih, self.bias_ih, self.bias_hh, self.kind)
+        new = self.kind.step(xw, state, self.weight_hh.T, self.bias_hh)
+        if not batched:
+            new = tuple(s.squeeze(0) for s in new)
+        return new if len(new) > 1 else new[0]
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -150,24 +183,38 @@ class _CellBase(Module):
 
 
 class RNNCell(_CellBase):
-    """h' = f(x W_ih^T + b_ih + h W_hh^T + b_hh), f = tanh (default) or relu."""
+    """h' = f(x W_ih^T + b_ih + h W_hh^T + b_hh), f = tanh (default) or relu.
+
+    Args: ``input_size``, ``hidden_size``, ``bias=True``, ``nonlinearity='tanh'``.
+    Input ``x`` (batch, input_size) or (input_size,); ``hx`` (batch, hidden_size)
+    or (hidden_size,), zeros if not given.  Returns h' of hx's shape.
+    Parameters: ``weight_ih`` (hidden_size, input_size), ``weight_hh``
+    (hidden_size, hidden_size), ``bias_ih`` and ``bias_hh`` (hidden_size,).
+    """
     mode = "RNN_TANH"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, bias)
-        self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        super().__init__(input_size, hidden_size, bias, nonlinearity)
         self.nonlinearity = nonlinearity
 
 
 class LSTMCell(_CellBase):
-    """``h, c = cell(x, (h, c))``; see ``lstm_step`` for the gate equations."""
+    """``h', c' = cell(x, (h, c))``; the gate equations are ``lstm_step``'s.
+
+    Input ``x`` (batch, input_size) or (input_size,); ``(h, c)`` each (batch,
+    hidden_size), zeros if not given.  Parameters: ``weight_ih`` (4 hidden_size,
+    input_size), ``weight_hh`` (4 hidden_size, hidden_size), ``bias_ih``,
+    ``bias_hh`` (4 hidden_size,), gates stacked in the order i, f, g, o.
+    """
     mode = "LSTM"
 
 
 class GRUCell(_CellBase):
-    """``h = cell(x, h)``; see ``gru_step`` for the gate equations."""
+    """``h' = cell(x, h)``; the gate equations are ``gru_step``'s.
+
+    Shapes as ``RNNCell``'s; parameters have 3 hidden_size rows, gates stacked
+    in the order r, z, n.
+    """
     mode = "GRU"
 
 
@@ -179,65 +226,49 @@ class _RecurrentBase(Module):
     mode = ""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False):
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 nonlinearity: str | None = None):
         super().__init__()
         name = type(self).__name__
-        if num_layers < 1:
-            raise ValueError(f"{name}: num_layers must be at least 1, got {num_layers}")
-        if not 0 <= dropout <= 1:
-            raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout}")
+        _check_sizes(name, input_size, hidden_size, nonlinearity)
+        if not _is_int(num_layers) or num_layers < 1:
+            raise ValueError(f"{name}: num_layers must be an integer of at least 1, got {num_layers!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
+            raise ValueError(f"{name}: dropout must be a probability in [0, 1], got {dropout!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
-        G, D = _GATES[self.mode], 2 if bidirectional else 1
-        k = 1 / math.sqrt(hidden_size) if hidden_size else 0.0
+        if nonlinearity is not None:
+            self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        self.kind = _KINDS[self.mode]
+        D = 2 if bidirectional else 1
         for layer in range(num_layers):
-            in_size = input_size if layer == 0 else hidden_size * D
             for suffix in ("", "_reverse")[:D]:
-                setattr(self, f"weight_ih_l{layer}{suffix}", uniform_((G * hidden_size, in_size), k))
-                setattr(self, f"weight_hh_l{layer}{suffix}", uniform_((G * hidden_size, hidden_size), k))
-                if bias:
-                    setattr(self, f"bias_ih_l{layer}{suffix}", uniform_((G * hidden_size,), k))
-                    setattr(self, f"bias_hh_l{layer}{suffix}", uniform_((G * hidden_size,), k))
+                _init_weights(self, self.kind, input_size if layer == 0 else hidden_size * D, hidden_size, bias,
+                              f"_l{layer}{suffix}")
 
     def _weights(self, layer: int, direction: int) -> tuple:
         s = f"l{layer}{'_reverse' if direction else ''}"
         p = self._parameters
         return p[f"weight_ih_{s}"], p[f"weight_hh_{s}"], p.get(f"bias_ih_{s}"), p.get(f"bias_hh_{s}")
 
-    # -- argument checks, all before any computation ---------------------------
     def _check(self, x: Any, hx: Any, lengths: Any) -> tuple:
         name = type(self).__name__
-        x = _check_dtype_input(name, x)
-        if x.ndim not in (2, 3):
-            raise ShapeError(f"{name}: expected a 2-d (unbatched) or 3-d input, got shape {x.shape}")
-        if x.shape[-1] != self.input_size:
-            raise ShapeError(f"{name}: expected input with {self.input_size} features (input_size), "
-                             f"got {x.shape[-1]} (input shape {x.shape})")
+        x = _check_input(name, x, self.input_size, (2, 3), "(seq_len, batch, input_size) (batch first if "
+                         "batch_first) or (seq_len, input_size)")
         batched = x.ndim == 3
         if not batched:
             x = x.unsqueeze(1)
         elif self.batch_first:
             x = x.transpose(0, 1)
         T, B = x.shape[0], x.shape[1]
+        if T == 0:
+            raise ShapeError(f"{name}: the input sequence is empty (length 0, input shape {x.shape})")
         D = 2 if self.bidirectional else 1
         want = (D * self.num_layers, B, self.hidden_size) if batched else (D * self.num_layers, self.hidden_size)
-        n_states = 2 if self.mode == "LSTM" else 1
-        if hx is None:
-            states = [Tensor._wrap(np.zeros((D * self.num_layers, B, self.hidden_size), x.dtype))] * n_states
-        else:
-            given = list(hx) if isinstance(hx, (tuple, list)) else [hx]
-            if len(given) != n_states:
-                raise ValueError(f"{name}: expected {'(h0, c0)' if n_states == 2 else 'h0'} as the state, "
-                                 f"got {len(given)} tensors")
-            states = []
-            for label, s in zip(("h0", "c0"), given):
-                s = s if isinstance(s, Tensor) else Tensor(s)
-                if s.shape != want:
-                    raise ShapeError(f"{name}: expected {label} of shape {want}, got {s.shape}")
-                states.append(s if batched else s.unsqueeze(1))
+        states = _check_state(name, hx, self.kind, want, batched, 1, x.dtype)
         valid = None
         if lengths is not None:
-            lens = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+            lens = np.asarray(lengths.array if isinstance(lengths, Tensor) else lengths)
             if lens.dtype.kind not in "iu":
                 raise TypeError(f"{name}: lengths must be integers, got {lens.dtype}")
             lens = lens.reshape(-1)
@@ -250,6 +281,7 @@ class _RecurrentBase(Module):
                 valid = None
         return x, states, valid, batched
 
+    @full_gc_deferred()                   # the unrolled graph grows by a few objects per op (see _gc.py)
     def forward(self, x: Any, hx: Any = None, lengths: Any = None) -> tuple:
         """Run over the whole sequence: ``output, h_n`` (LSTM: ``output, (h_n, c_n)``).
 
@@ -258,47 +290,40 @@ class _RecurrentBase(Module):
         is the state at the last valid step, the reverse direction starts there.
         """
         x, states, valid, batched = self._check(x, hx, lengths)
-        with full_gc_deferred():          # the unrolled graph grows by a few objects per op
-            return self._unroll(x, states, valid, batched)
-
-    def _unroll(self, x: Tensor, states: list, valid: np.ndarray | None, batched: bool) -> tuple:
-        T = x.shape[0]
-        D = 2 if self.bidirectional else 1
-        lstm = self.mode == "LSTM"
-        finals: list[list[Tensor]] = [[] for _ in states]
+        T, D = x.shape[0], 2 if self.bidirectional else 1
+        finals: list[tuple] = []
         layer_input = x
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(D):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction)
-                xw = _project(layer_input, w_ih, b_ih, b_hh, self.mode)       # all time steps at once
+                xw = _project(layer_input, w_ih, b_ih, b_hh, self.kind)       # all time steps at once
                 w_hh_t = w_hh.T
-                idx = layer * D + direction
-                state = (states[0][idx], states[1][idx]) if lstm else states[0][idx]
+                state = tuple(s[layer * D + direction] for s in states)
                 ys: list[Any] = [None] * T
                 for t in (range(T) if direction == 0 else range(T - 1, -1, -1)):
-                    new = _step(self.mode, xw[t], state, w_hh_t, b_hh)
-                    h_new = new[0] if lstm else new
+                    new = self.kind.step(xw[t], state, w_hh_t, b_hh)
                     if valid is None or valid[t].all():
-                        state, ys[t] = new, h_new
+                        state, ys[t] = new, new[0]
                     else:                                   # past a sequence's end: keep its state, output 0
                         m = valid[t]
-                        state = (ops.where(m, new[0], state[0]), ops.where(m, new[1], state[1])) if lstm \
-                            else ops.where(m, new, state)
-                        ys[t] = ops.where(m, h_new, np.zeros((), h_new.dtype))
-                outputs.append(ops.stack(ys, axis=0))
-                for i, s in enumerate(state if lstm else (state,)):
-                    finals[i].append(s)
-            layer_input = outputs[0] if D == 1 else ops.cat(outputs, axis=2)
+                        state = tuple(where(m, n, s) for n, s in zip(new, state))
+                        ys[t] = where(m, new[0], np.zeros((), new[0].dtype))
+                outputs.append(stack(ys, 0))
+                finals.append(state)
+            layer_input = outputs[0] if D == 1 else cat(outputs, 2)
             if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_input = ops.dropout(layer_input, self.dropout, True)
+                layer_input = F.dropout(layer_input, self.dropout, True)
         output = layer_input
-        h_n = [ops.stack(f, axis=0) for f in finals]
+        h_n = [stack([f[i] for f in finals], 0) for i in range(len(self.kind.states))]
         if not batched:
             output, h_n = output.squeeze(1), [h.squeeze(1) for h in h_n]
         elif self.batch_first:
             output = output.transpose(0, 1)
-        return (output, (h_n[0], h_n[1])) if lstm else (output, h_n[0])
+        return output, (tuple(h_n) if len(h_n) > 1 else h_n[0])
+
+    def flatten_parameters(self) -> None:
+        """PyTorch's cuDNN memory-layout call: nothing to do here."""
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -321,10 +346,7 @@ class RNN(_RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
-        self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, nonlinearity)
         self.nonlinearity = nonlinearity
 
     def extra_repr(self) -> str:

@@ -5,13 +5,14 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..nn.module import zero_grads
+from ..tensor import Tensor, _mark_modified
 
 
 class Optimizer:
     """Holds parameter groups (dicts with ``params`` and hyper-parameters) and per-parameter state.
 
-    Subclasses implement ``_update(p, grad, state, group)``, which changes ``p.data``
+    Subclasses implement ``_update(p, grad, state, group)``, which changes ``p.array``
     in place; ``step()`` calls it for every parameter that has a gradient.
     """
 
@@ -46,20 +47,18 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: learning rate must be non-negative, got {group['lr']}")
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        for g in self.param_groups:
-            for p in g["params"]:
-                if set_to_none:
-                    p.grad = None
-                elif p.grad is not None:
-                    p.grad = Tensor._wrap(np.zeros_like(p.data))
+        """Forget the gradients (``set_to_none=False``: zero them in place instead)."""
+        zero_grads(self._params(), set_to_none)
 
     def step(self) -> None:
+        """Update every parameter that has a gradient, in place (graphs that saved it can't backprop after)."""
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 state = self.state.setdefault(id(p), {})
-                self._update(p, p.grad.data, state, group)
+                self._update(p, p.grad.array, state, group)
+                _mark_modified(p)
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError

@@ -27,7 +27,7 @@ class SGD(Optimizer):
     def _update(self, p, grad, state, group):
         mu, wd = group["momentum"], group["weight_decay"]
         if wd:
-            grad = grad + wd * p.data
+            grad = grad + wd * p.array
         if mu:
             buf = state.get("momentum_buffer")
             if buf is None:
@@ -36,7 +36,7 @@ class SGD(Optimizer):
                 buf *= mu
                 buf += (1 - group["dampening"]) * grad
             grad = grad + mu * buf if group["nesterov"] else buf
-        p.data -= group["lr"] * grad
+        p.array -= group["lr"] * grad
 
 
 class Adam(Optimizer):
@@ -62,15 +62,15 @@ class Adam(Optimizer):
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         if wd:
             if self.decoupled:
-                p.data *= 1 - lr * wd
+                p.array *= 1 - lr * wd
             else:
-                grad = grad + wd * p.data
+                grad = grad + wd * p.array
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
+            state["exp_avg"] = np.zeros_like(p.array)
+            state["exp_avg_sq"] = np.zeros_like(p.array)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                state["max_exp_avg_sq"] = np.zeros_like(p.array)
         state["step"] += 1
         t = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -82,7 +82,7 @@ class Adam(Optimizer):
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
         denom = np.sqrt(v) / math.sqrt(1 - b2 ** t) + eps
-        p.data -= (lr / (1 - b1 ** t)) * m / denom
+        p.array -= (lr / (1 - b1 ** t)) * m / denom
 
 
 class AdamW(Adam):
@@ -106,14 +106,14 @@ class RMSprop(Optimizer):
     def _update(self, p, grad, state, group):
         a, eps, wd, mu = group["alpha"], group["eps"], group["weight_decay"], group["momentum"]
         if wd:
-            grad = grad + wd * p.data
+            grad = grad + wd * p.array
         if not state:
             state["step"] = 0
-            state["square_avg"] = np.zeros_like(p.data)
+            state["square_avg"] = np.zeros_like(p.array)
             if mu:
-                state["momentum_buffer"] = np.zeros_like(p.data)
+                state["momentum_buffer"] = np.zeros_like(p.array)
             if group["centered"]:
-                state["grad_avg"] = np.zeros_like(p.data)
+                state["grad_avg"] = np.zeros_like(p.array)
         state["step"] += 1
         v = state["square_avg"]
         v *= a
@@ -129,9 +129,9 @@ class RMSprop(Optimizer):
             buf = state["momentum_buffer"]
             buf *= mu
             buf += grad / avg
-            p.data -= group["lr"] * buf
+            p.array -= group["lr"] * buf
         else:
-            p.data -= group["lr"] * grad / avg
+            p.array -= group["lr"] * grad / avg
 
 
 class Adagrad(Optimizer):
@@ -144,11 +144,11 @@ class Adagrad(Optimizer):
 
     def _update(self, p, grad, state, group):
         if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * p.data
+            grad = grad + group["weight_decay"] * p.array
         if not state:
             state["step"] = 0
-            state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+            state["sum"] = np.full_like(p.array, group["initial_accumulator_value"])
         state["step"] += 1
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state["sum"] += grad * grad
-        p.data -= clr * grad / (np.sqrt(state["sum"]) + group["eps"])
+        p.array -= clr * grad / (np.sqrt(state["sum"]) + group["eps"])

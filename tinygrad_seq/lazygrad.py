@@ -1,0 +1,177 @@
+"""Gradients kept in a lazy form until they are needed: the speed tricks of ``backward``.
+
+The textbook loop sums every contribution to a tensor's gradient as a dense
+array.  Two kinds of contribution are wasteful that way in an unrolled RNN:
+
+* the VJP of a slice (``xw[t]``, the four gate chunks of an LSTM) is zero
+  everywhere except the slice: ``Scatter`` keeps only the slices, and when
+  they tile an axis the dense gradient is one concatenation, with no zero
+  fill and no adds;
+* the VJP of ``x @ W`` for a weight W used at every time step is ``x^T g``
+  once per step: ``ProductSum`` keeps the factors and computes
+  ``sum_t x_t^T g_t`` as one large matmul over the concatenated factors.
+
+``backward`` sees only the protocol at the bottom of this file:
+``GradientSums.add(key, g)`` adds one contribution to the running sum of
+``key`` and ``GradientSums.pop(key)`` returns that sum as a dense array.
+Everything lazy stays inside this module; a VJP may return either form.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+
+__all__ = ["Scatter", "ProductSum", "GradientSums", "dense"]
+
+
+class Scatter:
+    """A gradient that is zero except for the given values at basic indices: ``parts`` = [(index, value)]."""
+
+    __slots__ = ("shape", "parts")
+
+    def __init__(self, shape: tuple, index: Any, value: np.ndarray):
+        self.shape, self.parts = shape, [(index, value)]
+
+    def dense(self) -> np.ndarray:
+        tiled = _tiling(self.shape, self.parts)
+        if tiled is not None:
+            return tiled
+        out = np.zeros(self.shape, dtype=self.parts[0][1].dtype)
+        self.add_to(out)
+        return out
+
+    def add_to(self, buf: np.ndarray) -> None:
+        for index, value in self.parts:
+            buf[index] += value
+
+    def merge(self, other: "Scatter") -> None:
+        self.parts += other.parts
+
+
+class ProductSum:
+    """A gradient of the form  sum_i a_i^T g_i,  kept as its factors until it is needed."""
+
+    __slots__ = ("shape", "lhs", "rhs")
+
+    def __init__(self, shape: tuple, lhs: np.ndarray, rhs: np.ndarray):
+        self.shape, self.lhs, self.rhs = shape, [lhs], [rhs]
+
+    def dense(self) -> np.ndarray:
+        if len(self.lhs) == 1:
+            out = self.lhs[0].T @ self.rhs[0]
+        else:
+            out = np.concatenate(self.lhs).T @ np.concatenate(self.rhs)
+        return out.reshape(self.shape)
+
+    def add_to(self, buf: np.ndarray) -> None:
+        buf += self.dense()
+
+    def merge(self, other: "ProductSum") -> None:
+        self.lhs += other.lhs
+        self.rhs += other.rhs
+
+
+_LAZY = (Scatter, ProductSum)
+
+
+def dense(g: Any) -> np.ndarray:
+    """A gradient as an ndarray (0-d included), whatever form a VJP returned it in."""
+    if type(g) in _LAZY:
+        return g.dense()
+    return g if type(g) is np.ndarray else np.asarray(g)
+
+
+class GradientSums:
+    """The running sum of gradient contributions per key (a graph node or a leaf) during one backward.
+
+    A VJP may return an array it does not own (its input ``g`` itself, say),
+    so the first contribution is stored as it is; a second one is added into
+    a fresh copy, which later contributions are then added into in place.
+    Lazy contributions of the same kind are merged instead of added.
+    """
+
+    __slots__ = ("sums", "owned")
+
+    def __init__(self) -> None:
+        self.sums: dict = {}
+        self.owned: set = set()           # keys whose running sum is a buffer this pass allocated
+
+    def add(self, key: Any, g: Any) -> None:
+        prev = self.sums.get(key)
+        if prev is None:
+            self.sums[key] = g
+            return
+        if type(prev) is type(g) and type(g) in _LAZY:
+            prev.merge(g)                 # both were made by VJPs in this pass: merging them is safe
+            return
+        if key not in self.owned:
+            prev = prev.dense() if type(prev) in _LAZY else np.array(prev)     # a copy, always an ndarray
+            self.owned.add(key)
+            self.sums[key] = prev
+        if type(g) in _LAZY:
+            g.add_to(prev)
+        else:
+            prev += g
+
+    def pop(self, key: Any) -> np.ndarray | None:
+        """The summed gradient of ``key`` as an ndarray (``None`` if nothing reached it); forgets it."""
+        g = self.sums.pop(key, None)
+        return None if g is None else dense(g)
+
+    def pop_owned(self, key: Any) -> np.ndarray:
+        """Like ``pop``, but always a buffer nobody else holds (safe to store in ``.grad``)."""
+        g = self.sums.pop(key)
+        if type(g) in _LAZY:
+            return g.dense()
+        return g if key in self.owned else np.array(g)
+
+    def keys(self) -> Iterator[Any]:
+        return iter(list(self.sums))
+
+
+def _span(index: Any, shape: tuple) -> tuple | None:
+    """(axis, start, stop, is_int) if ``index`` selects one step-1 range (or one int) of one axis, else None."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if len(parts) > len(shape):
+        return None
+    found = None
+    for axis, p in enumerate(parts):
+        if isinstance(p, slice):
+            start, stop, step = p.indices(shape[axis])
+            if step != 1:
+                return None
+            if start == 0 and stop == shape[axis]:
+                continue
+            span = (axis, start, stop, False)
+        elif isinstance(p, (int, np.integer)) and not isinstance(p, bool):
+            i = int(p) % shape[axis] if shape[axis] else 0
+            span = (axis, i, i + 1, True)
+        else:
+            return None
+        if found is not None:
+            return None
+        found = span
+    return found
+
+
+def _tiling(shape: tuple, parts: list) -> np.ndarray | None:
+    """The parts concatenated, if they cover ``shape`` exactly once along a single axis; else None."""
+    if len(parts) < 2:
+        return None
+    spans = []
+    for index, value in parts:
+        span = _span(index, shape)
+        if span is None:
+            return None
+        spans.append((span, value))
+    axis = spans[0][0][0]
+    spans.sort(key=lambda sv: sv[0][1])
+    pos = 0
+    for (ax, start, stop, _), _v in spans:
+        if ax != axis or start != pos:
+            return None
+        pos = stop
+    if pos != shape[axis]:
+        return None
+    return np.concatenate([np.expand_dims(v, axis) if is_int else v for (_, _, _, is_int), v in spans], axis=axis)
