@@ -216,9 +216,10 @@ class Seq2Seq(nn.Module):
 # ## Training both models
 #
 # Same data stream, same optimiser (Adam), same number of steps, same seed
-# for the shared parts.  Every batch is freshly drawn numbers, so the models
-# never see the exact test set during training (some overlap by chance is
-# possible for short numbers, where there are few of them).
+# for the shared parts.  Every batch is freshly drawn from a random stream
+# separate from the test numbers.  Short numbers are few (there are only 10
+# one-digit ones), so some test numbers also turn up in training; long ones
+# almost never do.
 
 # %%
 def train(attention):

@@ -53,8 +53,7 @@ print(f"quick mode: {QUICK}   numbers of 1-{MAX_KEYS} keys   training steps: {ST
 # A number is a sequence of keys, each a tone of 60–120 ms followed by 40–80
 # ms of silence (so a repeated key, "55", is two tones with a gap), sampled
 # at 8 kHz, with white noise added at a signal-to-noise ratio drawn per
-# number between −18 and −6 dB (the noise is up to 60 times stronger than the
-# tones).
+# number between −18 and −6 dB (the noise has 4 to 63 times the tones' power).
 #
 # The network does not see the waveform but its spectrum at the 7 keypad
 # frequencies, in frames of 30 ms (240 samples).  For frame k with samples
