@@ -43,7 +43,7 @@ print(f"quick mode: {QUICK}   train/test reviews: {N_TRAIN}/{N_TEST}   LSTM step
 # A clause is `[the] NOUN VERB [not|never] [very|really|...] ADJ`.  Its
 # sentiment is the adjective's polarity, flipped when the clause is negated:
 #
-#     sentiment(clause) = polarity(ADJ) × (−1 if negated else +1)
+# $$\text{sentiment}(\text{clause}) = \text{polarity}(\text{ADJ}) \times \begin{cases} -1 & \text{if negated} \\ +1 & \text{otherwise} \end{cases}$$
 #
 # A review is an optional opener ("honestly", "i think", ...) and one or two
 # clauses.  Two clauses are joined by *and* when they agree and by *but* when
@@ -114,17 +114,17 @@ print(f"vocabulary: {len(VOCAB)} words   review lengths: {train['lengths'].min()
 # %% [markdown]
 # ## Baseline: bag-of-words logistic regression
 #
-# Each review becomes a vector of word counts c ∈ R^V, and the model is
+# Each review becomes a vector of word counts $c \in \mathbb{R}^V$, and the model is
 #
-#     p(class | review) = softmax(W c + b),    W ∈ R^{2×V}
+# $$p(\text{class} \mid \text{review}) = \mathrm{softmax}(W c + b), \qquad W \in \mathbb{R}^{2 \times V}$$
 #
 # trained by minimising the cross-entropy.  Whatever the weights, "the plot was
 # not good" and "the plot was good not" get the same score, and the score of
-# "not good" is w_not + w_good while that of "not bad" is w_not + w_bad: the
+# "not good" is $w_\text{not} + w_\text{good}$ while that of "not bad" is $w_\text{not} + w_\text{bad}$: the
 # weight of *not* cannot flip the sign of one adjective and not another.
 # Worse, because every clause is negated half the time, each word appears
 # equally often in positive and negative reviews; if the training loss
-# printed below stays close to ln 2 (the loss of a coin flip), the counts
+# printed below stays close to $\ln 2$ (the loss of a coin flip), the counts
 # told the model next to nothing.
 
 # %%
@@ -158,10 +158,10 @@ print(f"bag-of-words: train loss {loss.item():.3f} (guessing scores ln 2 = {np.l
 #
 # * `Embedding(padding_idx=0)` maps the padding to a zero vector that gets no gradient;
 # * `LSTM(..., lengths=lengths)` stops each review's state at its own last word,
-#   so h_n is the state after word `lengths[i]`, not after the padding;
-# * the head reads only h_n:
+#   so $h_n$ is the state after word `lengths[i]`, not after the padding;
+# * the head reads only $h_n$:
 #
-#       e_t = E[w_t],    (h_t, c_t) = LSTM(e_t, h_{t−1}, c_{t−1}),    logits = V h_{len} + c
+# $$e_t = E[w_t], \qquad (h_t, c_t) = \mathrm{LSTM}(e_t, h_{t-1}, c_{t-1}), \qquad \text{logits} = V h_{\text{len}} + c$$
 #
 # The LSTM equations (input, forget, output gates and the cell) are in
 # `tinygrad_seq/nn/recurrent.py`; training is `loss.backward()` through the

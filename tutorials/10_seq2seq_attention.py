@@ -116,38 +116,38 @@ print(f"input vocabulary: {len(SRC)} words; longest input: {max(len(spell(n)) fo
 # %% [markdown]
 # ## The encoder–decoder
 #
-# The encoder turns the words x_1 … x_n into states h_1 … h_n:
+# The encoder turns the words $x_1, \dots, x_n$ into states $h_1, \dots, h_n$:
 #
-#     h_j = GRU(E_src[x_j], h_{j−1})
+# $$h_j = \mathrm{GRU}(E_\text{src}[x_j],\ h_{j-1})$$
 #
-# The decoder starts from the encoder's last state, s_0 = h_n, and at step t
-# is fed the previous digit y_{t−1} (`<bos>` at t = 1):
+# The decoder starts from the encoder's last state, $s_0 = h_n$, and at step $t$
+# is fed the previous digit $y_{t-1}$ (`<bos>` at $t = 1$):
 #
-#     s_t = GRUCell(E_tgt[y_{t−1}], s_{t−1}),     p(y_t) = softmax(W_o s_t + b_o)
+# $$s_t = \mathrm{GRUCell}(E_\text{tgt}[y_{t-1}],\ s_{t-1}), \qquad p(y_t) = \mathrm{softmax}(W_o s_t + b_o)$$
 #
 # **Teacher forcing**: during training the decoder is fed the *true* previous
 # digit, not its own guess, so all steps are trained from the first update and
 # the loss is the cross-entropy of every target digit and `<eos>`:
 #
-#     L = −(1/N) Σ_t log p(y_t | y_<t, x)
+# $$L = -\frac{1}{N} \sum_t \log p(y_t \mid y_{<t}, x)$$
 #
 # **Greedy decoding**: at test time there is no true previous digit; the
-# decoder is fed its own most likely output, argmax p(y_{t−1}), until it
+# decoder is fed its own most likely output, $\arg\max p(y_{t-1})$, until it
 # writes `<eos>`.
 #
 # ### Additive attention
 #
-# The plain decoder must get everything from s_0, a single vector.  With
+# The plain decoder must get everything from $s_0$, a single vector.  With
 # attention (Bahdanau et al., 2015) each step scores every encoder state
 # against the decoder's state,
 #
-#     e_tj = vᵀ tanh(W_s s_{t−1} + W_h h_j)          (padding positions: e_tj = −∞)
-#     α_tj = exp(e_tj) / Σ_k exp(e_tk)               the attention weights, Σ_j α_tj = 1
-#     c_t  = Σ_j α_tj h_j                            the context vector
+# $$e_{tj} = v^\top \tanh(W_s s_{t-1} + W_h h_j) \qquad (e_{tj} = -\infty \text{ at padding positions})$$
+#
+# $$\alpha_{tj} = \frac{\exp(e_{tj})}{\sum_k \exp(e_{tk})} \quad \text{(the attention weights, } \textstyle\sum_j \alpha_{tj} = 1\text{)}, \qquad c_t = \sum_j \alpha_{tj} h_j \quad \text{(the context vector)}$$
 #
 # and the decoder reads the context too:
 #
-#     s_t = GRUCell([E_tgt[y_{t−1}]; c_t], s_{t−1}),     p(y_t) = softmax(W_o [s_t; c_t] + b_o)
+# $$s_t = \mathrm{GRUCell}([E_\text{tgt}[y_{t-1}];\ c_t],\ s_{t-1}), \qquad p(y_t) = \mathrm{softmax}(W_o [s_t; c_t] + b_o)$$
 #
 # Written below from the engine's primitive ops (matmul, tanh, softmax,
 # sum), so its gradient is `loss.backward()` like everything else.
@@ -283,7 +283,7 @@ print(charts.bar_chart({f"{k} words · plain": v[0] for k, v in table.items()}
 # %% [markdown]
 # ## What the attention looks at
 #
-# The weights α_tj for one held-out number: one row per output step, one
+# The weights $\alpha_{tj}$ for one held-out number: one row per output step, one
 # column per input word.  Darker cells are larger weights; the exact weights
 # are printed below the map, one line per input word.  Keep in mind that the
 # encoder's state at a word already summarises the words before it, so a

@@ -4,14 +4,14 @@
 # The Mackey–Glass equation is a classic test for forecasters: a one-variable
 # delay differential equation whose solution never repeats (it is chaotic for
 # the delay used here) yet is fully determined by its recent past.  We observe
-# it with noise, and forecast the next H values from a window of the last P.
+# it with noise, and forecast the next $H$ values from a window of the last $P$.
 #
-# Three forecasters, compared by error at each horizon h = 1 … H:
+# Three forecasters, compared by error at each horizon $h = 1, \dots, H$:
 #
-# 1. **last value** (persistence): x̂_{t+h} = x_t;
+# 1. **last value** (persistence): $\hat x_{t+h} = x_t$;
 # 2. **linear autoregression**, one least-squares fit per horizon:
-#    x̂_{t+h} = a_h · (x_{t−P+1}, …, x_t) + b_h;
-# 3. an **LSTM** that reads the window and outputs all H forecasts at once.
+#    $\hat x_{t+h} = a_h \cdot (x_{t-P+1}, \dots, x_t) + b_h$;
+# 3. an **LSTM** that reads the window and outputs all $H$ forecasts at once.
 
 # %%
 from tinygrad_seq.tutorial import quick, result, step_through, figure
@@ -36,13 +36,13 @@ print(f"quick mode: {QUICK}   window P={P}   horizons 1..{H}   training steps: {
 # %% [markdown]
 # ## The series
 #
-# Mackey–Glass, with the usual constants β = 0.2, γ = 0.1, n = 10 and delay τ = 17:
+# Mackey–Glass, with the usual constants $\beta = 0.2$, $\gamma = 0.1$, $n = 10$ and delay $\tau = 17$:
 #
-#     dx/dt = β x(t − τ) / (1 + x(t − τ)^n) − γ x(t)
+# $$\frac{dx}{dt} = \frac{\beta\, x(t - \tau)}{1 + x(t - \tau)^n} - \gamma\, x(t)$$
 #
 # integrated with Euler steps of 0.1, kept every 3 time units, then
 # standardised (zero mean, unit variance) and observed with Gaussian noise of
-# standard deviation σ = 0.05.  The first 70% is for training, the rest for
+# standard deviation $\sigma = 0.05$.  The first 70% is for training, the rest for
 # testing, so the test forecasts are of a stretch of the series no model has
 # seen.
 
@@ -71,9 +71,9 @@ charts.plot({"observed": series[:300]}, title="Mackey–Glass (standardised, noi
             xlabel="sample", png=figure("11_series"))
 
 # %% [markdown]
-# Windows: for every time t, the input is the last P observations and the
-# targets are the next H observations (noisy too; the noise cannot be
-# forecast, so no model's squared error can go below σ² = 0.0025 on average).
+# Windows: for every time $t$, the input is the last $P$ observations and the
+# targets are the next $H$ observations (noisy too; the noise cannot be
+# forecast, so no model's squared error can go below $\sigma^2 = 0.0025$ on average).
 
 # %%
 def windows(x):
@@ -89,10 +89,10 @@ print(f"training windows {X_train.shape}, test windows {X_test.shape}")
 # ## Baselines
 #
 # The last value predicts no change.  The linear autoregression is fitted in
-# closed form: for each horizon h, with the windows as rows of a matrix W
+# closed form: for each horizon $h$, with the windows $w_t$ as rows of a matrix $W$
 # (plus a column of ones),
 #
-#     (a_h, b_h) = argmin Σ_t (x_{t+h} − a_h · w_t − b_h)²  = lstsq(W, y_h)
+# $$(a_h, b_h) = \arg\min_{a, b} \sum_t (x_{t+h} - a \cdot w_t - b)^2 = \texttt{lstsq}(W, y_h)$$
 #
 # A linear model can follow a sine wave exactly, but Mackey–Glass is nonlinear,
 # and the further ahead, the more the nonlinearity matters.
@@ -114,14 +114,13 @@ print("linear AR    " + "".join(f"{v:7.3f}" for v in ar_rmse))
 # %% [markdown]
 # ## The LSTM forecaster
 #
-# The LSTM reads the window one value at a time; its final state h_P goes
-# through a linear layer with H outputs, one per horizon ("direct"
+# The LSTM reads the window one value at a time; its final state $h_P$ goes
+# through a linear layer with $H$ outputs, one per horizon ("direct"
 # multi-step forecasting, no feeding back of its own forecasts):
 #
-#     (h_t, c_t) = LSTM(x_t, h_{t−1}, c_{t−1}),   t = 1 … P
-#     (x̂_{t+1}, …, x̂_{t+H}) = V h_P + c
+# $$(h_t, c_t) = \mathrm{LSTM}(x_t, h_{t-1}, c_{t-1}), \quad t = 1, \dots, P, \qquad (\hat x_{t+1}, \dots, \hat x_{t+H}) = V h_P + c$$
 #
-# The loss is the mean squared error over all H horizons.
+# The loss is the mean squared error over all $H$ horizons.
 
 # %%
 class Forecaster(nn.Module):
@@ -162,7 +161,7 @@ charts.plot({"LSTM": losses}, title="training loss (MSE over all horizons)", xla
 #
 # Root-mean-squared error on the test stretch, for each horizon:
 #
-#     RMSE_h = sqrt( (1/N) Σ_t (x̂_{t+h} − x_{t+h})² )
+# $$\mathrm{RMSE}_h = \sqrt{\frac{1}{N} \sum_t (\hat x_{t+h} - x_{t+h})^2}$$
 
 # %%
 model.eval()
@@ -178,8 +177,8 @@ charts.plot({"last value": last_rmse, "linear AR": ar_rmse, "LSTM": lstm_rmse},
             ylabel="RMSE", png=figure("11_rmse_by_horizon"))
 
 # %% [markdown]
-# One test window and what each model forecasts from it: samples 0 … P−1 are
-# the input, and from sample P on, "observed" is what actually came next and
+# One test window and what each model forecasts from it: samples $0, \dots, P-1$ are
+# the input, and from sample $P$ on, "observed" is what actually came next and
 # the other two series are the forecasts.
 
 # %%
@@ -195,7 +194,7 @@ charts.plot({"observed": past + list(Y_test[k]), "linear AR": nan + list(ar_pred
 # ## Result
 #
 # The claim this tutorial makes (and its test checks): at the longest horizon
-# h = H, the LSTM's test RMSE `lstm_rmse_H` is lower than both the linear
+# $h = H$, the LSTM's test RMSE `lstm_rmse_H` is lower than both the linear
 # autoregression's `ar_rmse_H` and the last value's `last_rmse_H`, by at
 # least 10% of the better baseline.  All three are the last column of the
 # table above, and are on the RESULT line below with the errors averaged over

@@ -5,8 +5,10 @@
 # far, which will come next?  The usual offline measure scores a ranked list
 # of 10 suggestions:
 #
-#     recall@10 = fraction of steps where the true next item is in the top 10
-#     MRR       = mean of 1 / rank of the true next item  (0 when its rank is past 10)
+# $$\text{recall@10} = \frac{1}{N}\sum_{i=1}^{N} [\text{rank}_i \le 10], \qquad \text{MRR} = \frac{1}{N}\sum_{i=1}^{N} \frac{[\text{rank}_i \le 10]}{\text{rank}_i}$$
+#
+# where $\text{rank}_i$ is the position of the true next item in the ranking
+# and $[\cdot]$ is 1 when true, 0 otherwise.
 #
 # We plant a pattern in synthetic sessions that depends on **more than the
 # last item**, and compare three recommenders:
@@ -41,20 +43,19 @@ print(f"quick mode: {QUICK}   {N_ITEMS} items, {N_INTENTS} session intents   "
 # %% [markdown]
 # ## Sessions with a planted pattern
 #
-# Every session has a hidden **intent** g (one of 16, say "planning a trip",
+# Every session has a hidden **intent** $g$ (one of 16, say "planning a trip",
 # "redecorating", ...).  Each intent has its own "what comes next" rule, a
-# fixed random successor for every item, succ_g(i).  A session starts at an
+# fixed random successor for every item, $\mathrm{succ}_g(i)$.  A session starts at an
 # item drawn by popularity, then at each step
 #
-#     next = succ_g(current)                 with probability 0.8
-#     next = an item drawn by popularity     otherwise (noise)
+# $$\text{next} = \begin{cases} \mathrm{succ}_g(\text{current}) & \text{with probability } 0.8 \\ \text{an item drawn by popularity} & \text{otherwise (noise)} \end{cases}$$
 #
-# Popularity is a Zipf law, p(item k) ∝ 1 / (k + 1).  Session lengths are 5 to 15.
+# Popularity is a Zipf law, $p(\text{item } k) \propto 1 / (k + 1)$.  Session lengths are 5 to 15.
 #
 # The same item has 16 different successors, one per intent.  Knowing only
 # the current item, the best one can do is rank those 16; ten suggestions
 # cannot hold them all.  The previous items reveal the intent: the step
-# i → succ_g(i) just taken is, for most pairs of items, explained by one intent only.
+# $i \to \mathrm{succ}_g(i)$ just taken is, for most pairs of items, explained by one intent only.
 
 # %%
 rng = np.random.default_rng(SEED)
@@ -110,10 +111,10 @@ print(f"{len(targets)} held-out next-item predictions")
 # ## Baselines
 #
 # Most popular scores every item by its count in training.  First-order
-# Markov scores item j after item i by the count of i → j transitions in
+# Markov scores item $j$ after item $i$ by the count of $i \to j$ transitions in
 # training (plus a small popularity term to break ties):
 #
-#     score(j | i) = count(i → j) + 0.01 · count(j)
+# $$\text{score}(j \mid i) = \text{count}(i \to j) + 0.01 \cdot \text{count}(j)$$
 
 # %%
 pop_counts = np.bincount(np.concatenate(train_s), minlength=N_ITEMS).astype(float)
@@ -132,8 +133,7 @@ print(f"Markov         recall@10 {markov_recall:.3f}   MRR {markov_mrr:.3f}")
 # Items are embedded, a GRU runs over the session, and at every step a linear
 # layer scores all items as the next one:
 #
-#     h_t = GRU(E[i_t], h_{t−1}),     scores_t = W h_t + b,
-#     L = −(1/N) Σ_t log softmax(scores_t)[i_{t+1}]
+# $$h_t = \mathrm{GRU}(E[i_t], h_{t-1}), \qquad \text{scores}_t = W h_t + b, \qquad L = -\frac{1}{N} \sum_t \log \mathrm{softmax}(\text{scores}_t)[i_{t+1}]$$
 #
 # Sessions in a batch are padded; `lengths=` keeps the GRU from running past
 # each session's end, and padded targets are `ignore_index` in the loss.

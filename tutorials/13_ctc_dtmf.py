@@ -44,11 +44,12 @@ print(f"quick mode: {QUICK}   numbers of 1-{MAX_KEYS} keys   training steps: {ST
 # Each key sounds two tones at once, one from a low group (rows of the keypad)
 # and one from a high group (columns):
 #
-#              1209 Hz  1336 Hz  1477 Hz
-#     697 Hz      1        2        3
-#     770 Hz      4        5        6
-#     852 Hz      7        8        9
-#     941 Hz      *        0        #
+# |        | 1209 Hz | 1336 Hz | 1477 Hz |
+# |--------|---------|---------|---------|
+# | 697 Hz | 1       | 2       | 3       |
+# | 770 Hz | 4       | 5       | 6       |
+# | 852 Hz | 7       | 8       | 9       |
+# | 941 Hz | *       | 0       | #       |
 #
 # A number is a sequence of keys, each a tone of 60–120 ms followed by 40–80
 # ms of silence (so a repeated key, "55", is two tones with a gap), sampled
@@ -56,12 +57,12 @@ print(f"quick mode: {QUICK}   numbers of 1-{MAX_KEYS} keys   training steps: {ST
 # number between −18 and −6 dB (the noise has 4 to 63 times the tones' power).
 #
 # The network does not see the waveform but its spectrum at the 7 keypad
-# frequencies, in frames of 30 ms (240 samples).  For frame k with samples
-# s_0 … s_239 and a Hann window w_n, the magnitude at frequency f is
+# frequencies, in frames of 30 ms (240 samples).  For frame $k$ with samples
+# $s_0, \dots, s_{239}$ and a Hann window $w_n$, the magnitude at frequency $f$ is
 #
-#     m_k(f) = | Σ_n w_n s_n exp(−2πi f n / 8000) |
+# $$m_k(f) = \Bigl| \sum_n w_n\, s_n\, e^{-2\pi i f n / 8000} \Bigr|$$
 #
-# and the feature is log(1 + m_k(f) / m̄), where m̄ is the median magnitude
+# and the feature is $\log(1 + m_k(f) / \bar m)$, where $\bar m$ is the median magnitude
 # over the whole signal (a noise-floor estimate, so loud and quiet numbers
 # look alike).  A tone lasts 2 to 4 frames, a gap 1.3 to 2.7.
 
@@ -125,9 +126,9 @@ print(charts.heatmap(X_test[ex, :len_test[ex]].T, rows=[f"{f} Hz" for f in LOW +
 #
 # The hand-written detector labels each frame with the strongest low-group
 # and the strongest high-group frequency, as a key if the sum of their two
-# features exceeds a threshold θ and as silence otherwise.  It then drops
-# runs of a key shorter than r frames (noise blips) and collapses the rest:
-# a run of frames with the same key is one key press.  θ and r are chosen to
+# features exceeds a threshold $\theta$ and as silence otherwise.  It then drops
+# runs of a key shorter than $r$ frames (noise blips) and collapses the rest:
+# a run of frames with the same key is one key press.  $\theta$ and $r$ are chosen to
 # minimise the error on the training signals.
 
 # %%
@@ -184,15 +185,15 @@ print(f"threshold decoder on held-out signals: character error rate {base_cer:.3
 # judged with what comes after it too), and a linear layer maps each frame's
 # two states to log-probabilities over the blank and the 12 keys:
 #
-#     y_k = log_softmax(W [h→_k ; h←_k] + b),   k = 1 … K
+# $$y_k = \mathrm{log\_softmax}(W [\overrightarrow{h}_k ; \overleftarrow{h}_k] + b), \qquad k = 1, \dots, K$$
 #
-# An alignment π gives one class per frame; collapsing it (merge repeats,
-# then drop blanks) gives a transcript, B(π).  "_55__1_" and "5___11_" both
+# An alignment $\pi$ gives one class per frame; collapsing it (merge repeats,
+# then drop blanks) gives a transcript, $\mathcal{B}(\pi)$.  "_55__1_" and "5___11_" both
 # collapse to "51", and "5_5" to "55": a blank between two presses of the
 # same key keeps them apart.  CTC maximises the probability of the
-# transcript l summed over all alignments that collapse to it:
+# transcript $l$ summed over all alignments that collapse to it:
 #
-#     p(l | x) = Σ_{π : B(π) = l} Π_k exp(y_k[π_k]),      loss = −log p(l | x)
+# $$p(l \mid x) = \sum_{\pi:\, \mathcal{B}(\pi) = l}\ \prod_k \exp(y_k[\pi_k]), \qquad \text{loss} = -\log p(l \mid x)$$
 #
 # The sum over exponentially many alignments is computed by the forward
 # (alpha) recursion in `nn.functional.ctc_loss`, written from primitive ops,
@@ -201,10 +202,10 @@ print(f"threshold decoder on held-out signals: character error rate {base_cer:.3
 #
 # **A curriculum.**  Early in training the network knows neither what a key
 # sounds like nor where the keys are, and in heavy noise the loss sits on a
-# plateau for a long time.  So training starts on cleaner signals: at step i
-# of n, the training signals' SNR is raised by
+# plateau for a long time.  So training starts on cleaner signals: at step $i$
+# of $n$, the training signals' SNR is raised by
 #
-#     20 dB × max(0, 1 − i / (0.6 n))
+# $$20\ \text{dB} \times \max\left(0,\ 1 - \frac{i}{0.6\, n}\right)$$
 #
 # which falls to 0 at 60% of training; from then on, and for all test
 # signals, the noise is the full −18 to −6 dB.  Expect the training loss to
@@ -294,11 +295,11 @@ for name, v in by_len.items():
 # For one held-out signal (a longest number, one the model reads right if
 # there is one), the most likely alignment that collapses to the
 # *true* number (the Viterbi path: the CTC forward recursion with max in place
-# of sum) over the extended label l' = (_, l₁, _, l₂, …, _):
+# of sum) over the extended label $l' = (\_, l_1, \_, l_2, \dots, \_)$:
 #
-#     δ_k(s) = y_k[l'_s] + max(δ_{k−1}(s), δ_{k−1}(s−1), δ_{k−1}(s−2))
+# $$\delta_k(s) = y_k[l'_s] + \max\bigl(\delta_{k-1}(s),\ \delta_{k-1}(s-1),\ \delta_{k-1}(s-2)\bigr)$$
 #
-# (the s−2 step only when l'_s is a letter different from l'_{s−2}).  The
+# (the $s-2$ step only when $l'_s$ is a key different from $l'_{s-2}$).  The
 # heatmap shows the network's per-frame probabilities of the extended label's
 # classes, one row each; the line under it is the path, one character per frame.
 
