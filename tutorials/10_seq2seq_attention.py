@@ -180,10 +180,10 @@ class Seq2Seq(nn.Module):
             s = self.decoder(e, s)
             return self.out(s), s, None
         scores = self.v((keys + self.W_s(s).unsqueeze(1)).tanh()).squeeze(-1) + mask   # (B, n)
-        alpha = scores.softmax(axis=1)
-        context = (alpha.unsqueeze(-1) * H).sum(axis=1)                                  # (B, hidden)
-        s = self.decoder(tg.cat([e, context], axis=1), s)
-        return self.out(tg.cat([s, context], axis=1)), s, alpha
+        alpha = scores.softmax(dim=1)
+        context = (alpha.unsqueeze(-1) * H).sum(dim=1)                                  # (B, hidden)
+        s = self.decoder(tg.cat([e, context], dim=1), s)
+        return self.out(tg.cat([s, context], dim=1)), s, alpha
 
     def loss(self, src, src_len, dec_in, target):
         """Teacher forcing: feed the true previous digits, score every target position."""
@@ -192,7 +192,7 @@ class Seq2Seq(nn.Module):
         for t in range(dec_in.shape[1]):
             out, s, _ = self.step(dec_in[:, t], s, H, keys, mask)
             logits.append(out)
-        logits = tg.stack(logits, axis=1)                                   # (B, T, classes)
+        logits = tg.stack(logits, dim=1)                                   # (B, T, classes)
         return F.cross_entropy(logits.reshape(-1, len(TGT)), target.reshape(-1), ignore_index=PAD_TARGET)
 
     def greedy(self, src, src_len, max_len=MAX_DIGITS + 2):

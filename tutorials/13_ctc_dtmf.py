@@ -222,7 +222,7 @@ class KeypadReader(nn.Module):
         Xp = np.pad(X, ((0, 0), (2, 2), (0, 0)))                       # frames k-2 ... k+2 side by side
         X = np.concatenate([Xp[:, j:j + X.shape[1]] for j in range(5)], axis=-1)
         h, _ = self.lstm(tg.tensor(X), lengths=lengths)
-        return self.out(h).log_softmax(axis=-1)              # (N, K, C)
+        return self.out(h).log_softmax(dim=-1)              # (N, K, C)
 
 
 tg.manual_seed(SEED)
