@@ -37,6 +37,6 @@ int8 = _np.dtype(_np.int8)
 uint8 = _np.dtype(_np.uint8)
 bool = _np.dtype(_np.bool_)
 
-from . import autograd, cuda, nn, optim, reference  # noqa: E402
+from . import autograd, charts, cuda, nn, optim, progress, reference, tutorial, utils  # noqa: E402
 from .nn.functional import dropout, one_hot  # noqa: E402  (kept at the top level too, as before)
 from .serialization import save, load, CheckpointError  # noqa: E402

@@ -123,6 +123,7 @@ def heatmap(matrix: Sequence[Sequence[float]], *, rows: Sequence[str] | None = N
 
 
 def have_matplotlib() -> bool:
+    """Whether matplotlib can be imported (PNG charts are drawn only then)."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:

@@ -27,20 +27,24 @@ class Generator:
         self._rng = np.random.default_rng()
 
     def manual_seed(self, seed: int) -> "Generator":
+        """Reseed this stream; returns the generator (so ``Generator().manual_seed(0)`` chains)."""
         if not _is_int(seed):
             raise TypeError(f"Generator.manual_seed: seed must be an integer, got {type(seed).__name__}")
         self._rng = np.random.default_rng(int(seed))
         return self
 
     def seed(self) -> int:
+        """Reseed from fresh entropy and return the seed used."""
         s = int(np.random.SeedSequence().entropy % (1 << 63))
         self.manual_seed(s)
         return s
 
     def get_state(self) -> dict:
+        """The stream's state (numpy's bit-generator state), for ``set_state``."""
         return self._rng.bit_generator.state
 
     def set_state(self, state: dict) -> None:
+        """Restore a state from ``get_state``."""
         self._rng.bit_generator.state = state
 
 
@@ -58,6 +62,7 @@ def set_default_device(device: Any) -> None:
 
 
 def get_default_device() -> Any:
+    """The CPU, the only device."""
     from .tensor import device
     return device("cpu")
 
@@ -105,20 +110,24 @@ def _like(t: Any, dtype: Any) -> tuple[tuple, np.dtype]:
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """Zeros of ``t``'s shape (and dtype, unless given)."""
     shape, dt = _like(t, dtype)
     return _finish(np.zeros(shape, dtype=dt), requires_grad, device)
 
 
 def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """Ones of ``t``'s shape (and dtype, unless given)."""
     shape, dt = _like(t, dtype)
     return _finish(np.ones(shape, dtype=dt), requires_grad, device)
 
 
 def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """Like ``zeros_like`` (``empty`` gives zeros here)."""
     return zeros_like(t, dtype, requires_grad, device)
 
 
 def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """``fill_value`` in ``t``'s shape (and dtype, unless given)."""
     shape, dt = _like(t, dtype)
     return _finish(np.full(shape, fill_value, dtype=dt), requires_grad, device)
 
@@ -138,11 +147,13 @@ def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: 
 
 
 def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """N(0, 1) samples in ``t``'s shape."""
     shape, dt = _like(t, dtype)
     return randn(shape, dtype=dt, requires_grad=requires_grad)
 
 
 def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """U[0, 1) samples in ``t``'s shape."""
     shape, dt = _like(t, dtype)
     return rand(shape, dtype=dt, requires_grad=requires_grad)
 

@@ -285,3 +285,16 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     result = total.sum(reduce_axes) if reduce_axes else total
     kept = [c for c in letters if c in out]
     return result.permute([kept.index(c) for c in out]) if len(out) > 1 else result
+
+
+def _document() -> None:
+    """Give each alias the docstring of the Tensor method it stands for."""
+    for name in __all__:
+        fn = globals()[name]
+        method = getattr(Tensor, name, None)
+        if fn.__doc__ is None and method is not None and method.__doc__:
+            fn.__doc__ = f"``tg.{name}(x, ...)`` is ``x.{name}(...)``: " + method.__doc__
+
+
+is_tensor.__doc__ = "Whether ``x`` is a tinygrad_seq Tensor (Parameters included)."
+_document()

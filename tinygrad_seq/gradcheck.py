@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .tensor import Tensor, no_grad
+from .tensor import Tensor, _topological_order, no_grad
 
 
 class GradcheckError(AssertionError):
@@ -89,6 +89,10 @@ def _check(fn: Callable[..., Any], args: list, check: list, eps: float, atol: fl
         with no_grad():
             return sum(float(np.sum(o.array.astype(np.float64) * r)) for o, r in zip(_outputs(fn(*args)), proj))
 
+    checked = [x for x, c in zip(args, check) if c]
+    if not allow_constant and not _reaches(outs, checked):
+        raise GradcheckError("gradcheck: no input influences the output (the output's graph reads none of the "
+                             "tensors being checked): does fn read the tensors passed to it? nothing was checked")
     total = None
     for o, r in zip(outs, proj):
         if o.requires_grad:
@@ -97,7 +101,6 @@ def _check(fn: Callable[..., Any], args: list, check: list, eps: float, atol: fl
     if total is not None:
         total.backward()
 
-    moved = False
     for i, (x, c) in enumerate(zip(args, check)):
         if not c:
             continue
@@ -110,7 +113,6 @@ def _check(fn: Callable[..., Any], args: list, check: list, eps: float, atol: fl
             flat[k] = orig - eps
             down = loss_value()
             flat[k] = orig
-            moved = moved or up != down
             numeric = (up - down) / (2 * eps)
             a = float(analytic.reshape(-1)[k])
             if not abs(a - numeric) <= atol + rtol * abs(numeric):
@@ -118,7 +120,16 @@ def _check(fn: Callable[..., Any], args: list, check: list, eps: float, atol: fl
                 raise GradcheckError(
                     f"gradcheck: input {i} (shape {x.shape}), element {tuple(int(j) for j in idx)}: "
                     f"analytic {a:.8g} but numeric {numeric:.8g}")
-    if not moved and not allow_constant and any(x.numel() for x, c in zip(args, check) if c):
-        raise GradcheckError("gradcheck: no input influences the output (every perturbation left it unchanged): "
-                             "does fn read the tensors passed to it? nothing was checked")
     return True
+
+
+def _reaches(outs: list[Tensor], tensors: list[Tensor]) -> bool:
+    """Whether the graph that produced ``outs`` reads any of ``tensors`` (leaves that require grad)."""
+    wanted = {id(t) for t in tensors}
+    if any(id(o) in wanted for o in outs):
+        return True
+    roots = [o.grad_fn for o in outs if o.grad_fn is not None]
+    for node in _topological_order(roots) if roots else []:
+        if any(isinstance(p, Tensor) and id(p) in wanted for p in node.inputs):
+            return True
+    return False

@@ -25,6 +25,7 @@ __all__ = ["Progress", "format_metrics", "format_seconds"]
 
 
 def format_seconds(s: float) -> str:
+    """Seconds as ``m:ss`` (or ``h:mm:ss``)."""
     s = max(0, int(round(s)))
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
@@ -72,6 +73,7 @@ class Progress:
         return time.perf_counter() - self.start
 
     def eta(self) -> float | None:
+        """Estimated seconds left (None when the total or the pace is not known yet)."""
         if not self.total or not self.step:
             return None
         return self.elapsed / self.step * (self.total - self.step)
@@ -99,6 +101,7 @@ class Progress:
             self._log_line()
 
     def update(self, advance: int = 1, **metrics: Any) -> None:
+        """Move on ``advance`` steps and record the latest metrics (shown beside the bar or in the next log line)."""
         self.step += advance
         self.metrics.update(metrics)
         if self._bar is not None:

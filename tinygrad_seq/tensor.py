@@ -67,11 +67,12 @@ def is_grad_enabled() -> bool:
     return _State.grad_enabled
 
 
-class set_grad_enabled:
-    """Context manager and decorator: ops inside record a graph if ``mode`` is True."""
+class no_grad:
+    """``with tg.no_grad():`` ops inside record no graph and save nothing (also a decorator: ``@tg.no_grad()``)."""
 
-    def __init__(self, mode: bool):
-        self.mode = bool(mode)
+    mode = False
+
+    def __init__(self) -> None:
         self._prev: list[bool] = []
 
     def __enter__(self) -> None:
@@ -85,26 +86,46 @@ class set_grad_enabled:
         mode = self.mode
 
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(mode):
+            prev = _State.grad_enabled
+            _State.grad_enabled = mode
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                _State.grad_enabled = prev
         wrapped.__name__ = getattr(fn, "__name__", "wrapped")
         wrapped.__doc__ = getattr(fn, "__doc__", None)
         return wrapped
 
 
-def no_grad() -> set_grad_enabled:
-    """``with tg.no_grad():`` ops inside record no graph and save nothing (also a decorator)."""
-    return set_grad_enabled(False)
-
-
-def enable_grad() -> set_grad_enabled:
+class enable_grad(no_grad):
     """``with tg.enable_grad():`` turns recording back on inside ``no_grad``."""
-    return set_grad_enabled(True)
+
+    mode = True
 
 
-def inference_mode(mode: bool = True) -> set_grad_enabled:
-    """PyTorch's ``inference_mode``: here the same as ``no_grad`` (when ``mode`` is True)."""
-    return set_grad_enabled(not mode)
+class inference_mode(no_grad):
+    """PyTorch's ``inference_mode``: here the same as ``no_grad`` (``inference_mode(False)`` changes nothing)."""
+
+    def __init__(self, mode: bool = True) -> None:
+        super().__init__()
+        self.mode = not mode
+
+
+class set_grad_enabled(no_grad):
+    """``tg.set_grad_enabled(False)`` switches recording off now (as in PyTorch); as a context manager it
+    switches back to the previous mode on exit."""
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__()
+        self.mode = bool(mode)
+        self.prev = _State.grad_enabled
+        _State.grad_enabled = self.mode
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: Any) -> None:
+        _State.grad_enabled = self.prev
 
 
 def set_default_dtype(dtype: Any) -> None:
@@ -804,6 +825,10 @@ class Tensor:
     def __neg__(self) -> "Tensor":
         return _ops.Neg.apply(self)
 
+    def neg(self) -> "Tensor":
+        """-x, elementwise."""
+        return _ops.Neg.apply(self)
+
     def __pos__(self) -> "Tensor":
         return self
 
@@ -819,15 +844,19 @@ class Tensor:
         return self - (other if alpha == 1 else other * alpha)
 
     def mul(self, other: Any) -> "Tensor":
+        """self * other."""
         return self * other
 
     def div(self, other: Any) -> "Tensor":
+        """self / other."""
         return self / other
 
     def pow(self, exponent: Any) -> "Tensor":
+        """self ** exponent."""
         return self ** exponent
 
     def matmul(self, other: Any) -> "Tensor":
+        """Matrix product (``@``), numpy's rules for 1-d and batched operands."""
         return self @ other
 
     def mm(self, other: Any) -> "Tensor":
@@ -883,9 +912,11 @@ class Tensor:
         return self._compare(o, np.bitwise_xor, "xor")
 
     def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """True where every element (over ``dim``) is true."""
         return Tensor._wrap(np.all(self.array, axis=_axes_arg(dim, self.ndim, "all"), keepdims=keepdim))
 
     def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """True where some element (over ``dim``) is true."""
         return Tensor._wrap(np.any(self.array, axis=_axes_arg(dim, self.ndim, "any"), keepdims=keepdim))
 
     def equal(self, other: Any) -> bool:
@@ -894,6 +925,7 @@ class Tensor:
         return self.shape == o.shape and bool(np.array_equal(self.array, o))
 
     def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+        """Whether all values are within ``atol + rtol * |other|`` of ``other``."""
         o = other.array if isinstance(other, Tensor) else np.asarray(other)
         return bool(np.allclose(self.array, o, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
@@ -912,36 +944,47 @@ class Tensor:
 
     # -- elementwise functions ------------------------------------------------
     def exp(self) -> "Tensor":
+        """e^x, elementwise."""
         return _ops.Exp.apply(self)
 
     def log(self) -> "Tensor":
+        """Natural logarithm, elementwise."""
         return _ops.Log.apply(self)
 
     def sqrt(self) -> "Tensor":
+        """Square root, elementwise."""
         return _ops.Sqrt.apply(self)
 
     def sin(self) -> "Tensor":
+        """sin x, elementwise."""
         return _ops.Sin.apply(self)
 
     def cos(self) -> "Tensor":
+        """cos x, elementwise."""
         return _ops.Cos.apply(self)
 
     def abs(self) -> "Tensor":
+        """|x|, elementwise."""
         return _ops.Abs.apply(self)
 
     def tanh(self) -> "Tensor":
+        """tanh x, elementwise."""
         return _ops.Tanh.apply(self)
 
     def sigmoid(self) -> "Tensor":
+        """1 / (1 + e^-x), elementwise, without overflow."""
         return _ops.Sigmoid.apply(self if self.array.dtype.kind == "f" else self.float())
 
     def relu(self) -> "Tensor":
+        """max(x, 0), elementwise."""
         return _ops.Relu.apply(self)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> "Tensor":
+        """x if x > 0 else negative_slope * x."""
         return _ops.LeakyRelu.apply(self, slope=negative_slope)
 
     def softplus(self) -> "Tensor":
+        """log(1 + e^x), elementwise, without overflow."""
         return _ops.Softplus.apply(self)
 
     def clamp(self, min: float | None = None, max: float | None = None) -> "Tensor":  # noqa: A002
@@ -953,9 +996,11 @@ class Tensor:
     clip = clamp
 
     def maximum(self, other: Any) -> "Tensor":
+        """Elementwise maximum with ``other`` (ties share the gradient)."""
         return _ops.Maximum.apply(self, _lift(other, self))
 
     def minimum(self, other: Any) -> "Tensor":
+        """Elementwise minimum with ``other`` (ties share the gradient)."""
         return _ops.Minimum.apply(self, _lift(other, self))
 
     def where(self, condition: Any, other: Any) -> "Tensor":
@@ -969,9 +1014,11 @@ class Tensor:
     # -- reductions -----------------------------------------------------------
     # Each takes PyTorch's ``dim``/``keepdim`` or numpy's ``axis``/``keepdims``.
     def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool | None = None) -> "Tensor":
+        """Sum over all elements or over ``dim`` (an int or a tuple)."""
         return self._reduce(_ops.Sum, dim, keepdim, axis, keepdims)
 
     def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool | None = None) -> "Tensor":
+        """Mean over all elements or ``dim`` (a floating tensor only)."""
         if self.array.dtype.kind != "f":
             raise TypeError(f"mean: needs a floating-point tensor, got {self.dtype} (use .float() first)")
         if self.array.size == 0 and dim is None and axis is None:
@@ -980,6 +1027,7 @@ class Tensor:
 
     def logsumexp(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
                   keepdims: bool | None = None) -> "Tensor":
+        """log(sum(e^x)) over ``dim``, computed with the max subtracted first."""
         return self._reduce(_ops.LogSumExp, dim, keepdim, axis, keepdims)
 
     def amax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool | None = None) -> "Tensor":
@@ -1041,11 +1089,13 @@ class Tensor:
         return MinMax(values, Tensor._wrap(idx.astype(np.int64)))
 
     def argmax(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> "Tensor":
+        """Index of the largest value (over ``dim``; flattened if None), int64."""
         d = axis if axis is not None else dim
         return Tensor._wrap(np.argmax(self.array, axis=None if d is None else _dim(d, self.ndim, "argmax"),
                                       keepdims=keepdim).astype(np.int64))
 
     def argmin(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> "Tensor":
+        """Index of the smallest value (over ``dim``; flattened if None), int64."""
         d = axis if axis is not None else dim
         return Tensor._wrap(np.argmin(self.array, axis=None if d is None else _dim(d, self.ndim, "argmin"),
                                       keepdims=keepdim).astype(np.int64))
@@ -1071,14 +1121,19 @@ class Tensor:
 
     # -- shape ------------------------------------------------------------------
     def reshape(self, *shape: Any) -> "Tensor":
+        """The same values in a new shape (one size may be -1)."""
         return _ops.Reshape.apply(self, shape=_shape_args(shape, "reshape", allow_minus_one=True))
 
-    view = reshape
+    def view(self, *shape: Any) -> "Tensor":
+        """The same values in a new shape (PyTorch's ``view``; here a reshape)."""
+        return self.reshape(*shape)
 
     def view_as(self, other: "Tensor") -> "Tensor":
+        """Reshaped to ``other``'s shape."""
         return self.reshape(other.shape)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        """Dimensions ``start_dim`` .. ``end_dim`` merged into one."""
         if self.ndim == 0:
             return self.reshape(1)
         s, e = _dim(start_dim, self.ndim, "flatten"), _dim(end_dim, self.ndim, "flatten")
@@ -1087,6 +1142,7 @@ class Tensor:
         return self.reshape(self.shape[:s] + (int(np.prod(self.shape[s:e + 1])),) + self.shape[e + 1:])
 
     def permute(self, *dims: Any) -> "Tensor":
+        """Dimensions reordered (``permute(1, 0, 2)``)."""
         return _ops.Permute.apply(self, axes=_shape_args(dims, "permute"))
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> "Tensor":
@@ -1107,11 +1163,13 @@ class Tensor:
         return _ops.Permute.apply(self, axes=tuple(range(self.ndim - 1, -1, -1)))
 
     def squeeze(self, dim: Any = None, *, axis: Any = None) -> "Tensor":
+        """Size-1 dimensions removed (only ``dim`` if given)."""
         d = axis if axis is not None else dim
         axes = range(self.ndim) if d is None else _axes_arg(d, self.ndim, "squeeze")
         return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1)))
 
     def unsqueeze(self, dim: int) -> "Tensor":
+        """A size-1 dimension inserted at ``dim``."""
         d = _dim(dim, self.ndim + 1, "unsqueeze")
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
@@ -1128,9 +1186,11 @@ class Tensor:
         return _ops.BroadcastTo.apply(self, shape=shape)
 
     def expand_as(self, other: "Tensor") -> "Tensor":
+        """Broadcast to ``other``'s shape."""
         return self.expand(other.shape)
 
     def broadcast_to(self, shape: Sequence[int]) -> "Tensor":
+        """Broadcast to ``shape`` (numpy's rules); gradients are summed back."""
         return _ops.BroadcastTo.apply(self, shape=_shape_args((shape,), "broadcast_to"))
 
     def split(self, split_size_or_sections: Any, dim: int = 0, *, axis: int | None = None) -> tuple["Tensor", ...]:
@@ -1169,6 +1229,7 @@ class Tensor:
         return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
 
     def narrow(self, dim: int, start: int, length: int) -> "Tensor":
+        """``length`` elements of ``dim`` from ``start`` (a view of the values)."""
         d = _dim(dim, self.ndim, "narrow")
         if not (0 <= start and length >= 0 and start + length <= self.shape[d]):
             raise IndexError(f"narrow: start {start} + length {length} exceeds dimension {d} of size {self.shape[d]}")
@@ -1194,6 +1255,7 @@ class Tensor:
         return x[np.ix_(*index)] if index else x
 
     def flip(self, dims: Any) -> "Tensor":
+        """Reversed along ``dims``."""
         axes = _axes_arg(dims, self.ndim, "flip")
         return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))]
 
@@ -1207,14 +1269,17 @@ class Tensor:
 
     # -- sorting --------------------------------------------------------------
     def sort(self, dim: int = -1, descending: bool = False) -> MinMax:
+        """``(values, indices)`` sorted along ``dim`` (stable)."""
         d = _dim(dim, self.ndim, "sort")
         idx = np.argsort(-self.array if descending else self.array, axis=d, kind="stable")
         return MinMax(self.gather(d, idx) if self.ndim else self, Tensor._wrap(idx.astype(np.int64)))
 
     def argsort(self, dim: int = -1, descending: bool = False) -> "Tensor":
+        """Indices that sort along ``dim`` (stable)."""
         return self.sort(dim, descending).indices
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> MinMax:  # noqa: A002
+        """``(values, indices)`` of the ``k`` largest (or smallest) along ``dim``."""
         d = _dim(dim, self.ndim, "topk")
         n = self.shape[d] if self.ndim else 1
         if not _is_int(k) or not 0 <= k <= n:
@@ -1231,6 +1296,7 @@ class Tensor:
         return self.to(dtype)
 
     def type_as(self, other: "Tensor") -> "Tensor":
+        """Converted to ``other``'s dtype."""
         return self.to(other.dtype)
 
     def to(self, *args: Any, **kwargs: Any) -> "Tensor":
@@ -1256,41 +1322,53 @@ class Tensor:
     astype = to
 
     def cpu(self) -> "Tensor":
+        """The tensor itself: everything is on the CPU."""
         return self
 
     def cuda(self, *args: Any, **kwargs: Any) -> "Tensor":
+        """Refused: tinygrad_seq computes on the CPU with numpy."""
         _check_device("cuda")
         return self
 
     def float(self) -> "Tensor":
+        """Converted to float32."""
         return self.to(np.float32)
 
     def double(self) -> "Tensor":
+        """Converted to float64."""
         return self.to(np.float64)
 
     def long(self) -> "Tensor":
+        """Converted to int64."""
         return self.to(np.int64)
 
     def int(self) -> "Tensor":
+        """Converted to int32."""
         return self.to(np.int32)
 
     def bool(self) -> "Tensor":
+        """Converted to bool."""
         return self.to(np.bool_)
 
     def is_floating_point(self) -> bool:
+        """Whether the dtype is a floating-point one."""
         return self.array.dtype.kind == "f"
 
     # -- new tensors like this one ---------------------------------------------
     def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+        """Zeros of ``size``, this tensor's dtype by default."""
         return _new(np.zeros(_shape_args(size, "new_zeros"), dtype or self.dtype), requires_grad)
 
     def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+        """Ones of ``size``, this tensor's dtype by default."""
         return _new(np.ones(_shape_args(size, "new_ones"), dtype or self.dtype), requires_grad)
 
     def new_full(self, size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+        """A tensor of ``size`` filled with ``fill_value``, this tensor's dtype by default."""
         return _new(np.full(_shape_args((size,), "new_full"), fill_value, dtype or self.dtype), requires_grad)
 
     def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+        """A new tensor from ``data``, this tensor's dtype by default."""
         return _new(_to_array(data, dtype or self.dtype), requires_grad)
 
     # -- in place ----------------------------------------------------------------
@@ -1350,9 +1428,11 @@ class Tensor:
         return self.__isub__(other if alpha == 1 else _lift(other, self) * alpha)
 
     def mul_(self, other: Any) -> "Tensor":
+        """self *= other, in place."""
         return self.__imul__(other)
 
     def div_(self, other: Any) -> "Tensor":
+        """self /= other, in place."""
         return self.__itruediv__(other)
 
     def zero_(self) -> "Tensor":
@@ -1377,6 +1457,7 @@ class Tensor:
     clip_ = clamp_
 
     def masked_fill_(self, mask: Any, value: Any) -> "Tensor":
+        """``value`` where ``mask`` is true, in place."""
         m = _bool_mask(mask, "masked_fill_")
         v = _lift(value, self)
         return self._inplace("masked_fill_", lambda: self.masked_fill(m, v), lambda a: np.copyto(a, v.array, where=m), v)
@@ -1399,9 +1480,11 @@ class Tensor:
         return self._reshape_inplace(self.unsqueeze(dim))
 
     def squeeze_(self, dim: Any = None) -> "Tensor":
+        """squeeze, in place."""
         return self._reshape_inplace(self.squeeze(dim))
 
     def t_(self) -> "Tensor":
+        """t(), in place."""
         return self._reshape_inplace(self.t())
 
     def _reshape_inplace(self, new: "Tensor") -> "Tensor":
@@ -1411,21 +1494,27 @@ class Tensor:
         return self
 
     def exp_(self) -> "Tensor":
+        """e^x, in place."""
         return self._inplace("exp_", self.exp, lambda a: np.exp(a, out=a))
 
     def tanh_(self) -> "Tensor":
+        """tanh, in place."""
         return self._inplace("tanh_", self.tanh, lambda a: np.tanh(a, out=a))
 
     def sigmoid_(self) -> "Tensor":
+        """sigmoid, in place."""
         return self._inplace("sigmoid_", self.sigmoid, lambda a: np.copyto(a, _ops._sigmoid(a)))
 
     def relu_(self) -> "Tensor":
+        """max(x, 0), in place."""
         return self._inplace("relu_", self.relu, lambda a: np.maximum(a, 0, out=a))
 
     def neg_(self) -> "Tensor":
+        """-x, in place."""
         return self._inplace("neg_", self.__neg__, lambda a: np.negative(a, out=a))
 
     def pow_(self, exponent: Any) -> "Tensor":
+        """self **= exponent, in place."""
         return self._inplace_binary("pow_", exponent, np.power, lambda a, b: a ** b)
 
 

@@ -1,6 +1,7 @@
 """Neural-network building blocks with PyTorch's names, shapes and defaults."""
-from . import functional, utils
+from . import functional, init, utils
 from .layers import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, Dropout, Embedding, L1Loss, Linear,
                      LogSoftmax, MSELoss, NLLLoss, ReLU, Sigmoid, Softmax, Tanh)
+from .layers import GELU, Identity, LayerNorm, LeakyReLU
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from .recurrent import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell, gru_step, lstm_step, rnn_step

@@ -10,20 +10,17 @@ from typing import Any
 import numpy as np
 
 from ..functions import cat, leaky_relu, log_softmax, logsumexp, relu, sigmoid, softmax, softplus, stack, tanh  # noqa: F401
+from ..functions import _t
 from ..functions import pad as _pad
 from ..tensor import ShapeError, Tensor, _State, _to_array, where
 
 __all__ = [
     "linear", "embedding", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "ctc_loss", "softmax", "log_softmax", "logsumexp", "dropout",
-    "one_hot", "relu", "sigmoid", "tanh", "softplus", "pad",
+    "one_hot", "relu", "sigmoid", "tanh", "softplus", "pad", "leaky_relu", "gelu", "layer_norm",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
-
-
-def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor._wrap(_to_array(x, None))
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -98,6 +95,73 @@ def pad(x: Tensor, pad: tuple, value: float = 0.0) -> Tensor:
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     return _pad(x, widths, value)
+
+
+# ---------------------------------------------------------------------------
+# GELU and layer normalisation
+# ---------------------------------------------------------------------------
+
+# Abramowitz & Stegun 7.1.26: erf(x) = 1 - (a1 t + ... + a5 t^5) exp(-x^2), t = 1 / (1 + p x), x >= 0
+_AS_P = 0.3275911
+_AS_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
+def _erf(x: Tensor) -> Tensor:
+    """erf composed of primitive ops (Abramowitz & Stegun 7.1.26; |error| <= 1.5e-7 for every real x).
+
+    There is no erf primitive in the engine yet; the gradient is that of this
+    approximation (within about 1e-6 of 2/sqrt(pi) exp(-x^2)).
+    """
+    ax = x.abs()
+    t = 1.0 / (1.0 + _AS_P * ax)
+    poly = t * _AS_A[4]
+    for a in reversed(_AS_A[:4]):
+        poly = (poly + a) * t
+    y = 1.0 - poly * (-(ax * ax)).exp()
+    return where(x.array >= 0, y, -y)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
+    """max(0, x) + negative_slope * min(0, x), elementwise."""
+    return _t(input).leaky_relu(negative_slope)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+    """GELU(x) = x * Phi(x), Phi the standard normal CDF.
+
+    ``approximate="none"``: 0.5 x (1 + erf(x / sqrt(2))), with erf composed of
+    primitives by Abramowitz & Stegun 7.1.26 (|erf error| <= 1.5e-7, so the GELU
+    error is at most 0.75e-7 |x|).  ``approximate="tanh"``:
+    0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), as PyTorch.
+    """
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    x = _t(input)
+    if approximate == "tanh":
+        inner = (x + 0.044715 * (x * x * x)) * float(np.sqrt(2.0 / np.pi))
+        return 0.5 * x * (1.0 + inner.tanh())
+    return 0.5 * x * (1.0 + _erf(x * float(1 / np.sqrt(2.0))))
+
+
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,  # noqa: A002
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias over the trailing ``normalized_shape`` axes.
+
+    The variance is the biased one (divides by n), as in PyTorch.
+    """
+    x = _t(input)
+    ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if not ns or x.shape[x.ndim - len(ns):] != ns or len(ns) > x.ndim:
+        raise ShapeError(f"layer_norm: expected input with trailing shape {ns}, got {x.shape}")
+    axes = tuple(range(x.ndim - len(ns), x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    var = x.var(axis=axes, keepdims=True, correction=0)
+    y = (x - mean) / (var + eps).sqrt()
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
 
 
 # ---------------------------------------------------------------------------

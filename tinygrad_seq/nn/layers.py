@@ -1,17 +1,18 @@
-"""Feed-forward layers: Linear, Embedding, Dropout, and activations as modules."""
+"""Feed-forward layers: Linear, Embedding, Dropout, LayerNorm, Identity, and activations as modules."""
 from __future__ import annotations
 
 import math
 from typing import Any
 
+import numpy as np
 
 from ..tensor import Tensor, _State
 from . import functional as F
 from .module import Module, Parameter
 
 
-def uniform_(shape: tuple, bound: float) -> Parameter:
-    """A parameter drawn from U(-bound, bound) with the seeded generator, in the default dtype."""
+def _uniform_param(shape: tuple, bound: float) -> Parameter:
+    """A new parameter drawn from U(-bound, bound) with the seeded generator, in the default dtype."""
     return Parameter(_State.rng.uniform(-bound, bound, size=shape).astype(_State.default_dtype))
 
 
@@ -22,8 +23,8 @@ class Linear(Module):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         bound = 1 / math.sqrt(in_features) if in_features else 0.0
-        self.weight = uniform_((out_features, in_features), bound)
-        self.register_parameter("bias", uniform_((out_features,), bound) if bias else None)
+        self.weight = _uniform_param((out_features, in_features), bound)
+        self.register_parameter("bias", _uniform_param((out_features,), bound) if bias else None)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight, self.bias)
@@ -82,6 +83,74 @@ class Sigmoid(Module):
 class ReLU(Module):
     def forward(self, x: Tensor) -> Tensor:
         return x.relu()
+
+
+class LeakyReLU(Module):
+    """max(0, x) + negative_slope * min(0, x)."""
+
+    def __init__(self, negative_slope: float = 0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.leaky_relu(self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class GELU(Module):
+    """x * Phi(x); ``approximate='tanh'`` uses the tanh form (see ``F.gelu``)."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Identity(Module):
+    """Returns its input unchanged; takes (and ignores) any constructor arguments, as PyTorch's."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__()
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class LayerNorm(Module):
+    """Normalise over the trailing ``normalized_shape`` axes, then scale and shift elementwise.
+
+    y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias, with the biased variance;
+    ``weight`` starts at ones and ``bias`` at zeros (both of ``normalized_shape``),
+    absent when ``elementwise_affine=False`` (``bias=False`` drops only the bias).
+    Input (*, *normalized_shape), output of the same shape.
+    """
+
+    def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True):
+        super().__init__()
+        ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps, self.elementwise_affine = ns, eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(ns, dtype=_State.default_dtype))
+            self.register_parameter("bias", Parameter(np.zeros(ns, dtype=_State.default_dtype)) if bias else None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
 class Softmax(Module):

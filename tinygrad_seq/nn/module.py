@@ -1,18 +1,22 @@
 """Parameter, Module and the containers (Sequential, ModuleList, ModuleDict).
 
 A ``Module`` registers every ``Parameter`` and sub-``Module`` assigned to it as
-an attribute, so ``named_parameters()`` can list them with dotted names
-(``rnn.weight_ih_l0``) and ``state_dict()`` / ``load_state_dict()`` can move
-their values in and out, as in PyTorch.
+an attribute, and every buffer given to ``register_buffer``, so
+``named_parameters()`` can list them with dotted names (``rnn.weight_ih_l0``)
+and ``state_dict()`` / ``load_state_dict()`` can move their values in and out,
+as in PyTorch.  Forward hooks and pre-hooks run around ``forward`` when the
+module is called.
 """
 from __future__ import annotations
 
+import itertools
+import weakref
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from ..tensor import Tensor, _check_grad_dtype, _mark_modified, no_grad
+from ..tensor import Tensor, _check_device, _check_grad_dtype, _mark_modified, device, no_grad
 
 
 def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
@@ -50,6 +54,36 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list
 
 
+class RemovableHandle:
+    """Returned by ``register_forward_hook`` and friends: ``handle.remove()`` unregisters the hook.
+
+    Also a context manager that removes the hook on exit.
+    """
+
+    _next_id = itertools.count()
+
+    def __init__(self, hooks_dict: dict, extra_dicts: tuple = ()):
+        self.id = next(RemovableHandle._next_id)
+        self._refs = tuple(weakref.ref(d) for d in (hooks_dict,) + tuple(extra_dicts))
+
+    def remove(self) -> None:
+        """Unregister the hook (doing it twice is harmless)."""
+        for ref in self._refs:
+            d = ref()
+            if d is not None:
+                d.pop(self.id, None)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+class _HookDict(OrderedDict):
+    """An ordered dict that can be weakly referenced (by the handles)."""
+
+
 class Module:
     """Base class of every layer and model: subclass it and define ``forward``."""
 
@@ -57,7 +91,13 @@ class Module:
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", _HookDict())
+        object.__setattr__(self, "_forward_hooks_with_kwargs", _HookDict())
+        object.__setattr__(self, "_forward_pre_hooks", _HookDict())
+        object.__setattr__(self, "_forward_pre_hooks_with_kwargs", _HookDict())
         object.__setattr__(self, "training", True)
 
     # -- registration ---------------------------------------------------------
@@ -65,8 +105,17 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
         params, modules = self.__dict__["_parameters"], self.__dict__["_modules"]
+        buffers = self.__dict__.get("_buffers")
+        if buffers is not None and name in buffers and not isinstance(value, (Parameter, Module)):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' (Tensor or None expected)")
+            buffers[name] = value
+            return
         params.pop(name, None)
         modules.pop(name, None)
+        if buffers is not None and name in buffers:
+            del buffers[name]
+            self.__dict__["_non_persistent_buffers_set"].discard(name)
         if isinstance(value, Parameter):
             if value._name is None:
                 value._name = name
@@ -84,6 +133,8 @@ class Module:
             return d["_parameters"][name]
         if "_modules" in d and name in d["_modules"]:
             return d["_modules"][name]
+        if "_buffers" in d and name in d["_buffers"]:
+            return d["_buffers"][name]
         raise AttributeError(f"'{type(self).__name__}' has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
@@ -91,10 +142,14 @@ class Module:
             del self._parameters[name]
         elif name in self._modules:
             del self._modules[name]
+        elif name in self.__dict__.get("_buffers", ()):
+            del self._buffers[name]
+            self._non_persistent_buffers_set.discard(name)
         else:
             object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` under ``name`` (``None`` records an absent parameter, e.g. a disabled bias)."""
         if param is None:
             self._parameters.pop(name, None)
             object.__setattr__(self, name, None)
@@ -102,67 +157,229 @@ class Module:
             setattr(self, name, param)
 
     def add_module(self, name: str, module: "Module") -> None:
+        """Register ``module`` as a child under ``name`` (like assigning an attribute)."""
         setattr(self, name, module)
+
+    register_module = add_module
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register a tensor that is state but not a parameter (running statistics, masks...).
+
+        Buffers are attributes (``self.name``), listed by ``named_buffers()``,
+        converted by ``to()``/``double()``, and saved in ``state_dict()`` unless
+        ``persistent=False``.  ``tensor`` may be None (registered, but not saved).
+        """
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"buffer name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError('buffer name can\'t contain "."')
+        if name == "":
+            raise KeyError('buffer name can\'t be empty string ""')
+        if (name in self.__dict__ or name in self._parameters or name in self._modules) \
+                and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                            "(Tensor or None required)")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    # -- hooks --------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every ``forward``; returns a handle with ``.remove()``.
+
+        The hook may return None (inputs unchanged) or new positional inputs (a
+        tuple, or a single value that is wrapped into one).  With
+        ``with_kwargs=True`` it is called as ``hook(module, args, kwargs)`` and may
+        return None or a tuple ``(args, kwargs)``.
+        """
+        handle = RemovableHandle(self._forward_pre_hooks, (self._forward_pre_hooks_with_kwargs,))
+        self._forward_pre_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
+        if prepend:
+            self._forward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
+                              with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every ``forward``; returns a handle with ``.remove()``.
+
+        ``args`` are the positional inputs (after any pre-hooks); if the hook
+        returns something other than None, that replaces the output.  With
+        ``with_kwargs=True`` it is called as ``hook(module, args, kwargs, output)``.
+        """
+        handle = RemovableHandle(self._forward_hooks, (self._forward_hooks_with_kwargs,))
+        self._forward_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[handle.id] = True
+        if prepend:
+            self._forward_hooks.move_to_end(handle.id, last=False)
+        return handle
 
     # -- calling ----------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """What the module computes; subclasses define it.  Call the module, not ``forward``, so hooks run."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        d = self.__dict__
+        pre, post = d.get("_forward_pre_hooks"), d.get("_forward_hooks")
+        if not pre and not post:
+            return self.forward(*args, **kwargs)
+        for hid, hook in list(pre.items()):
+            if hid in d["_forward_pre_hooks_with_kwargs"]:
+                res = hook(self, args, kwargs)
+                if res is not None:
+                    if not (isinstance(res, tuple) and len(res) == 2):
+                        raise RuntimeError("forward pre-hook with kwargs must return None or a tuple of (new_args, "
+                                           f"new_kwargs), but got {res}")
+                    args, kwargs = res
+            else:
+                res = hook(self, args)
+                if res is not None:
+                    args = res if isinstance(res, tuple) else (res,)
+        output = self.forward(*args, **kwargs)
+        for hid, hook in list(post.items()):
+            if hid in d["_forward_hooks_with_kwargs"]:
+                res = hook(self, args, kwargs, output)
+            else:
+                res = hook(self, args, output)
+            if res is not None:
+                output = res
+        return output
 
     # -- traversal --------------------------------------------------------------
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
-        stack = [(prefix, self)]
-        while stack:                       # iterative pre-order, children in order
-            name, mod = stack.pop()
-            yield name, mod
-            for child_name, child in reversed(mod._modules.items()):
-                stack.append((f"{name}.{child_name}" if name else child_name, child))
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+        """Every module in the tree, pre-order, with its dotted name (this one as ``prefix``, "" by default).
+
+        A module reached twice (shared between parents) is listed once, under its
+        first name, unless ``remove_duplicate=False``.
+        """
+        if memo is None:
+            memo = set()
+        if id(self) in memo:
+            return
+        if remove_duplicate:
+            memo.add(id(self))
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is None:
+                continue
+            yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
 
     def modules(self) -> Iterator["Module"]:
+        """Every module in the tree (this one first), each once."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
-        yield from self._modules.items()
+        """The direct sub-modules with their attribute names (a module held twice is listed once)."""
+        memo: set[int] = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in memo:
+                memo.add(id(module))
+                yield name, module
 
     def children(self) -> Iterator["Module"]:
-        yield from self._modules.values()
+        """The direct sub-modules, each once."""
+        for _, m in self.named_children():
+            yield m
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+    def _named_members(self, kind: str, prefix: str, recurse: bool, remove_duplicate: bool) -> Iterator:
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         seen: set[int] = set()
-        for mod_name, mod in self.named_modules(prefix):
-            for name, p in mod._parameters.items():
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    yield (f"{mod_name}.{name}" if mod_name else name), p
+        for mod_name, mod in mods:
+            for name, v in mod.__dict__[kind].items():
+                if v is None or id(v) in seen:
+                    continue
+                if remove_duplicate:
+                    seen.add(id(v))
+                yield (f"{mod_name}.{name}" if mod_name else name), v
 
-    def parameters(self) -> Iterator[Parameter]:
-        for _, p in self.named_parameters():
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) pairs; a shared (tied) parameter is listed once unless
+        ``remove_duplicate=False``, which lists it under every name that reaches it."""
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter (each once); only this module's own with ``recurse=False``."""
+        for _, p in self.named_parameters(recurse=recurse):
             yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer) pairs for every registered buffer that is not None."""
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer that is not None (each once); only this module's own with ``recurse=False``."""
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+        """Call ``fn`` on every sub-module (children first, recursively) and then on this one; returns self."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
 
     # -- modes and gradients ----------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
+        """Training mode (dropout on) for this module and its children; returns the module."""
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
 
     def eval(self) -> "Module":
+        """Evaluation mode (dropout off) for this module and its children; ``train(False)``."""
         return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Set ``requires_grad`` on every parameter (False freezes the module); returns self."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient (``set_to_none=False``: zero them in place instead)."""
         zero_grads(self.parameters(), set_to_none)
 
     # -- state ------------------------------------------------------------------
-    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
-        """Every parameter's values by dotted name (copies, safe to keep while training goes on)."""
-        return OrderedDict((name, p.array.copy()) for name, p in self.named_parameters())
+    def _state_items(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """PyTorch's order: a module's parameters, then its persistent buffers, then each child's.
+
+        Shared modules and tied parameters appear under every name that reaches them.
+        """
+        for name, p in self._parameters.items():
+            if p is not None:
+                yield prefix + name, p
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent_buffers_set:
+                yield prefix + name, b
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m._state_items(prefix + name + ".")
+
+    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Any]":
+        """Every parameter's and persistent buffer's values by dotted name.
+
+        Values are array copies, safe to keep while training goes on (``keep_vars=True``
+        gives the tensors themselves).  A tied parameter is listed under each of its names.
+        """
+        return OrderedDict((k, v if keep_vars else v.array.copy()) for k, v in self._state_items(prefix))
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy values into the parameters by name; with ``strict`` every name must match exactly."""
-        own = dict(self.named_parameters())
+        """Copy values into the parameters and buffers by name; with ``strict`` every name must match exactly."""
+        own = dict(self._state_items())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         mismatched = []
@@ -188,24 +405,60 @@ class Module:
         return IncompatibleKeys(missing, unexpected)
 
     def num_parameters(self) -> int:
+        """The number of parameter elements."""
         return sum(p.numel() for p in self.parameters())
 
     # -- dtype ------------------------------------------------------------------
-    def to(self, dtype: Any) -> "Module":
-        """Convert every parameter to ``dtype`` in place (e.g. ``np.float64`` for gradcheck)."""
+    def to(self, *args: Any, **kwargs: Any) -> "Module":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``: convert parameters and floating buffers in place.
+
+        Devices are accepted for PyTorch code: "cpu" (the only one); "cuda" is refused with a clear message.
+        """
+        dtype = kwargs.pop("dtype", None)
+        for a in (*args, kwargs.pop("device", None)):
+            if a is None or isinstance(a, bool):
+                continue
+            if isinstance(a, (str, device)):
+                _check_device(a)
+            else:
+                dtype = a
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
+        if dtype is None:
+            return self
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to: only floating-point dtypes are allowed, got {dtype} "
+                            "(parameters must stay trainable)")
         for p in self.parameters():
             p.array = p.array.astype(dtype)
             p.grad = None
+        for b in self.buffers():
+            if b.array.dtype.kind == "f":
+                b.array = b.array.astype(dtype)
+        return self
+
+    def cpu(self) -> "Module":
+        """The module itself: everything is on the CPU."""
+        return self
+
+    def cuda(self, *args: Any, **kwargs: Any) -> "Module":
+        """Refused: tinygrad_seq computes on the CPU with numpy."""
+        _check_device("cuda")
         return self
 
     def double(self) -> "Module":
+        """Parameters and floating buffers to float64, in place (e.g. for gradcheck)."""
         return self.to(np.float64)
 
     def float(self) -> "Module":
+        """Parameters and floating buffers to float32, in place."""
         return self.to(np.float32)
 
     # -- printing ---------------------------------------------------------------
     def extra_repr(self) -> str:
+        """The module's own settings, shown in its repr (subclasses override it)."""
         return ""
 
     def __repr__(self) -> str:
@@ -226,10 +479,12 @@ class ModuleList(Module):
             self.append(m)
 
     def append(self, module: Module) -> "ModuleList":
+        """Add ``module`` at the end."""
         self.add_module(str(len(self._modules)), module)
         return self
 
     def extend(self, modules: Iterable[Module]) -> "ModuleList":
+        """Add each of ``modules`` at the end."""
         for m in modules:
             self.append(m)
         return self
@@ -286,10 +541,13 @@ class ModuleDict(Module):
         return iter(self._modules)
 
     def keys(self):
+        """The names, in insertion order."""
         return self._modules.keys()
 
     def values(self):
+        """The modules, in insertion order."""
         return self._modules.values()
 
     def items(self):
+        """``(name, module)`` pairs, in insertion order."""
         return self._modules.items()

@@ -21,8 +21,9 @@ from .._gc import full_gc_deferred
 from ..functions import cat, stack
 from ..tensor import ShapeError, Tensor, _is_int, where
 from . import functional as F
-from .layers import uniform_
+from .layers import _uniform_param
 from .module import Module
+from .utils.rnn import PackedSequence, _run_packed
 
 # ---------------------------------------------------------------------------
 # the cell equations (gate order as PyTorch: LSTM i, f, g, o;  GRU r, z, n)
@@ -141,10 +142,10 @@ def _init_weights(module: Module, kind: _Kind, input_size: int, hidden_size: int
     """PyTorch's initialisation: every weight and bias from U(-1/sqrt(hidden), 1/sqrt(hidden))."""
     k = 1 / math.sqrt(hidden_size)
     G = kind.gates * hidden_size
-    setattr(module, f"weight_ih{suffix}", uniform_((G, input_size), k))
-    setattr(module, f"weight_hh{suffix}", uniform_((G, hidden_size), k))
-    module.register_parameter(f"bias_ih{suffix}", uniform_((G,), k) if bias else None)
-    module.register_parameter(f"bias_hh{suffix}", uniform_((G,), k) if bias else None)
+    setattr(module, f"weight_ih{suffix}", _uniform_param((G, input_size), k))
+    setattr(module, f"weight_hh{suffix}", _uniform_param((G, hidden_size), k))
+    module.register_parameter(f"bias_ih{suffix}", _uniform_param((G,), k) if bias else None)
+    module.register_parameter(f"bias_hh{suffix}", _uniform_param((G,), k) if bias else None)
 
 
 # ---------------------------------------------------------------------------
@@ -288,7 +289,10 @@ class _RecurrentBase(Module):
         ``lengths`` (one int per sequence) marks the valid prefix of each padded
         sequence: outputs past it are zero, the forward direction's final state
         is the state at the last valid step, the reverse direction starts there.
+        A ``PackedSequence`` input gives a packed output (PyTorch's packed form).
         """
+        if isinstance(x, PackedSequence):
+            return _run_packed(self, x, hx)
         x, states, valid, batched = self._check(x, hx, lengths)
         T, D = x.shape[0], 2 if self.bidirectional else 1
         finals: list[tuple] = []
@@ -341,7 +345,36 @@ class _RecurrentBase(Module):
 
 
 class RNN(_RecurrentBase):
-    """Elman RNN over a sequence: h_t = f(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)."""
+    """Elman RNN over a sequence:  h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)  (or relu).
+
+    Args:
+        input_size: the number of features of each input step x_t.
+        hidden_size: the number of features of the hidden state h_t.
+        num_layers: stacked layers; layer l > 0 reads layer l-1's outputs.  Default 1.
+        nonlinearity: 'tanh' (default) or 'relu'.
+        bias: if False, no ``bias_ih_l*`` / ``bias_hh_l*``.  Default True.
+        batch_first: if True, input and output are (batch, seq, feature).  Default False.
+        dropout: dropout probability on the outputs of every layer but the last.  Default 0.
+        bidirectional: if True, a second direction reads the sequence backwards; outputs of the
+            two are concatenated (feature size 2 * hidden_size).  Default False.
+
+    Inputs: ``input, h_0`` and optionally ``lengths=``
+        input: (L, N, input_size), or (N, L, input_size) with ``batch_first``, or (L, input_size)
+            unbatched; or a ``PackedSequence``.
+        h_0: (D * num_layers, N, hidden_size) (no batch axis if unbatched), zeros if not given.
+        lengths: one int per sequence (1..L): the valid prefix of each padded sequence.
+
+    Outputs: ``output, h_n``
+        output: (L, N, D * hidden_size) (batch first if ``batch_first``), h_t of the last layer
+            for every t (zero past a sequence's length); a ``PackedSequence`` for packed input.
+        h_n: (D * num_layers, N, hidden_size), each sequence's final hidden state per layer and direction.
+
+    Parameters (D = 2 if bidirectional else 1; G = 1; suffix ``_reverse`` for the backward direction):
+        weight_ih_l[k]: (G * hidden_size, input_size) for k = 0, else (G * hidden_size, D * hidden_size)
+        weight_hh_l[k]: (G * hidden_size, hidden_size)
+        bias_ih_l[k], bias_hh_l[k]: (G * hidden_size,)
+    All are drawn from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch.
+    """
     mode = "RNN_TANH"
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
@@ -355,10 +388,68 @@ class RNN(_RecurrentBase):
 
 
 class LSTM(_RecurrentBase):
-    """Long short-term memory over a sequence; gate order i, f, g, o as in PyTorch."""
+    """Long short-term memory over a sequence (gate order i, f, g, o; equations in ``lstm_step``).
+
+    Args:
+        input_size: the number of features of each input step x_t.
+        hidden_size: the number of features of the hidden state h_t.
+        num_layers: stacked layers; layer l > 0 reads layer l-1's outputs.  Default 1.
+        bias: if False, no ``bias_ih_l*`` / ``bias_hh_l*``.  Default True.
+        batch_first: if True, input and output are (batch, seq, feature).  Default False.
+        dropout: dropout probability on the outputs of every layer but the last.  Default 0.
+        bidirectional: if True, a second direction reads the sequence backwards; outputs of the
+            two are concatenated (feature size 2 * hidden_size).  Default False.
+
+    Inputs: ``input, (h_0, c_0)`` and optionally ``lengths=``
+        input: (L, N, input_size), or (N, L, input_size) with ``batch_first``, or (L, input_size)
+            unbatched; or a ``PackedSequence``.
+        h_0: (D * num_layers, N, hidden_size) (no batch axis if unbatched), zeros if not given.
+        c_0: the cell state, same shape.
+        lengths: one int per sequence (1..L): the valid prefix of each padded sequence.
+
+    Outputs: ``output, (h_n, c_n)``
+        output: (L, N, D * hidden_size) (batch first if ``batch_first``), h_t of the last layer
+            for every t (zero past a sequence's length); a ``PackedSequence`` for packed input.
+        h_n: (D * num_layers, N, hidden_size), each sequence's final hidden state per layer and direction.
+        c_n: the final cell states, same shape.
+
+    Parameters (D = 2 if bidirectional else 1; G = 4; suffix ``_reverse`` for the backward direction):
+        weight_ih_l[k]: (G * hidden_size, input_size) for k = 0, else (G * hidden_size, D * hidden_size)
+        weight_hh_l[k]: (G * hidden_size, hidden_size)
+        bias_ih_l[k], bias_hh_l[k]: (G * hidden_size,)
+    All are drawn from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch.
+    """
     mode = "LSTM"
 
 
 class GRU(_RecurrentBase):
-    """Gated recurrent unit over a sequence; gate order r, z, n as in PyTorch."""
+    """Gated recurrent unit over a sequence (gate order r, z, n; equations in ``gru_step``).
+
+    Args:
+        input_size: the number of features of each input step x_t.
+        hidden_size: the number of features of the hidden state h_t.
+        num_layers: stacked layers; layer l > 0 reads layer l-1's outputs.  Default 1.
+        bias: if False, no ``bias_ih_l*`` / ``bias_hh_l*``.  Default True.
+        batch_first: if True, input and output are (batch, seq, feature).  Default False.
+        dropout: dropout probability on the outputs of every layer but the last.  Default 0.
+        bidirectional: if True, a second direction reads the sequence backwards; outputs of the
+            two are concatenated (feature size 2 * hidden_size).  Default False.
+
+    Inputs: ``input, h_0`` and optionally ``lengths=``
+        input: (L, N, input_size), or (N, L, input_size) with ``batch_first``, or (L, input_size)
+            unbatched; or a ``PackedSequence``.
+        h_0: (D * num_layers, N, hidden_size) (no batch axis if unbatched), zeros if not given.
+        lengths: one int per sequence (1..L): the valid prefix of each padded sequence.
+
+    Outputs: ``output, h_n``
+        output: (L, N, D * hidden_size) (batch first if ``batch_first``), h_t of the last layer
+            for every t (zero past a sequence's length); a ``PackedSequence`` for packed input.
+        h_n: (D * num_layers, N, hidden_size), each sequence's final hidden state per layer and direction.
+
+    Parameters (D = 2 if bidirectional else 1; G = 3; suffix ``_reverse`` for the backward direction):
+        weight_ih_l[k]: (G * hidden_size, input_size) for k = 0, else (G * hidden_size, D * hidden_size)
+        weight_hh_l[k]: (G * hidden_size, hidden_size)
+        bias_ih_l[k], bias_hh_l[k]: (G * hidden_size,)
+    All are drawn from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch.
+    """
     mode = "GRU"

@@ -5,7 +5,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ..tensor import Tensor
+from ...tensor import Tensor
 
 
 def _with_grads(parameters: Iterable[Tensor] | Tensor) -> list[Tensor]:
