@@ -14,7 +14,7 @@
 # spectrum frame by frame, `ctc_loss` trains it from (signal, keys) pairs
 # alone, and greedy (best-path) decoding reads out the keys.  The baseline is
 # a hand-written detector that thresholds the tone energy frame by frame,
-# with its threshold tuned on the training signals.
+# with its threshold tuned on signals drawn like the training ones.
 
 # %%
 from tinygrad_seq.tutorial import quick, result, step_through, figure
@@ -129,7 +129,7 @@ print(charts.heatmap(X_test[ex, :len_test[ex]].T, rows=[f"{f} Hz" for f in LOW +
 # features exceeds a threshold $\theta$ and as silence otherwise.  It then drops
 # runs of a key shorter than $r$ frames (noise blips) and collapses the rest:
 # a run of frames with the same key is one key press.  $\theta$ and $r$ are chosen to
-# minimise the error on the training signals.
+# minimise the error on 300 signals drawn the same way as the training signals.
 
 # %%
 def threshold_decode(f, theta, min_run):
@@ -171,7 +171,7 @@ grid = {(theta, r): cer([threshold_decode(tune_X[i, :tune_len[i]], theta, r) for
                         tune_words)
         for theta in np.arange(1.0, 3.01, 0.25) for r in (1, 2, 3)}
 (theta, min_run), tune_cer = min(grid.items(), key=lambda kv: kv[1])
-print(f"threshold θ = {theta:.2f}, minimum run r = {min_run}: training-signal CER {tune_cer:.3f}")
+print(f"threshold θ = {theta:.2f}, minimum run r = {min_run}: CER on the 300 tuning signals {tune_cer:.3f}")
 base_preds = [threshold_decode(X_test[i, :len_test[i]], theta, min_run) for i in range(N_TEST)]
 base_cer = cer(base_preds, test_words)
 print(f"threshold decoder on held-out signals: character error rate {base_cer:.3f}")
