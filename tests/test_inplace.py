@@ -54,6 +54,7 @@ def test_augmented_assignment_on_a_module_attribute_keeps_the_parameter():
     assert lin.weight is w and dict(lin.named_parameters())["weight"] is w
     np.testing.assert_allclose(w.numpy(), before - 0.1, rtol=1e-6)
     assert w.is_leaf and w.requires_grad and w._version == 1
+    assert [n for n, _ in lin.named_parameters()] == ["weight", "bias"]          # still in its place
 
 
 def test_data_is_a_detached_alias_so_data_add_works_as_in_pytorch():

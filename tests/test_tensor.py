@@ -283,7 +283,7 @@ def test_graph_arrays_are_freed_after_backward():
     gc.collect()
     assert saved() is None
     with pytest.raises(RuntimeError, match="already freed"):
-        y.grad_fn.inputs
+        list(y.grad_fn.inputs)
 
 
 def test_collector_thresholds_restored_after_forward_and_backward_even_on_error():

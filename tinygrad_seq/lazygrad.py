@@ -117,7 +117,9 @@ class GradientSums:
     def pop(self, key: Any) -> np.ndarray | None:
         """The summed gradient of ``key`` as an ndarray (``None`` if nothing reached it); forgets it."""
         g = self.sums.pop(key, None)
-        return None if g is None else dense(g)
+        if g is None or type(g) is np.ndarray:       # the common case, without a call
+            return g
+        return dense(g)
 
     def pop_owned(self, key: Any) -> np.ndarray:
         """Like ``pop``, but always a buffer nobody else holds (safe to store in ``.grad``)."""

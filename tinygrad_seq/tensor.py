@@ -24,6 +24,7 @@ in one place.
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import weakref
@@ -211,7 +212,8 @@ class Node:
 
     What a node keeps:
       ``inputs``            per input: its node, the input itself if it is a
-                            leaf that requires grad, or ``None``
+                            leaf that requires grad, or ``None`` (once backward
+                            has freed the graph, iterating it raises)
       ``needs_input_grad``  which inputs want a gradient (PyTorch's name)
       ``saved``, ``ctx``    the arrays the VJP reads, and small metadata
       ``hooks``, ``retained``  gradient hooks, and a tensor that retains its grad
@@ -221,7 +223,7 @@ class Node:
     Walk a graph by hand with ``t.grad_fn.name`` and ``t.grad_fn.next_functions``.
     """
 
-    __slots__ = ("_inputs", "needs_input_grad", "saved", "ctx", "hooks", "retained", "epoch", "shape", "dtype",
+    __slots__ = ("inputs", "needs_input_grad", "saved", "ctx", "hooks", "retained", "epoch", "shape", "dtype",
                  "created_at")
     name = "node"
 
@@ -255,8 +257,7 @@ class Node:
         t.grad = None
         t._hooks = None
         if needs is not None:
-            # one input: stored bare, not in a 1-tuple (an unrolled RNN records 10^5 nodes: one object each)
-            node._inputs = (inputs[0].grad_fn or inputs[0]) if len(inputs) == 1 else \
+            node.inputs = ((inputs[0].grad_fn or inputs[0]),) if len(inputs) == 1 else \
                 tuple([(x.grad_fn or x) if x.requires_grad else None for x in inputs])
             node.hooks = None
             node.retained = None
@@ -273,16 +274,6 @@ class Node:
         return t
 
     # -- the graph, for walking it by hand --------------------------------------
-    @property
-    def inputs(self) -> tuple:
-        """Per input: its node, the leaf tensor itself (if it requires grad), or ``None``."""
-        p = self._inputs
-        if p is None:
-            raise RuntimeError(
-                f"backward: the graph through '{self.name}' was already freed by an earlier backward(); "
-                "pass retain_graph=True to the first call to backward twice")
-        return p if type(p) is tuple else (p,)
-
     @property
     def next_functions(self) -> tuple:
         """PyTorch's view of ``inputs``: ``((node or AccumulateGrad(leaf) or None, 0), ...)``."""
@@ -304,6 +295,15 @@ class Node:
         return f"<{self.name}>"
 
 
+class _Freed(tuple):
+    """What a node's ``inputs`` become once backward has freed the graph: walking it again explains why not."""
+
+    def __iter__(self):
+        raise RuntimeError("backward: this graph was already freed by an earlier backward(); pass "
+                           "retain_graph=True to the first call to backward twice")
+
+
+_FREED = _Freed()
 _NEEDS = {k: k for k in [(True,), (True, True), (True, False), (False, True)]}
 
 
@@ -397,7 +397,7 @@ def _backward(roots: Sequence["Tensor"], grads: Sequence[np.ndarray], retain_gra
                     sums.add(parent, gp)
         if not retain_graph:
             node.saved = None                  # free the graph as we go
-            node._inputs = None
+            node.inputs = _FREED
     for leaf in sums.keys():                   # only leaves are left
         g = sums.pop_owned(leaf)
         if capture is not None:
@@ -1197,7 +1197,7 @@ class Tensor:
         """PyTorch's split: an int is the size of each piece (the last may be smaller), a list the sizes."""
         d = _dim(axis if axis is not None else dim, self.ndim, "split")
         n = self.shape[d]
-        if _is_int(split_size_or_sections):
+        if type(split_size_or_sections) is int or _is_int(split_size_or_sections):
             step = int(split_size_or_sections)
             if step <= 0:
                 raise ValueError(f"split: split_size must be a positive integer, got {step}")
@@ -1534,6 +1534,8 @@ def _is_float_operand(v: Any) -> bool:
 
 def _dim(d: Any, ndim: int, op: str) -> int:
     """One dimension index, checked (PyTorch's range: [-ndim, ndim), and 0 / -1 for 0-d)."""
+    if type(d) is int and -ndim <= d < ndim:       # the common case, fast
+        return d if d >= 0 else d + ndim
     if not _is_int(d):
         raise TypeError(f"{op}: dim must be an integer, got {type(d).__name__} {d!r}")
     n = max(ndim, 1)
@@ -1580,16 +1582,10 @@ def _need_ndim(op: str, a: Tensor, na: int, b: Any, nb: int) -> None:
         raise ShapeError(f"{op}: expects {na}-d and {nb}-d tensors, got shapes {a.shape} and {np.shape(b)}")
 
 
+@functools.lru_cache(maxsize=1024)
 def _range_index(axis: int, start: int, stop: int) -> tuple:
     """The index ``[:, ..., :, start:stop]``, cached: a recurrent layer splits its gates the same way every step."""
-    key = (axis, start, stop)
-    index = _RANGE_INDEX.get(key)
-    if index is None:
-        index = _RANGE_INDEX[key] = (slice(None),) * axis + (slice(start, stop),)
-    return index
-
-
-_RANGE_INDEX: dict = {}
+    return (slice(None),) * axis + (slice(start, stop),)
 
 
 def _int_index(index: Any, op: str) -> np.ndarray:

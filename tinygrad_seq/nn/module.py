@@ -111,6 +111,8 @@ class Module:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' (Tensor or None expected)")
             buffers[name] = value
             return
+        if params.get(name) is value or modules.get(name) is value:
+            return                    # the same object again (``m.weight -= x`` in place): keep its place
         params.pop(name, None)
         modules.pop(name, None)
         if buffers is not None and name in buffers:

@@ -1,0 +1,158 @@
+"""The tutorials run (as scripts, step by step, and as Jupyter notebooks) and their RESULT lines back their text.
+
+Each tutorial runs in quick mode; the checks below are the claims its text
+makes, with margins. Claims that need full mode (longer training) are stated
+in the tutorial's text as what full mode shows and are not asserted here.
+"""
+import io
+import math
+import subprocess
+import sys
+
+import pytest
+
+from tutorial_helpers import ROOT, TUTORIALS, env, notebook_results, run_script, script_results
+from tinygrad_seq import charts, tutorial
+
+PART1 = ["01_autograd_scalar.py", "02_tensors_activations_costs.py", "03_rnn_bptt.py",
+         "04_vanishing_exploding.py", "05_lstm_gates.py", "06_gru.py", "07_bidirectional.py"]
+
+
+def check_01(r):
+    assert r["hand_vs_backward"] < 1e-12
+    assert r["gradcheck"] == 1
+    assert r["twice_grad"] == r["twice_expected"] == 7
+    assert r["accumulated"] == 2 * r["twice_grad"]
+
+
+def check_02(r):
+    for key in ("broadcast_diff", "matmul_diff", "activation_diff", "softmax_diff", "mse_diff", "ce_diff"):
+        assert r[key] < 1e-12, key
+    assert r["sigmoid_max_deriv"] == pytest.approx(0.25, abs=1e-3)
+    assert r["tanh_max_deriv"] == pytest.approx(1.0, abs=1e-3)
+    assert r["ce_grad_wrong"] > 1.0 and r["mse_grad_wrong"] < 0.01 * r["ce_grad_wrong"]
+
+
+def check_03(r):
+    assert r["bptt_max_diff"] < 1e-10 and r["ref_max_diff"] < 1e-10      # float64
+    assert r["loss_last"] < 0.5 * r["loss_first"]
+    assert r["accuracy"] > 0.6                                             # chance is 0.25
+
+
+def check_04(r):
+    assert r["rnn_ratio"] < 1e-6                                           # vanishes over the sequence
+    assert r["lstm_ratio"] > 100 * r["rnn_ratio"] and r["gru_ratio"] > 100 * r["rnn_ratio"]
+    assert r["rho_low_ratio"] < 1e-10 and r["rho_high_ratio"] > 1          # vanishing vs exploding
+    assert r["noclip_diverged"] == 1
+    assert math.isfinite(r["clip_loss_last"]) and r["clip_loss_last"] < 0.5 * r["clip_loss_first"]
+
+
+def check_05(r):
+    assert r["lstm_diff"] < 1e-12
+    assert 0.1 < r["baseline_mse"] < 0.25
+    for key in ("lstm_mse", "rnn_mse"):          # quick mode trains too briefly for the full-mode gap
+        assert math.isfinite(r[key]) and r[key] < 2 * r["baseline_mse"]
+
+
+def check_06(r):
+    assert r["gru_diff"] < 1e-12
+    assert r["param_ratio"] == 0.75 and r["gru_params"] * 4 == r["lstm_params"] * 3
+    assert r["lstm_ms"] > 0 and r["gru_ms"] > 0
+    assert r["gru_mse"] < 0.7 * r["baseline_mse"]
+    assert 0 <= r["lstm_acc"] <= 1 and 0 <= r["gru_acc"] <= 1
+
+
+def check_07(r):
+    assert r["bi_diff"] < 1e-12
+    assert r["bi_acc"] > 0.9
+    assert r["uni_acc"] < r["chance"] + 0.1
+    assert r["bi_acc"] > r["uni_acc"] + 0.5
+
+
+CHECKS = {name: globals()[f"check_{name[:2]}"] for name in PART1}
+
+
+@pytest.mark.parametrize("name", PART1)
+def test_tutorial_script_quick(name):
+    CHECKS[name](script_results(name))
+
+
+@pytest.mark.parametrize("name", PART1)
+def test_tutorial_notebook_quick(name):
+    pytest.importorskip("jupytext")
+    pytest.importorskip("nbclient")
+    CHECKS[name](notebook_results(name))
+
+
+def test_every_tutorial_is_listed_in_the_readme():
+    readme = (TUTORIALS / "README.md").read_text(encoding="utf-8")
+    for name in PART1:
+        assert name in readme
+
+
+def test_step_mode_runs_every_cell_when_enter_is_fed():
+    name = "01_autograd_scalar.py"
+    cells = [k for k, _ in tutorial.parse_cells((TUTORIALS / name).read_text(encoding="utf-8"))]
+    proc = run_script(name, "--step", "--quick", stdin="\n" * cells.count("code"))
+    assert proc.returncode == 0, proc.stderr
+    assert "RESULT hand_vs_backward=" in proc.stdout
+    assert proc.stdout.count("Enter: run this cell") == cells.count("code")
+    assert "Autograd from one scalar" in proc.stdout            # a markdown cell, rendered
+    assert "def leaf(v):" in proc.stdout                        # a code cell, shown before it runs
+
+
+def test_step_mode_q_quits_early_with_exit_code_0():
+    proc = run_script("03_rnn_bptt.py", "--step", "--quick", stdin="\n\nq\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "Quit before cell 3" in proc.stdout
+    assert "RESULT" not in proc.stdout and "SGD: step" not in proc.stdout
+
+
+def test_step_mode_end_of_input_runs_on_to_the_end():
+    proc = run_script("07_bidirectional.py", "--step", "--quick", stdin="\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "RESULT bi_diff=" in proc.stdout
+    assert proc.stdout.count("Enter: run this cell") == 2        # the answered prompt, then EOF
+
+
+def test_python_m_runner_and_environment_quick_mode():
+    proc = subprocess.run([sys.executable, "-m", "tinygrad_seq.tutorial", str(TUTORIALS / "01_autograd_scalar.py")],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT, env=env(quick=True))
+    assert proc.returncode == 0, proc.stderr
+    assert "RESULT hand_vs_backward=" in proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "tinygrad_seq.tutorial"], capture_output=True, text=True,
+                         timeout=60, cwd=ROOT, env=env())
+    assert bad.returncode == 2 and "usage" in bad.stderr
+
+
+def test_parse_cells_kinds_and_markdown_prefixes():
+    src = "# %% [markdown]\n# # Title\n#\n# text $x$\n\n# %%\nx = 1\n\n# %%\n\n# %% [md]\n# more\n"
+    assert tutorial.parse_cells(src) == [("markdown", "# Title\n\ntext $x$"), ("code", "x = 1"),
+                                         ("markdown", "more")]
+
+
+def test_run_in_process_with_step_namespace_and_errors(tmp_path):
+    good = tmp_path / "t.py"
+    good.write_text("# %% [markdown]\n# hello\n\n# %%\nassert __name__ == '__main__'\nprint('ran', __file__)\n")
+    out = io.StringIO()
+    assert tutorial.run(good, step=True, stdin=io.StringIO("\n"), file=out) == 0
+    assert "hello" in out.getvalue() and "Done: 1 cells" in out.getvalue()
+    bad = tmp_path / "bad.py"
+    bad.write_text("# %%\nraise ValueError('boom')\n")
+    assert tutorial.run(bad) == 1
+
+
+def test_figure_saves_pngs_beside_the_tutorial_except_in_quick_mode(tmp_path, monkeypatch):
+    monkeypatch.delenv("TINYGRAD_SEQ_QUICK", raising=False)
+    src = ("# %%\nfrom tinygrad_seq import charts\nfrom tinygrad_seq.tutorial import figure\n"
+           "path = figure('curve')\ncharts.plot([3.0, 1.0, 2.0], png=path)\nprint('PNG', path)\n")
+    script = tmp_path / "t.py"
+    script.write_text(src)
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    assert tutorial.run(script, quick_mode=True) == 0
+    assert "PNG None" in out.getvalue()
+    if not charts.have_matplotlib():
+        return
+    assert tutorial.run(script) == 0
+    assert (tmp_path / "figures" / "curve.png").stat().st_size > 0

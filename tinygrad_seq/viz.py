@@ -1,0 +1,658 @@
+"""See inside: the computation graph as a tree and as DOT, gradient flow through time, model summaries.
+
+    import tinygrad_seq as tg, rich
+    view = tg.viz.graph(loss, model=model)   # hooks attached now, norms recorded in backward
+    loss.backward()
+    rich.print(view)                          # op tree, shapes, dtypes, parameter names, |grad|
+    print(tg.viz.to_dot(view))                # Graphviz source; tg.viz.save_graph(view, "g.svg")
+    tg.viz.compare_gradient_flow({"rnn": nn.RNN(8, 32), "lstm": nn.LSTM(8, 32)}, x)
+    tg.nn.summary(model, x)                   # Keras-like table from a real forward run
+    tg.viz.grad_table(model)                  # per-parameter |grad|, exploding/vanishing flagged
+
+Everything here reads the graph through the engine's public API only
+(``grad_fn``, ``node.inputs``, ``node.name/shape/dtype``, ``node.register_hook``,
+``retain_grad``), so the engine stays short.  Each view is an object with
+``__rich__`` (``rich.print`` draws it in colour) and ``__str__`` (``print``
+gives the same as plain text).
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import numpy as np
+from . import charts
+from .nn.module import Module
+from .tensor import Node, Tensor, no_grad
+
+__all__ = ["graph", "GraphView", "to_dot", "save_graph", "gradient_flow", "compare_gradient_flow", "GradientFlow",
+           "grad_table", "summary"]
+
+
+# rich is imported when a view is drawn, not by ``import tinygrad_seq`` (it takes a while to import)
+
+def _text(*parts: Any, style: str = "") -> Any:
+    """``rich.text.Text.assemble``: parts are strings, (string, style) pairs or Texts."""
+    from rich.text import Text
+    return Text.assemble(*parts, style=style)
+
+
+def _plain(renderable: Any, width: int = 100) -> str:
+    """Render a rich renderable to plain text (what ``print`` shows)."""
+    from rich.console import Console
+    buf = io.StringIO()
+    Console(file=buf, width=width, force_terminal=False, color_system=None).print(renderable)
+    return buf.getvalue().rstrip("\n")
+
+
+class _View:
+    """A view: ``rich.print(v)`` draws it, ``print(v)`` / ``str(v)`` is plain text."""
+
+    def __rich__(self) -> Any:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return _plain(self.__rich__())
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _shape(shape: tuple) -> str:
+    return str(tuple(shape))
+
+
+def _norm(a: np.ndarray) -> float:
+    return float(np.sqrt(np.sum(np.square(a, dtype=np.float64))))
+
+
+# ---------------------------------------------------------------------------
+# the graph: a snapshot of the edges (backward frees them), and structural signatures
+# ---------------------------------------------------------------------------
+
+def _snapshot(root: Node) -> dict:
+    """{node: its inputs} for every node below ``root`` (iterative; the edges outlive backward)."""
+    edges: dict = {}
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n in edges:
+            continue
+        try:
+            edges[n] = n.inputs
+        except RuntimeError:
+            raise RuntimeError("viz: backward() has already freed this graph; build the view before backward() "
+                               "(to_dot and save_graph also take the view: to_dot(tg.viz.graph(t)))") from None
+        stack.extend(p for p in edges[n] if isinstance(p, Node) and p not in edges)
+    return edges
+
+
+def _fanout(edges: dict) -> dict:
+    """How many times each node or leaf is read (a node read more than once is 'shared')."""
+    count: dict = {}
+    for ins in edges.values():
+        for p in ins:
+            if p is not None:
+                count[id(p)] = count.get(id(p), 0) + 1
+    return count
+
+
+def structural_signatures(edges: dict, depth: int = 3) -> dict:
+    """{node: int}: equal ints for nodes whose subgraphs have the same structure to ``depth`` levels.
+
+    Level 0 is a node's op name, shape and dtype; level d adds its inputs'
+    level d-1 signatures (a leaf counts by its shape, a missing input as None).
+    The steps of an unrolled RNN are equal to any depth short of the whole
+    unrolled history, so a few levels are what tells "one more step of the
+    same loop" from "something else"; computed level by level, no recursion.
+    """
+    ids: dict = {}
+    sig = {n: ids.setdefault((n.name, n.shape, str(n.dtype)), len(ids)) for n in edges}
+    for _ in range(depth):
+        sig = {n: ids.setdefault((n.name, n.shape, str(n.dtype), tuple(
+            None if p is None else sig[p] if isinstance(p, Node) else ("leaf", tuple(p.shape)) for p in ins)),
+            len(ids)) for n, ins in edges.items()}
+    return sig
+
+
+def _depth(edges: dict, root: Node) -> int:
+    """The number of ops on the longest path from ``root`` down to a leaf (iterative)."""
+    depth: dict = {}
+    stack = [(root, False)]
+    while stack:
+        n, inputs_done = stack.pop()
+        if inputs_done:
+            depth[n] = 1 + max((depth[p] for p in edges[n] if isinstance(p, Node)), default=0)
+        elif n not in depth:
+            stack.append((n, True))
+            stack.extend((p, False) for p in edges[n] if isinstance(p, Node) and p not in depth)
+    return depth[root]
+
+
+def _leaf_names(model: Module | None, params: dict | None) -> dict:
+    named = dict(model.named_parameters()) if model is not None else {}
+    named.update(params or {})
+    return {id(p): name for name, p in named.items()}
+
+
+# ---------------------------------------------------------------------------
+# the tree view, with repeated structure collapsed
+# ---------------------------------------------------------------------------
+
+class GraphView(_View):
+    """The graph below a tensor, drawn as a tree (see ``graph``)."""
+
+    def __init__(self, t: Tensor, model: Module | None = None, params: dict | None = None, expand: bool = False,
+                 depth: int = 3):
+        if t.grad_fn is None:
+            raise ValueError("graph: this tensor has no grad_fn (a leaf, or computed without gradients)")
+        self.root, self.expand, self.depth = t.grad_fn, expand, depth
+        self.edges = _snapshot(self.root)
+        self.fanout = _fanout(self.edges)
+        self.sig = structural_signatures(self.edges, depth)
+        if expand and _depth(self.edges, self.root) > 250:
+            raise ValueError(f"graph(expand=True): this graph is {_depth(self.edges, self.root)} ops deep, too deep "
+                             "to draw as a tree; draw it collapsed (the default) or use to_dot / save_graph")
+        self.names = _leaf_names(model, params)
+        self.norms: dict = {}                 # node -> |dL/d output|, filled in by hooks during backward
+        self.handles = [n.register_hook(self._recorder(n)) for n in self.edges]
+
+    def _recorder(self, n: Node) -> Callable:
+        def record(g: Tensor) -> None:
+            self.norms[n] = _norm(g.numpy())
+        return record
+
+    def remove_hooks(self) -> None:
+        for h in self.handles:
+            h.remove()
+
+    @property
+    def num_ops(self) -> int:
+        return len(self.edges)
+
+    # -- labels: "op (shape)", the dtype when it is not the root's, |grad| after backward
+    def _leaf_label(self, leaf: Tensor, norm: bool = True) -> Any:
+        name = self.names.get(id(leaf)) or getattr(leaf, "_name", None) or "leaf"
+        label = _text((name, "bold green"), f" {_shape(leaf.shape)}{self._dtype(leaf.dtype)}")
+        if norm and leaf.grad is not None:
+            label.append(f" |g| {_norm(leaf.grad.numpy()):.3g}", "magenta")
+        return label
+
+    def _node_label(self, n: Node, ref: str = "", norm: bool = True) -> Any:
+        label = _text((n.name, "bold cyan"), f" {_shape(n.shape)}{self._dtype(n.dtype)}")
+        if ref:
+            label.append(f" {ref}", "yellow")
+        if norm and n in self.norms:
+            label.append(f" |g| {self.norms[n]:.3g}", "magenta")
+        return label
+
+    def _dtype(self, dtype: Any) -> str:
+        return "" if dtype == self.root.dtype else f" {dtype}"
+
+    # -- building the tree -----------------------------------------------------
+    def __rich__(self) -> Any:
+        self._ids: dict = {}          # drawn node -> "#k" (if shared), "in #k × n" (collapsed away) or ""
+        self._count = 0
+        from rich.tree import Tree
+        tree = Tree(_text(("graph", "bold"), f" of a {self.root.dtype} tensor {_shape(self.root.shape)}: "
+                          f"{self.num_ops} ops" + ("" if self.expand else ", repeats collapsed")))
+        self._add(tree, self.root)
+        return tree
+
+    def _tag(self, n: Node, always: bool = False) -> str:
+        """Nodes read more than once (or heading a collapsed block) get "#k" when first drawn, for references."""
+        if (always or self.fanout.get(id(n), 0) > 1) and n not in self._ids:
+            self._count += 1
+            self._ids[n] = f"#{self._count}"
+            return self._ids[n]
+        return ""
+
+    def _ref(self, n: Node, norm: bool = True) -> Any:
+        return _text("↑ ", self._node_label(n, self._ids[n], norm), style="dim")
+
+    def _add(self, parent: Tree, n: Node, always_tag: bool = False) -> None:
+        """Draw node ``n`` under ``parent``: a reference if drawn before, else its label and its inputs.
+
+        A chain of one-input ops goes on one line (``sigmoid ← getitem ← ...``)
+        until an op with several inputs, a shared op, a leaf or a reference.
+        """
+        if n in self._ids:
+            parent.add(self._ref(n))
+            return
+        chain = [] if self.expand else self._chain(n)
+        if len(chain) >= 3:
+            self._draw_chain(parent, chain)
+            return
+        label = self._node_label(n, self._tag(n, always_tag))
+        self._ids.setdefault(n, "")                     # drawn (only shared nodes need a tag to refer to)
+        inputs = [p for p in self.edges[n] if p is not None]
+        while len(inputs) == 1 and not self.expand:
+            p = inputs[0]
+            if isinstance(p, Node) and p not in self._ids and self.fanout.get(id(p), 0) > 1:
+                break                                   # a shared op, first time: its own line with its tag
+            label.append(" ← ")
+            if not isinstance(p, Node):
+                label.append_text(self._leaf_label(p))
+            elif p in self._ids:
+                label.append_text(self._ref(p, norm=False))
+            else:
+                label.append_text(self._node_label(p, norm=False))
+                self._ids[p] = ""
+                inputs = [q for q in self.edges[p] if q is not None]
+                continue
+            inputs = []
+        branch = parent.add(label)
+        for group in self._runs(inputs):
+            first = group[0]
+            if not isinstance(first, Node):
+                for leaf in group:
+                    branch.add(self._leaf_label(leaf))
+                continue
+            if len(group) < 3:                          # two alike are drawn, not counted
+                for p in group:
+                    self._add(branch, p)
+                continue
+            self._add(branch, first, always_tag=True)
+            self._collapse(branch, group)
+
+    # -- collapsing repeats: chains (h_T <- h_T-1 <- ...) and runs of siblings (the steps a stack reads)
+    def _below(self, start: Node, want: Callable, levels: int) -> Node | None:
+        """The nearest node below ``start`` (at most ``levels`` down, not through drawn ones) with ``want(node)``."""
+        frontier = [start]
+        for _ in range(levels):
+            nxt = []
+            for p in (p for n in frontier for p in self.edges[n] if isinstance(p, Node)):
+                if want(p):
+                    return p
+                if p not in self._ids:
+                    nxt.append(p)
+            frontier = nxt
+        return None
+
+    def _chain(self, n: Node) -> list:
+        """``n`` and the nodes of equal structure it reads, each from the one before: a loop unrolled."""
+        chain = [n]
+        while True:
+            s = self.sig[chain[-1]]
+            nxt = self._below(chain[-1], lambda p: self.sig[p] == s and p not in self._ids, 2 * self.depth + 2)
+            if nxt is None or nxt in chain:
+                return chain
+            chain.append(nxt)
+
+    def _draw_chain(self, parent: Tree, chain: list) -> None:
+        """Draw a chain of k equal blocks as one line "× k steps" and, under it, the earliest block."""
+        head = self._node_label(chain[0], self._tag(chain[0], always=True))
+        ref = self._ids[chain[0]]
+        head.append_text(_text((f"  × {len(chain)} steps", "bold yellow"),
+                               ", each reading the one below; the earliest:"))
+        branch = parent.add(head)
+        self._add(branch, chain[-1])
+        ops = self._mark([p for p in self.edges[chain[0]] if isinstance(p, Node)], f"in {ref} × {len(chain)}")
+        branch.add(_text(f"({ops} ops of the other steps not drawn; expand=True draws them)", style="dim"))
+
+    def _runs(self, inputs: list) -> Iterator[list]:
+        """Consecutive inputs of equal structure (and all new, or all drawn before) as one group."""
+        group: list = []
+        for p in inputs:
+            if group and (self.expand or self._key(p) != self._key(group[0])):
+                yield group
+                group = []
+            group.append(p)
+        if group:
+            yield group
+
+    def _key(self, p: Any) -> Any:
+        if not isinstance(p, Node):
+            return ("leaf", id(p))
+        return (self.sig[p], p in self._ids)
+
+    def _collapse(self, branch: Tree, group: list) -> None:
+        """Draw the rest of a run of equal blocks (the steps of an unrolled loop) as one labelled line."""
+        first, rest = group[0], group[1:]
+        if rest[0] in self._ids:                       # references to blocks drawn before
+            branch.add(_text(f"↑ … and {len(rest)} more like it", style="dim"))
+            return
+        ref = self._ids[first]
+        recurrent = self._below(rest[0], lambda p: p is first, 2 * self.depth + 2) is not None
+        ops = self._mark(rest, f"in {ref} × {len(group)}")
+        branch.add(_text((f"× {len(group)} steps", "bold yellow"), f" like {ref} above"
+                         + (", each reading the one before" if recurrent else "")
+                         + f" ({ops} more ops not drawn; expand=True draws them)"))
+
+    def _mark(self, starts: list, label: str) -> int:
+        """Label every node only reachable through skipped blocks, so later references name the block."""
+        stack, count = list(starts), 0
+        while stack:
+            n = stack.pop()
+            if n in self._ids:
+                continue
+            self._ids[n] = label
+            count += 1
+            stack.extend(p for p in self.edges[n] if isinstance(p, Node) and p not in self._ids)
+        return count
+
+
+def graph(t: Tensor, model: Module | None = None, params: dict | None = None, expand: bool = False,
+          depth: int = 3) -> GraphView:
+    """The graph that produced ``t`` as a rich Tree: ops, output shapes, dtypes, parameter names.
+
+    Build it before ``backward()``: it hooks every node, and once backward has
+    run each line also shows the gradient norm there (rendering happens when
+    printed).  Leaves are named by ``model``'s parameter names (or ``params``,
+    a ``{name: tensor}`` dict; a Parameter's own ``_name`` otherwise).  Nodes
+    read more than once get a ``#k`` tag when first drawn and are referenced
+    (``↑ #k``) after.  Runs of inputs with equal structure (the steps of an
+    unrolled RNN: see ``structural_signatures``) are drawn once and counted,
+    unless ``expand=True``; ``depth`` is how many levels must agree.
+    """
+    return GraphView(t, model, params, expand, depth)
+
+
+# ---------------------------------------------------------------------------
+# Graphviz DOT
+# ---------------------------------------------------------------------------
+
+def to_dot(t: Tensor | GraphView, model: Module | None = None, params: dict | None = None) -> str:
+    """Graphviz DOT source of the graph below ``t``: ops as boxes, leaf tensors as ellipses, shapes on edges.
+
+    ``t`` may also be a ``GraphView`` (its snapshot outlives ``backward()``).
+    """
+    if isinstance(t, GraphView):
+        edges, names = t.edges, {**_leaf_names(model, params), **t.names}
+    elif t.grad_fn is None:
+        raise ValueError("to_dot: this tensor has no grad_fn (a leaf, or computed without gradients)")
+    else:
+        edges, names = _snapshot(t.grad_fn), _leaf_names(model, params)
+    ids: dict = {}
+
+    def ident(x: Any) -> str:
+        return ids.setdefault(id(x), f"n{len(ids)}")
+
+    lines = ["digraph graph_of_tensor {", "  rankdir=BT;", '  node [fontname="Helvetica", fontsize=10];']
+    leaves: dict = {}
+    for n, ins in edges.items():
+        lines.append(f'  {ident(n)} [shape=box, label="{n.name}\\n{_shape(n.shape)} {n.dtype}"];')
+        for p in ins:
+            if p is None:
+                continue
+            if not isinstance(p, Node):
+                leaves[id(p)] = p
+            lines.append(f'  {ident(p)} -> {ident(n)} [label="{_shape(p.shape)}"];')
+    for leaf in leaves.values():
+        name = names.get(id(leaf)) or getattr(leaf, "_name", None) or "leaf"
+        lines.append(f'  {ident(leaf)} [shape=ellipse, style=filled, fillcolor="#d8f0d8", '
+                     f'label="{name}\\n{_shape(leaf.shape)}"];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def save_graph(t: Tensor | GraphView, path: str = "graph.svg", model: Module | None = None,
+               params: dict | None = None) -> str:
+    """Render the graph with Graphviz's ``dot`` (format from the extension); without it, write the .dot source.
+
+    Returns the path written.
+    """
+    src = to_dot(t, model, params)
+    fmt = path.rsplit(".", 1)[-1] if "." in path else "svg"
+    if fmt == "dot" or shutil.which("dot") is None:
+        out = path if fmt == "dot" else path.rsplit(".", 1)[0] + ".dot"
+        with open(out, "w") as f:
+            f.write(src)
+        if fmt != "dot":
+            print(f"save_graph: Graphviz's `dot` is not installed (apt-get install graphviz); wrote {out} instead")
+        return out
+    with tempfile.TemporaryDirectory() as tmp:
+        src_path = os.path.join(tmp, "graph.dot")
+        with open(src_path, "w") as f:
+            f.write(src)
+        subprocess.run(["dot", f"-T{fmt}", src_path, "-o", path], check=True)
+    return path
+
+
+# ---------------------------------------------------------------------------
+# gradient flow through time
+# ---------------------------------------------------------------------------
+
+class GradientFlow(_View):
+    """``norms[t]`` = |dL/dh_t| for each time step t of a recurrent layer's output."""
+
+    def __init__(self, name: str, norms: list[float]):
+        self.name, self.norms = name, norms
+
+    def chart(self, **kw: Any) -> str:
+        """The terminal chart (log scale, labelled axes), as plain text."""
+        return _flow_chart({self.name: self.norms}, **kw)
+
+    def plot(self, png: str | None = None) -> str | None:
+        """Print the chart; with matplotlib, also save ``png`` (returns the path written)."""
+        print(self.chart())
+        return charts.save_png({self.name: self.norms}, png, title="gradient flow through time",
+                               xlabel="time step t", ylabel="|dL/dh_t|", logy=True) if png else None
+
+    def __rich__(self) -> Any:
+        return _text(self.chart())
+
+
+def _flow_chart(series: dict, **kw: Any) -> str:
+    kw.setdefault("title", "gradient flow through time: |dL/dh_t| (loss on the last step)")
+    return charts.line_chart(series, xlabel="time step t", ylabel="|dL/dh_t|", logy=True, **kw)
+
+
+def _step_nodes(out: Tensor, steps: int) -> list:
+    """The nodes of the per-step states h_t: the inputs of the ``stack`` that builds the layer's output.
+
+    Searched for from the output down through a few views (transpose, squeeze;
+    for a bidirectional layer the ``cat`` takes the forward direction first).
+    """
+    frontier = [out.grad_fn]
+    for _ in range(4):
+        nxt = []
+        for n in frontier:
+            if n.name == "stack" and len(n.inputs) == steps:
+                return list(n.inputs)
+            nxt.extend(p for p in n.inputs if isinstance(p, Node))
+        frontier = nxt
+    raise ValueError("gradient_flow: could not find the per-step outputs (a 'stack' of the steps) below the output")
+
+
+def gradient_flow(layer: Module, x: Tensor, loss_fn: Callable | None = None, name: str | None = None) -> GradientFlow:
+    """Run ``layer(x)`` and return |dL/dh_t| for every step t of its output (the last layer's h_t).
+
+    dL/dh_t is the whole gradient reaching h_t: through the output at step t
+    and through every later step (the recurrence).  It is read by a hook on
+    the node of each h_t (the tensors the layer stacks into its output), so
+    the cells need no special code.  ``loss_fn(output)`` defaults to the sum of
+    the last step's output: the loss depends on h_T only, and the norms show
+    how much of its gradient survives going back T - t steps (vanishing or
+    exploding gradients).  The layer's parameters get gradients as usual.
+    """
+    out = layer(x)
+    out = out[0] if isinstance(out, tuple) else out
+    batch_first = getattr(layer, "batch_first", False) and out.ndim == 3
+    steps = out.shape[1] if batch_first else out.shape[0]
+    nodes = _step_nodes(out, steps)
+    norms = [0.0] * steps
+    for t, n in enumerate(nodes):
+        def record(g: Tensor, t: int = t) -> None:
+            norms[t] = _norm(g.numpy())
+        n.register_hook(record)
+    if loss_fn is None:
+        loss = (out[:, -1] if batch_first else out[-1]).sum()
+    else:
+        loss = loss_fn(out)
+    loss.backward()
+    return GradientFlow(name or type(layer).__name__, norms)
+
+
+def compare_gradient_flow(layers: dict, x: Tensor, loss_fn: Callable | None = None, png: str | None = None,
+                          draw: bool = True) -> dict:
+    """``gradient_flow`` for each layer on the same input and loss; draws them in one chart (log scale).
+
+    Returns ``{name: GradientFlow}``.  With ``draw``, prints the terminal chart
+    and, with matplotlib installed, saves ``png`` (if given).
+    """
+    flows = {name: gradient_flow(layer, x, loss_fn, name) for name, layer in layers.items()}
+    if draw:
+        series = {name: f.norms for name, f in flows.items()}
+        print(_flow_chart(series))
+        if png:
+            charts.save_png(series, png, title="gradient flow through time", xlabel="time step t",
+                            ylabel="|dL/dh_t|", logy=True)
+    return flows
+
+
+# ---------------------------------------------------------------------------
+# per-parameter gradients
+# ---------------------------------------------------------------------------
+
+class GradTable(_View):
+    """Rows ``(name, shape, grad norm or None, status)``; rendered as a rich Table."""
+
+    def __init__(self, rows: list):
+        self.rows = rows
+
+    def flagged(self, status: str) -> list[str]:
+        return [r[0] for r in self.rows if r[3] == status]
+
+    def __rich__(self) -> Any:
+        from rich.table import Table
+        table = Table(title="gradient norms per parameter")
+        for col, just in (("parameter", "left"), ("shape", "left"), ("|grad|", "right"), ("", "left")):
+            table.add_column(col, justify=just)
+        style = {"exploding": "bold red", "vanishing": "bold yellow", "no grad": "dim", "frozen": "dim"}
+        for name, shape, norm, status in self.rows:
+            table.add_row(name, _shape(shape), "-" if norm is None else f"{norm:.3g}",
+                          _text((status, style.get(status, "green"))))
+        return table
+
+
+def grad_table(model: Module, explode: float = 1e3, vanish: float = 1e-6) -> GradTable:
+    """Each parameter's gradient norm after backward: 'exploding' above ``explode``, 'vanishing' below ``vanish``."""
+    rows = []
+    for name, p in model.named_parameters():
+        norm = None if p.grad is None else _norm(p.grad.numpy())
+        status = ("frozen" if not p.requires_grad else "no grad" if norm is None else "exploding" if not norm <= explode
+                  else "vanishing" if norm < vanish else "ok")
+        rows.append((name, tuple(p.shape), norm, status))
+    return GradTable(rows)
+
+
+# ---------------------------------------------------------------------------
+# model summary (Keras's model.summary())
+# ---------------------------------------------------------------------------
+
+@contextmanager
+def _forward_outputs(model: Module) -> Iterator[dict]:
+    """Record each submodule's first output and its number of calls in a forward run: {name: [output, calls]}.
+
+    Wraps each module's ``forward`` in an instance attribute, removed on exit.
+    (The one place to switch to ``register_forward_hook`` once Module has it.)
+    """
+    outputs: dict = {}
+    modules = list(model.named_modules())
+    for name, m in modules:
+        def wrapper(*args: Any, _f: Callable = m.forward, _name: str = name, **kwargs: Any) -> Any:
+            out = _f(*args, **kwargs)
+            outputs.setdefault(_name, [out, 0])[1] += 1
+            return out
+        object.__setattr__(m, "forward", wrapper)
+    try:
+        yield outputs
+    finally:
+        for _, m in modules:
+            m.__dict__.pop("forward", None)
+
+
+def _out_shape(out: Any) -> str:
+    if isinstance(out, Tensor):
+        return _shape(out.shape)
+    if isinstance(out, (tuple, list)):
+        return "(" + ", ".join(_out_shape(o) for o in out) + ("," if len(out) == 1 else "") + ")"
+    return "-" if out is None else type(out).__name__
+
+
+class Summary(_View):
+    """Rows ``(name, type, output shape, own parameter count)``, totals, trainable and frozen counts."""
+
+    def __init__(self, rows: list, total: int, trainable: int):
+        self.rows, self.total, self.trainable = rows, total, trainable
+
+    @property
+    def frozen(self) -> int:
+        return self.total - self.trainable
+
+    def __rich__(self) -> Any:
+        from rich.table import Table
+        table = Table(title="model summary", caption=f"Total params: {self.total:,}   Trainable: {self.trainable:,}"
+                      f"   Frozen: {self.frozen:,}", caption_justify="left")
+        table.add_column("layer (type)")
+        table.add_column("output shape")
+        table.add_column("params", justify="right")
+        for name, kind, shape, count in self.rows:
+            depth = name.count(".") + 1 if name else 0
+            table.add_row("  " * depth + (f"{name.rsplit('.', 1)[-1]} ({kind})" if name else kind), shape,
+                          f"{count:,}")
+        return table
+
+
+def summary(model: Module, *example_inputs: Any, **kwargs: Any) -> Summary:
+    """Keras-style summary: every submodule, its output shape from a real forward run (no gradients), its own
+    parameter count, and the totals, trainable and frozen (``requires_grad=False``)."""
+    with no_grad(), _forward_outputs(model) as outputs:
+        model(*example_inputs, **kwargs)
+    rows = []
+    for name, m in model.named_modules():
+        out, calls = outputs.get(name, (None, 0))
+        shape = "(not called)" if not calls else _out_shape(out) + (f" × {calls} calls" if calls > 1 else "")
+        rows.append((name, type(m).__name__, shape, sum(p.numel() for p in m._parameters.values())))
+    params = list(model.parameters())
+    return Summary(rows, sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad))
+
+
+# ---------------------------------------------------------------------------
+# rich.print(tensor) and rich.print(module)
+# ---------------------------------------------------------------------------
+
+def _tensor_rich(t: Tensor) -> Any:
+    """A panel: the values as ``repr`` shows them, shape and dtype on top, grad_fn below, and min/mean/max."""
+    body = np.array2string(t.numpy(), separator=", ", threshold=1000, edgeitems=3)
+    title = f"tensor {_shape(t.shape)} {t.dtype}"
+    if t.grad_fn is not None:
+        sub = f"grad_fn=<{t.grad_fn.name}>"
+    else:
+        sub = "requires_grad=True" if t.requires_grad else ""
+    text = _text(body)
+    a = t.numpy()
+    if a.size > 1 and a.dtype.kind == "f" and np.isfinite(a).all():
+        text.append(f"\nmin {a.min():.4g}  mean {a.mean():.4g}  max {a.max():.4g}", "dim")
+    from rich.panel import Panel
+    return Panel(text, title=title, subtitle=sub or None, expand=False)
+
+
+def _module_rich(m: Module, name: str = "") -> Any:
+    """A tree of submodules, each with its parameter count and its own parameters' shapes (frozen marked)."""
+    from rich.tree import Tree
+    count = sum(p.numel() for p in m.parameters())
+    tree = Tree(_text((f"({name}) " if name else "", "dim"), (type(m).__name__, "bold cyan"),
+                      f"({m.extra_repr()})", (f"  {count:,} params", "magenta")))
+    for pname, p in m._parameters.items():
+        tree.add(_text((pname, "green"), f" {_shape(p.shape)} {p.dtype}",
+                       ("" if p.requires_grad else "  frozen", "yellow")))
+    for cname, child in m._modules.items():
+        tree.add(_module_rich(child, cname))
+    return tree
+
+
+def _install() -> None:
+    """The one place viz attaches itself to the engine's classes (rich looks for ``__rich__`` on them)."""
+    Tensor.__rich__ = _tensor_rich
+    Module.__rich__ = _module_rich
+    Module.summary = summary
+
+
+_install()
