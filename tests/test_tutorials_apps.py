@@ -63,4 +63,6 @@ def test_script_quick(name):
 
 @pytest.mark.parametrize("name", sorted(CLAIMS))
 def test_notebook_quick(name):
+    pytest.importorskip("jupytext")
+    pytest.importorskip("nbclient")
     CLAIMS[name](notebook_results(name))
