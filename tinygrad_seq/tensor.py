@@ -1654,11 +1654,10 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 (PyTo
     like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else Tensor._wrap(np.asarray(input))
     a, b = _lift(input, like), _lift(other, like)
     try:
-        np.broadcast_shapes(cond.shape, a.shape, b.shape)
-    except ValueError:
+        return _ops.Where.apply(a, b, cond=cond)
+    except ShapeError:
         raise ShapeError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} cannot be broadcast "
                          "together") from None
-    return _ops.Where.apply(a, b, cond=cond)
 
 
 from . import ops as _ops  # noqa: E402  (the cycle explained in the module docstring)
