@@ -250,7 +250,7 @@ class Node:
             shapes = " and ".join(str(t.shape) for t in inputs)
             why = "cannot be broadcast together" if "broadcast" in str(e) else str(e)
             raise ShapeError(f"{cls.name}: shapes {shapes}: {why}") from None
-        if type(out) is not np.ndarray:          # numpy returns scalars for 0-d results: keep arrays
+        if type(out) is not _ndarray:            # numpy returns scalars for 0-d results: keep arrays
             out = np.asarray(out)
         t = object.__new__(Tensor)
         t.array = out
@@ -304,6 +304,7 @@ class _Freed(tuple):
 
 
 _FREED = _Freed()
+_ndarray = np.ndarray
 _NEEDS = {k: k for k in [(True,), (True, True), (True, False), (False, True)]}
 
 
