@@ -11,10 +11,19 @@ import tinygrad_seq as tg
 from tinygrad_seq import cli, nn, optim
 
 
-def test_default_command_prints_a_passing_gradcheck_table(capsys):
-    assert cli.main([]) == 0
+def test_check_prints_a_passing_gradcheck_table(capsys):
+    assert cli.main(["check"]) == 0
     out = capsys.readouterr().out
     assert "matmul (batched)" in out and "ok" in out
+    for row in ("RNNCell", "LSTM 2 layers", "GRU bidirectional", "LSTM with lengths", "ctc_loss", "nll_loss"):
+        assert row in out, row
+    assert "FAIL" not in out.upper().replace("FAILURE", "")
+
+
+def test_bare_command_prints_the_commands(capsys):
+    assert cli.main([]) == 0
+    out = capsys.readouterr().out
+    assert "train" in out and "sample" in out and "check" in out
 
 
 def test_bench_reports_every_row_and_writes_json(tmp_path, capsys):

@@ -11,10 +11,10 @@ array.  Two kinds of contribution are wasteful that way in an unrolled RNN:
   once per step: ``ProductSum`` keeps the factors and computes
   ``sum_t x_t^T g_t`` as one large matmul over the concatenated factors.
 
-``backward`` sees only the protocol at the bottom of this file:
-``GradientSums.add(key, g)`` adds one contribution to the running sum of
-``key`` and ``GradientSums.pop(key)`` returns that sum as a dense array.
-Everything lazy stays inside this module; a VJP may return either form.
+``backward`` sees only a small protocol: ``GradientSums.add(key, g)`` adds one
+contribution to the running sum of ``key``, and ``dense(g)`` turns a summed
+gradient into an array.  Everything lazy stays inside this module; a VJP may
+return either form.
 """
 from __future__ import annotations
 
@@ -82,25 +82,28 @@ def dense(g: Any) -> np.ndarray:
     return g if type(g) is np.ndarray else np.asarray(g)
 
 
-class GradientSums:
+class GradientSums(dict):
     """The running sum of gradient contributions per key (a graph node or a leaf) during one backward.
 
-    A VJP may return an array it does not own (its input ``g`` itself, say),
-    so the first contribution is stored as it is; a second one is added into
-    a fresh copy, which later contributions are then added into in place.
-    Lazy contributions of the same kind are merged instead of added.
+    A dict from key to its summed gradient, in whatever form it is (an array or
+    a lazy form: ``dense`` turns it into an array).  A VJP may return an array
+    it does not own (its input ``g`` itself, say), so the first contribution is
+    stored as it is; a second one is added into a fresh copy, which later
+    contributions are then added into in place.  Lazy contributions of the same
+    kind are merged instead of added.
     """
 
-    __slots__ = ("sums", "owned")
+    __slots__ = ("owned",)
 
     def __init__(self) -> None:
-        self.sums: dict = {}
+        super().__init__()
         self.owned: set = set()           # keys whose running sum is a buffer this pass allocated
 
     def add(self, key: Any, g: Any) -> None:
-        prev = self.sums.get(key)
+        """sum[key] += g."""
+        prev = self.get(key)
         if prev is None:
-            self.sums[key] = g
+            self[key] = g
             return
         if type(prev) is type(g) and type(g) in _LAZY:
             prev.merge(g)                 # both were made by VJPs in this pass: merging them is safe
@@ -108,28 +111,18 @@ class GradientSums:
         if key not in self.owned:
             prev = prev.dense() if type(prev) in _LAZY else np.array(prev)     # a copy, always an ndarray
             self.owned.add(key)
-            self.sums[key] = prev
+            self[key] = prev
         if type(g) in _LAZY:
             g.add_to(prev)
         else:
             prev += g
 
-    def pop(self, key: Any) -> np.ndarray | None:
-        """The summed gradient of ``key`` as an ndarray (``None`` if nothing reached it); forgets it."""
-        g = self.sums.pop(key, None)
-        if g is None or type(g) is np.ndarray:       # the common case, without a call
-            return g
-        return dense(g)
-
     def pop_owned(self, key: Any) -> np.ndarray:
-        """Like ``pop``, but always a buffer nobody else holds (safe to store in ``.grad``)."""
-        g = self.sums.pop(key)
+        """The sum for ``key`` as a buffer nobody else holds (safe to store in ``.grad``); forgets it."""
+        g = self.pop(key)
         if type(g) in _LAZY:
             return g.dense()
         return g if key in self.owned else np.array(g)
-
-    def keys(self) -> Iterator[Any]:
-        return iter(list(self.sums))
 
 
 def _span(index: Any, shape: tuple) -> tuple | None:

@@ -63,6 +63,7 @@ class Progress:
         self._console = None
         self._bar = None
         self._task = None
+        self._logged = -1
         if live is None:
             stream = file if file is not None else sys.stdout
             live = bool(getattr(stream, "isatty", lambda: False)()) and not _in_notebook()
@@ -90,15 +91,21 @@ class Progress:
                                      TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
                                      console=self._console, transient=False)
             self._bar.__enter__()
-            self._task = self._bar.add_task(self.description, total=self.total, metrics="")
+            self._task = self._bar.add_task(self.description, total=self.total, completed=self.step, metrics="")
         return self
 
     def __exit__(self, *exc: Any) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
             self._bar = None
-        elif self.step % self.log_every:
+        elif self.step != self._logged:
             self._log_line()
+
+    def set_total(self, total: int | None) -> None:
+        """Change the expected number of steps (e.g. an estimate that firms up under a time budget)."""
+        self.total = total
+        if self._bar is not None:
+            self._bar.update(self._task, total=total)
 
     def update(self, advance: int = 1, **metrics: Any) -> None:
         """Move on ``advance`` steps and record the latest metrics (shown beside the bar or in the next log line)."""
@@ -110,6 +117,7 @@ class Progress:
             self._log_line()
 
     def _log_line(self) -> None:
+        self._logged = self.step
         where = f"{self.unit} {self.step}" + (f"/{self.total}" if self.total else "")
         eta = self.eta()
         tail = f"  {format_seconds(self.elapsed)} elapsed" + (f"  eta {format_seconds(eta)}" if eta is not None else "")

@@ -259,7 +259,7 @@ class Node:
             shapes = " and ".join(str(t.shape) for t in inputs)
             why = "cannot be broadcast together" if "broadcast" in str(e) else str(e)
             raise ShapeError(f"{cls.name}: shapes {shapes}: {why}") from None
-        if type(out) is not np.ndarray:          # numpy returns scalars for 0-d results: keep arrays
+        if type(out) is not _ndarray:            # numpy returns scalars for 0-d results: keep arrays
             out = np.asarray(out)
         t = object.__new__(Tensor)
         t.array = out
@@ -313,6 +313,7 @@ class _Freed(tuple):
 
 
 _FREED = _Freed()
+_ndarray = np.ndarray
 _NEEDS = {k: k for k in [(True,), (True, True), (True, False), (False, True)]}
 
 
@@ -384,22 +385,24 @@ def _backward(roots: Sequence["Tensor"], grads: Sequence[np.ndarray], retain_gra
     sums = lazygrad.GradientSums()
     for r, g in zip(roots, grads):
         sums.add(r.grad_fn, g)
-    wanted = {t.grad_fn: t for t in capture if t.grad_fn is not None} if capture is not None else {}
+    wanted = {t.grad_fn: t for t in capture if t.grad_fn is not None} if capture is not None else None
     order = _topological_order([r.grad_fn for r in roots])
-    epoch = _State.epoch
+    epoch, anomaly = _State.epoch, _State.anomaly
     for node in order:
-        g = sums.pop(node)                     # all contributions, summed
+        g = sums.pop(node, None)               # all contributions, summed
         if node.epoch != epoch:                # something changed in place since the node was recorded
             _check_saved(node)
         if g is not None:
+            if type(g) is not np.ndarray:      # a lazy sum (lazygrad.py): make it an array
+                g = lazygrad.dense(g)
             if node.hooks:
                 g = _run_hooks(node.hooks, g, node.name)
             if node.retained is not None:
                 _retain(node.retained, g)
-            if node in wanted:
+            if wanted and node in wanted:
                 capture[wanted[node]] = g.copy()
             grads_in = node.backward(g)
-            if _State.anomaly:
+            if anomaly:
                 _anomaly_backward(node, g, grads_in)
             for parent, gp in zip(node.inputs, grads_in):
                 if parent is not None and gp is not None:
@@ -407,7 +410,7 @@ def _backward(roots: Sequence["Tensor"], grads: Sequence[np.ndarray], retain_gra
         if not retain_graph:
             node.saved = None                  # free the graph as we go
             node.inputs = _FREED
-    for leaf in sums.keys():                   # only leaves are left
+    for leaf in list(sums):                    # only leaves are left
         g = sums.pop_owned(leaf)
         if capture is not None:
             if leaf in capture:
@@ -1016,7 +1019,7 @@ class Tensor:
 
     def sigmoid(self) -> "Tensor":
         """1 / (1 + e^-x), elementwise, without overflow."""
-        return _ops.Sigmoid.apply(self if self.array.dtype.kind == "f" else self.float())
+        return _ops.Sigmoid.apply(self)
 
     def relu(self) -> "Tensor":
         """max(x, 0), elementwise."""
@@ -1790,11 +1793,10 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 (PyTo
         Tensor._wrap(_to_array(input, None))
     a, b = _lift(input, like), _lift(other, like)
     try:
-        np.broadcast_shapes(cond.shape, a.shape, b.shape)
-    except ValueError:
+        return _ops.Where.apply(a, b, cond=cond)
+    except ShapeError:
         raise ShapeError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} cannot be broadcast "
                          "together") from None
-    return _ops.Where.apply(a, b, cond=cond)
 
 
 from . import ops as _ops  # noqa: E402  (the cycle explained in the module docstring)

@@ -351,37 +351,50 @@ class _RecurrentBase(Module):
         return s
 
 
-class RNN(_RecurrentBase):
-    """Elman RNN over a sequence:  h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)  (or relu).
+_LAYER_DOC = """{title}
 
     Args:
         input_size: the number of features of each input step x_t.
         hidden_size: the number of features of the hidden state h_t.
         num_layers: stacked layers; layer l > 0 reads layer l-1's outputs.  Default 1.
-        nonlinearity: 'tanh' (default) or 'relu'.
-        bias: if False, no ``bias_ih_l*`` / ``bias_hh_l*``.  Default True.
+        {extra}bias: if False, no ``bias_ih_l*`` / ``bias_hh_l*``.  Default True.
         batch_first: if True, input and output are (batch, seq, feature).  Default False.
         dropout: dropout probability on the outputs of every layer but the last.  Default 0.
         bidirectional: if True, a second direction reads the sequence backwards; outputs of the
             two are concatenated (feature size 2 * hidden_size).  Default False.
 
-    Inputs: ``input, h_0`` and optionally ``lengths=``
+    Inputs: ``input, {state_in}`` and optionally ``lengths=``
         input: (L, N, input_size), or (N, L, input_size) with ``batch_first``, or (L, input_size)
             unbatched; or a ``PackedSequence``.
-        h_0: (D * num_layers, N, hidden_size) (no batch axis if unbatched), zeros if not given.
+        h_0: (D * num_layers, N, hidden_size) (no batch axis if unbatched), zeros if not given.{c_in}
         lengths: one int per sequence (1..L): the valid prefix of each padded sequence.
 
-    Outputs: ``output, h_n``
+    Outputs: ``output, {state_out}``
         output: (L, N, D * hidden_size) (batch first if ``batch_first``), h_t of the last layer
             for every t (zero past a sequence's length); a ``PackedSequence`` for packed input.
-        h_n: (D * num_layers, N, hidden_size), each sequence's final hidden state per layer and direction.
+        h_n: (D * num_layers, N, hidden_size), each sequence's final hidden state per layer and direction.{c_out}
 
-    Parameters (D = 2 if bidirectional else 1; G = 1; suffix ``_reverse`` for the backward direction):
+    Parameters (D = 2 if bidirectional else 1; G = {gates}; suffix ``_reverse`` for the backward direction):
         weight_ih_l[k]: (G * hidden_size, input_size) for k = 0, else (G * hidden_size, D * hidden_size)
         weight_hh_l[k]: (G * hidden_size, hidden_size)
         bias_ih_l[k], bias_hh_l[k]: (G * hidden_size,)
     All are drawn from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch.
     """
+
+
+def _layer_doc(title: str, kind: _Kind, extra: str = "") -> str:
+    """The PyTorch-style reference text of a recurrent layer (one template for RNN, LSTM and GRU)."""
+    lstm = len(kind.states) == 2
+    return _LAYER_DOC.format(
+        title=title, extra=extra, gates=kind.gates,
+        state_in="(h_0, c_0)" if lstm else "h_0", state_out="(h_n, c_n)" if lstm else "h_n",
+        c_in="\n        c_0: the cell state, same shape." if lstm else "",
+        c_out="\n        c_n: the final cell states, same shape." if lstm else "")
+
+
+class RNN(_RecurrentBase):
+    __doc__ = _layer_doc("Elman RNN over a sequence:  h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)  (or relu).",
+                         _KINDS["RNN_TANH"], "nonlinearity: 'tanh' (default) or 'relu'.\n        ")
     mode = "RNN_TANH"
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
@@ -395,68 +408,12 @@ class RNN(_RecurrentBase):
 
 
 class LSTM(_RecurrentBase):
-    """Long short-term memory over a sequence (gate order i, f, g, o; equations in ``lstm_step``).
-
-    Args:
-        input_size: the number of features of each input step x_t.
-        hidden_size: the number of features of the hidden state h_t.
-        num_layers: stacked layers; layer l > 0 reads layer l-1's outputs.  Default 1.
-        bias: if False, no ``bias_ih_l*`` / ``bias_hh_l*``.  Default True.
-        batch_first: if True, input and output are (batch, seq, feature).  Default False.
-        dropout: dropout probability on the outputs of every layer but the last.  Default 0.
-        bidirectional: if True, a second direction reads the sequence backwards; outputs of the
-            two are concatenated (feature size 2 * hidden_size).  Default False.
-
-    Inputs: ``input, (h_0, c_0)`` and optionally ``lengths=``
-        input: (L, N, input_size), or (N, L, input_size) with ``batch_first``, or (L, input_size)
-            unbatched; or a ``PackedSequence``.
-        h_0: (D * num_layers, N, hidden_size) (no batch axis if unbatched), zeros if not given.
-        c_0: the cell state, same shape.
-        lengths: one int per sequence (1..L): the valid prefix of each padded sequence.
-
-    Outputs: ``output, (h_n, c_n)``
-        output: (L, N, D * hidden_size) (batch first if ``batch_first``), h_t of the last layer
-            for every t (zero past a sequence's length); a ``PackedSequence`` for packed input.
-        h_n: (D * num_layers, N, hidden_size), each sequence's final hidden state per layer and direction.
-        c_n: the final cell states, same shape.
-
-    Parameters (D = 2 if bidirectional else 1; G = 4; suffix ``_reverse`` for the backward direction):
-        weight_ih_l[k]: (G * hidden_size, input_size) for k = 0, else (G * hidden_size, D * hidden_size)
-        weight_hh_l[k]: (G * hidden_size, hidden_size)
-        bias_ih_l[k], bias_hh_l[k]: (G * hidden_size,)
-    All are drawn from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch.
-    """
+    __doc__ = _layer_doc("Long short-term memory over a sequence (gate order i, f, g, o; equations in ``lstm_step``).",
+                         _KINDS["LSTM"])
     mode = "LSTM"
 
 
 class GRU(_RecurrentBase):
-    """Gated recurrent unit over a sequence (gate order r, z, n; equations in ``gru_step``).
-
-    Args:
-        input_size: the number of features of each input step x_t.
-        hidden_size: the number of features of the hidden state h_t.
-        num_layers: stacked layers; layer l > 0 reads layer l-1's outputs.  Default 1.
-        bias: if False, no ``bias_ih_l*`` / ``bias_hh_l*``.  Default True.
-        batch_first: if True, input and output are (batch, seq, feature).  Default False.
-        dropout: dropout probability on the outputs of every layer but the last.  Default 0.
-        bidirectional: if True, a second direction reads the sequence backwards; outputs of the
-            two are concatenated (feature size 2 * hidden_size).  Default False.
-
-    Inputs: ``input, h_0`` and optionally ``lengths=``
-        input: (L, N, input_size), or (N, L, input_size) with ``batch_first``, or (L, input_size)
-            unbatched; or a ``PackedSequence``.
-        h_0: (D * num_layers, N, hidden_size) (no batch axis if unbatched), zeros if not given.
-        lengths: one int per sequence (1..L): the valid prefix of each padded sequence.
-
-    Outputs: ``output, h_n``
-        output: (L, N, D * hidden_size) (batch first if ``batch_first``), h_t of the last layer
-            for every t (zero past a sequence's length); a ``PackedSequence`` for packed input.
-        h_n: (D * num_layers, N, hidden_size), each sequence's final hidden state per layer and direction.
-
-    Parameters (D = 2 if bidirectional else 1; G = 3; suffix ``_reverse`` for the backward direction):
-        weight_ih_l[k]: (G * hidden_size, input_size) for k = 0, else (G * hidden_size, D * hidden_size)
-        weight_hh_l[k]: (G * hidden_size, hidden_size)
-        bias_ih_l[k], bias_hh_l[k]: (G * hidden_size,)
-    All are drawn from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch.
-    """
+    __doc__ = _layer_doc("Gated recurrent unit over a sequence (gate order r, z, n; equations in ``gru_step``).",
+                         _KINDS["GRU"])
     mode = "GRU"
