@@ -609,6 +609,24 @@ case("register_forward_pre_hook-not-callable", lambda: nn.Linear(1, 1).register_
      r"register_forward_pre_hook: hook must be callable")
 case("bce_logits-pos_weight-shape", lambda: F.binary_cross_entropy_with_logits(tg.zeros(2, 3), tg.zeros(2, 3), pos_weight=tg.ones(4)),
      ShapeError, r"binary_cross_entropy_with_logits: pos_weight of shape \(4,\) cannot be broadcast")
+ZD = r"dimension specified as 0 but the tensor has no dimensions \(it is 0-d\)"
+case("0d-unbind", lambda: tg.tensor(2.0).unbind(), IndexError, r"unbind: " + ZD)
+case("0d-split", lambda: tg.tensor(2.0).split(1), IndexError, r"split: " + ZD)
+case("0d-chunk", lambda: tg.tensor(2.0).chunk(2), IndexError, r"chunk: " + ZD)
+case("0d-narrow", lambda: tg.tensor(2.0).narrow(0, 0, 1), IndexError, r"narrow: " + ZD)
+case("0d-size", lambda: tg.tensor(2.0).size(0), IndexError, r"size: " + ZD)
+case("0d-gather-index", lambda: tg.tensor(2.0).gather(0, tg.tensor(1)), IndexError, r"gather: a 0-d input takes a 0-d index equal to 0")
+case("0d-getitem", lambda: tg.tensor(2.0)[0], IndexError, r"getitem: index 0 into shape \(\)")
+case("0d-pad", lambda: tg.pad(tg.tensor(2.0), 1), ShapeError, r"pad: a 0-d tensor has no axes to pad")
+case("0d-F.pad", lambda: F.pad(tg.tensor(2.0), (1, 1)), ValueError, r"pad: expected an even number of widths for at most 0 axes")
+case("0d-nll_loss", lambda: F.nll_loss(tg.tensor(2.0), tg.tensor(0)), ShapeError, r"nll_loss: input must have a class dimension")
+case("0d-layer_norm", lambda: F.layer_norm(tg.tensor(2.0), ()), ValueError, r"layer_norm: normalized_shape must name at least one")
+case("0d-stack-dim", lambda: tg.stack([tg.tensor(1.0), tg.tensor(2.0)], 1), IndexError, r"stack: " + DIM + r" \[-1, 0\], but got 1")
+case("0d-logsumexp-dim", lambda: tg.tensor(1.0).logsumexp(1), IndexError, r"logsumexp: " + DIM)
+case("0d-permute", lambda: tg.tensor(1.0).permute(0), ShapeError, r"permute: \(0,\) is not an ordering of the 0 axes")
+case("0d-bmm", lambda: tg.tensor(1.0).bmm(tg.tensor(1.0)), ShapeError, r"bmm: expects 3-d and 3-d tensors")
+case("0d-tril", lambda: tg.tril(tg.tensor(1.0)), ShapeError, r"tril: input tensor must have at least 2 dimensions")
+case("0d-len", lambda: len(tg.tensor(1.0)), TypeError, r"len\(\) of a 0-d tensor")
 case("F.mse_loss-int", lambda: F.mse_loss(tg.tensor([1, 2]), tg.tensor([1, 2])), TypeError, r"mean: needs a floating-point tensor")
 
 case("init.uniform_-str", lambda: nn.init.uniform_(tg.zeros(2), "a"), TypeError, r"nn.init.uniform_: a must be a number")
@@ -711,6 +729,18 @@ def test_numpy_array_of_a_tensor_honours_copy():
 
 def test_norm_p0_counts_nonzeros():
     assert tg.tensor([0.0, 2.0, -1.0]).norm(0).item() == 2.0
+
+
+def test_0d_tensors_where_pytorch_accepts_them():
+    z = tg.tensor(2.0, requires_grad=True)
+    assert z.transpose(0, -1) is z
+    v, i = z.topk(1)
+    assert v.shape == () and i.shape == () and v.item() == 2.0
+    v, i = z.sort()
+    assert v.shape == () and i.shape == () and i.item() == 0
+    g = z.gather(0, tg.tensor(0))
+    g.backward()
+    assert g.shape == () and z.grad.item() == 1.0
 
 
 def test_module_list_slices():

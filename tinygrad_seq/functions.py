@@ -231,6 +231,8 @@ def stack(tensors: Sequence[Any], dim: int = 0, *, axis: int | None = None) -> T
 def pad(x: Any, pad_width: Any, value: float = 0.0) -> Tensor:
     """numpy-style padding: ``pad_width`` is ((before, after), ...) per axis, or one pair for all."""
     x = _t(x)
+    if x.ndim == 0:
+        raise ShapeError("pad: a 0-d tensor has no axes to pad")
     try:
         pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2)).tolist()
     except (ValueError, TypeError):

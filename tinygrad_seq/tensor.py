@@ -660,7 +660,7 @@ class Tensor:
         """The shape (``size()``) or one length (``size(dim)``), as PyTorch's ``size``."""
         if dim is None:
             return self.array.shape
-        return self.array.shape[_dim(dim, self.ndim, "size")]
+        return self.array.shape[_dim_nd(dim, self.ndim, "size")]
 
     def numel(self) -> int:
         """The number of elements."""
@@ -1223,6 +1223,8 @@ class Tensor:
         """Swap two axes (PyTorch's ``transpose``); ``permute`` reorders all of them."""
         axes = list(range(self.ndim))
         d0, d1 = _dim(dim0, self.ndim, "transpose"), _dim(dim1, self.ndim, "transpose")
+        if self.ndim == 0:
+            return self                         # PyTorch: transposing a 0-d tensor returns it
         axes[d0], axes[d1] = axes[d1], axes[d0]
         return _ops.Permute.apply(self, axes=tuple(axes))
 
@@ -1269,7 +1271,7 @@ class Tensor:
 
     def split(self, split_size_or_sections: Any, dim: int = 0, *, axis: int | None = None) -> tuple["Tensor", ...]:
         """PyTorch's split: an int is the size of each piece (the last may be smaller), a list the sizes."""
-        d = _dim(axis if axis is not None else dim, self.ndim, "split")
+        d = _dim_nd(axis if axis is not None else dim, self.ndim, "split")
         n = self.shape[d]
         if type(split_size_or_sections) is int or _is_int(split_size_or_sections):
             step = int(split_size_or_sections)
@@ -1294,17 +1296,17 @@ class Tensor:
         """PyTorch's chunk: pieces of ceil(n / chunks) each (fewer pieces if that covers n)."""
         if not _is_int(chunks) or chunks <= 0:
             raise ValueError(f"chunk: chunks must be a positive integer, got {chunks!r}")
-        d = _dim(axis if axis is not None else dim, self.ndim, "chunk")
+        d = _dim_nd(axis if axis is not None else dim, self.ndim, "chunk")
         return self.split(max(-(-self.shape[d] // chunks), 1), d)
 
     def unbind(self, dim: int = 0) -> tuple["Tensor", ...]:
         """The slices along ``dim``, that dimension removed."""
-        d = _dim(dim, self.ndim, "unbind")
+        d = _dim_nd(dim, self.ndim, "unbind")
         return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
 
     def narrow(self, dim: int, start: int, length: int) -> "Tensor":
         """``length`` elements of ``dim`` from ``start`` (a view of the values)."""
-        d = _dim(dim, self.ndim, "narrow")
+        d = _dim_nd(dim, self.ndim, "narrow")
         if not (0 <= start and length >= 0 and start + length <= self.shape[d]):
             raise IndexError(f"narrow: start {start} + length {length} exceeds dimension {d} of size {self.shape[d]}")
         return self[(slice(None),) * d + (slice(start, start + length),)]
@@ -1313,6 +1315,10 @@ class Tensor:
         """out[i][j] = self[index[i][j]][j] for dim 0 (and so on): PyTorch's ``gather``."""
         d = _dim(dim, self.ndim, "gather")
         idx = _int_index(index, "gather")
+        if self.ndim == 0:                      # PyTorch: a 0-d input takes a 0-d index, which must be 0
+            if idx.ndim != 0 or int(idx) != 0:
+                raise IndexError(f"gather: a 0-d input takes a 0-d index equal to 0, got {idx.tolist()}")
+            return self.reshape(1)[np.zeros(1, np.int64)].reshape(())
         if idx.ndim != self.ndim:
             raise ShapeError(f"gather: index must have {self.ndim} dimensions like the input, got shape {idx.shape}")
         grid = list(np.ix_(*[np.arange(n) for n in idx.shape])) if idx.ndim else []
@@ -1345,7 +1351,8 @@ class Tensor:
     def sort(self, dim: int = -1, descending: bool = False) -> MinMax:
         """``(values, indices)`` sorted along ``dim`` (stable)."""
         d = _dim(dim, self.ndim, "sort")
-        idx = np.argsort(-self.array if descending else self.array, axis=d, kind="stable")
+        idx = np.argsort(-self.array if descending else self.array, axis=d, kind="stable") if self.ndim else \
+            np.zeros((), np.int64)
         return MinMax(self.gather(d, idx) if self.ndim else self, Tensor._wrap(idx.astype(np.int64)))
 
     def argsort(self, dim: int = -1, descending: bool = False) -> "Tensor":
@@ -1358,6 +1365,9 @@ class Tensor:
         n = self.shape[d] if self.ndim else 1
         if not _is_int(k) or not 0 <= k <= n:
             raise ValueError(f"topk: k must be an integer in [0, {n}], got {k!r}")
+        if self.ndim == 0:
+            values, indices = self.reshape(1).topk(k, 0, largest, sorted)
+            return MinMax(values.reshape(()), indices.reshape(())) if k else MinMax(values, indices)
         values, indices = self.sort(d, descending=largest)
         keep = (slice(None),) * d + (slice(0, k),)
         return MinMax(values[keep], indices[keep])
@@ -1671,6 +1681,14 @@ def _dim(d: Any, ndim: int, op: str) -> int:
     if not -n <= d < n:
         raise IndexError(f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
     return int(d) % n if ndim else 0
+
+
+def _dim_nd(d: Any, ndim: int, op: str) -> int:
+    """``_dim`` for ops that need a real axis: a 0-d tensor has none (PyTorch's IndexError)."""
+    if ndim == 0:
+        _dim(d, ndim, op)                       # the type check first
+        raise IndexError(f"{op}: dimension specified as {d} but the tensor has no dimensions (it is 0-d)")
+    return _dim(d, ndim, op)
 
 
 def _axes_arg(d: Any, ndim: int, op: str) -> Any:

@@ -164,6 +164,8 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
     x = _t(input)
     ns = tuple(normalized_shape) if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
     ns = tuple(_int_arg("layer_norm", "normalized_shape", n, 0) for n in ns)
+    if not ns:
+        raise ValueError("layer_norm: normalized_shape must name at least one dimension, got ()")
     if not ns or x.shape[x.ndim - len(ns):] != ns or len(ns) > x.ndim:
         raise ShapeError(f"layer_norm: expected input with trailing shape {ns}, got {x.shape}")
     axes = tuple(range(x.ndim - len(ns), x.ndim))
@@ -194,6 +196,9 @@ def nll_loss(log_probs: Tensor, target: Any, ignore_index: int = -100, reduction
     _check_reduction("nll_loss", reduction)
     _int_arg("nll_loss", "ignore_index", ignore_index, None)
     log_probs = _t(log_probs)
+    if log_probs.ndim == 0:
+        raise ShapeError("nll_loss: input must have a class dimension: (C,), (N, C) or (N, C, d1, ...), got a 0-d "
+                         "tensor")
     tgt = _int_array("nll_loss", "targets", target)
     expected = log_probs.shape[:1] + log_probs.shape[2:] if log_probs.ndim > 1 else ()
     if tgt.shape != expected:
