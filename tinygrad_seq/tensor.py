@@ -803,49 +803,55 @@ class Tensor:
     # -- arithmetic ----------------------------------------------------------
     def __add__(self, other: Any) -> "Tensor":
         o = _lift(other, self)
-        if o.array.dtype != self.array.dtype:
+        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
             return _ops.Add.apply(*_promote(self, o))
         return _ops.Add.apply(self, o)
 
     def __radd__(self, other: Any) -> "Tensor":
         o = _lift(other, self)
-        if o.array.dtype != self.array.dtype:
+        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
             return _ops.Add.apply(*_promote(o, self))
         return _ops.Add.apply(o, self)
 
     def __sub__(self, other: Any) -> "Tensor":
         o = _lift(other, self)
-        if o.array.dtype != self.array.dtype:
+        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
             return _ops.Sub.apply(*_promote(self, o))
         return _ops.Sub.apply(self, o)
 
     def __rsub__(self, other: Any) -> "Tensor":
         o = _lift(other, self)
-        if o.array.dtype != self.array.dtype:
+        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
             return _ops.Sub.apply(*_promote(o, self))
         return _ops.Sub.apply(o, self)
 
     def __mul__(self, other: Any) -> "Tensor":
         o = _lift(other, self)
-        if o.array.dtype != self.array.dtype:
+        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
             return _ops.Mul.apply(*_promote(self, o))
         return _ops.Mul.apply(self, o)
 
     def __rmul__(self, other: Any) -> "Tensor":
         o = _lift(other, self)
-        if o.array.dtype != self.array.dtype:
+        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
             return _ops.Mul.apply(*_promote(o, self))
         return _ops.Mul.apply(o, self)
 
     def __truediv__(self, other: Any) -> "Tensor":
         if self.array.dtype.kind in "biu" and not _is_float_operand(other):
             return self.float() / other             # true division of integers gives floats, as in PyTorch
-        return _ops.Div.apply(*_promote(self, _lift(other, self)))
+        o = _lift(other, self)
+        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
+            return _ops.Div.apply(*_promote(self, o))
+        return _ops.Div.apply(self, o)
 
     def __rtruediv__(self, other: Any) -> "Tensor":
         if self.array.dtype.kind in "biu" and not _is_float_operand(other):
             return other / self.float()
-        return _ops.Div.apply(*_promote(_lift(other, self), self))
+        o = _lift(other, self)
+        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
+            return _ops.Div.apply(*_promote(o, self))
+        return _ops.Div.apply(o, self)
 
     def __pow__(self, other: Any) -> "Tensor":
         if isinstance(other, (int, float)) and not isinstance(other, bool):
@@ -853,16 +859,28 @@ class Tensor:
                 raise RuntimeError(f"pow: integers to negative integer powers are not allowed (a {self.dtype} "
                                    f"tensor ** {other}); convert with .float() first")
             return _ops.PowScalar.apply(self, p=other)
-        return _ops.Pow.apply(*_promote(self, _lift(other, self)))
+        o = _lift(other, self)
+        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
+            return _ops.Pow.apply(*_promote(self, o))
+        return _ops.Pow.apply(self, o)
 
     def __rpow__(self, other: Any) -> "Tensor":
-        return _ops.Pow.apply(*_promote(_lift(other, self), self))
+        o = _lift(other, self)
+        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
+            return _ops.Pow.apply(*_promote(o, self))
+        return _ops.Pow.apply(o, self)
 
     def __matmul__(self, other: Any) -> "Tensor":
-        return _ops.MatMul.apply(*_promote(self, _lift(other, self)))
+        o = _lift(other, self)
+        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
+            return _ops.MatMul.apply(*_promote(self, o))
+        return _ops.MatMul.apply(self, o)
 
     def __rmatmul__(self, other: Any) -> "Tensor":
-        return _ops.MatMul.apply(*_promote(_lift(other, self), self))
+        o = _lift(other, self)
+        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
+            return _ops.MatMul.apply(*_promote(o, self))
+        return _ops.MatMul.apply(o, self)
 
     def __neg__(self) -> "Tensor":
         return _ops.Neg.apply(self)
