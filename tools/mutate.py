@@ -25,7 +25,8 @@ scored unless named by id.  Every other survivor needs a test that kills it.
 
 Exit code: 0 if every mutant was killed, 1 if any survived, 2 on a stale or
 broken setup.  Hypothesis runs with the reproducible ``ci`` profile.
-The slow learning tests (tests/test_learning.py) are not used.
+The slow learning tests (tests/test_learning.py) and the notebook runs
+(tests/test_tutorials.py) are not used.
 """
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # the tests each source file is checked by, fastest and most direct first (-x stops at the first failure)
+# (tests/test_pytorch_habits.py is in no selection yet: every selection's baseline must pass, and on this
+#  branch its training program fails, Module.__setattr__ skipping `self.padding_idx = None`; fixed on i14)
 ENGINE = ("tests/test_tensor.py", "tests/test_ops.py", "tests/test_inplace.py")
 OPS = ("tests/test_ops.py", "tests/test_tensor.py")
 CELLS = ("tests/test_recurrent.py", "tests/test_nn.py", "tests/test_packing.py")
