@@ -241,6 +241,17 @@ def test_changes_to_tensors_the_graph_did_not_save_are_fine():
     np.testing.assert_array_equal(w.grad.numpy(), np.ones(3))
 
 
+def test_a_change_made_before_the_graph_was_built_is_not_stale_when_another_change_follows():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    with tg.no_grad():
+        w -= 0.5                              # before the forward pass: the graph saves the new values
+    loss = (w * w).sum()                      # mul saves w
+    other = tg.tensor([0.0, 0.0])
+    other += 1.0                              # a later in-place change to a tensor the graph did not save
+    loss.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 3.0])      # 2 * [0.5, 1.5]
+
+
 # ---------------------------------------------------------------------------
 # gradcheck cannot pass vacuously
 # ---------------------------------------------------------------------------
