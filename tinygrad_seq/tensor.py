@@ -244,15 +244,28 @@ class Node:
 
     @classmethod
     def apply(cls, *inputs: "Tensor", **params: Any) -> "Tensor":
-        """Run the op on tensors; record a node if grad mode is on and an input requires grad."""
+        """Run the op on tensors; record a node if grad mode is on and an input requires grad.
+
+        One and two inputs are spelled out rather than looped over: this runs for
+        every op of every time step, and a comprehension costs a frame in CPython.
+        """
         node = object.__new__(cls)
-        needs = None
-        if _State.grad_enabled:
+        n = len(inputs)
+        if n == 1:
+            x = inputs[0]
+            needs = _ONE if x.requires_grad and _State.grad_enabled else None
+            arrays = (x.array,)
+        elif n == 2:
+            a, b = inputs
+            needs = _NEEDS[a.requires_grad, b.requires_grad] if _State.grad_enabled else None
+            arrays = (a.array, b.array)
+        else:
             flags = tuple([t.requires_grad for t in inputs])
-            needs = _NEEDS.get(flags, flags) if True in flags else None   # shared tuples: one object fewer
+            needs = flags if _State.grad_enabled and True in flags else None
+            arrays = [t.array for t in inputs]
         node.needs_input_grad = needs
         try:
-            out = node.forward(*[t.array for t in inputs], **params)
+            out = node.forward(*arrays, **params)
         except ShapeError:
             raise
         except ValueError as e:
@@ -266,8 +279,13 @@ class Node:
         t.grad = None
         t._hooks = None
         if needs is not None:
-            node.inputs = ((inputs[0].grad_fn or inputs[0]),) if len(inputs) == 1 else \
-                tuple([(x.grad_fn or x) if x.requires_grad else None for x in inputs])
+            # per input: its node, the leaf itself, or None when it needs no gradient
+            if n == 1:
+                node.inputs = (x.grad_fn or x,)
+            elif n == 2:
+                node.inputs = ((a.grad_fn or a) if needs[0] else None, (b.grad_fn or b) if needs[1] else None)
+            else:
+                node.inputs = tuple([(x.grad_fn or x) if x.requires_grad else None for x in inputs])
             node.hooks = None
             node.retained = None
             node.epoch = _State.epoch
@@ -314,7 +332,9 @@ class _Freed(tuple):
 
 _FREED = _Freed()
 _ndarray = np.ndarray
-_NEEDS = {k: k for k in [(True,), (True, True), (True, False), (False, True)]}
+_ONE = (True,)                # the needs_input_grad of every recorded one-input node (shared: one object fewer)
+_NEEDS = {(True, True): (True, True), (True, False): (True, False), (False, True): (False, True),
+          (False, False): None}
 
 
 class AccumulateGrad:
