@@ -250,3 +250,19 @@ def test_log_of_zero_backward_is_inf_without_warning():
     x = tg.tensor([0.0, 1.0], requires_grad=True)
     x.log().sum().backward()
     assert x.grad.numpy()[0] == np.inf and x.grad.numpy()[1] == 1.0
+
+
+def test_overflow_in_plain_arithmetic_gives_inf_without_a_numpy_warning_and_leaves_user_numpy_alone():
+    """Run as a user would (a fresh interpreter, default warning filters): tinygrad_seq's ops give inf
+    silently, as PyTorch does, while the user's own numpy code still warns."""
+    import subprocess
+    import sys
+    code = ("import numpy as np, tinygrad_seq as tg\n"
+            "big = tg.tensor([1e30, -1e30], dtype=np.float32)\n"
+            "assert np.isinf((big * big).numpy()).all() and np.isinf((big @ big).numpy())\n"
+            "assert np.isinf((big + big * 1e10).numpy()).all() and np.isnan((big * big - big * big).numpy()).all()\n"
+            "np.float32(1e30) * np.float32(1e30)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    warned = [line for line in proc.stderr.splitlines() if "RuntimeWarning" in line]
+    assert len(warned) == 1 and "scalar multiply" in warned[0], proc.stderr

@@ -8,7 +8,14 @@
 The names follow PyTorch's, so ``import tinygrad_seq as torch`` runs everyday
 recurrent-network code (on the CPU).
 """
+import warnings as _warnings
+
 import numpy as _np
+
+# Overflow and invalid-value warnings that numpy raises inside the engine's own ops (float32 1e30 * 1e30):
+# PyTorch gives inf / nan silently, and so do we; tg.detect_anomaly() finds the op where one is born.
+# The filter matches only warnings attributed to tinygrad_seq's modules, never the user's own numpy code.
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tinygrad_seq(\.|$)")
 
 from .tensor import (Tensor, ShapeError, AnomalyError, no_grad, enable_grad, set_grad_enabled, inference_mode,
                      is_grad_enabled, set_default_dtype, get_default_dtype, manual_seed, detect_anomaly, device)
