@@ -28,7 +28,8 @@ from .functions import (add, sub, mul, div, neg, pow, matmul, mm, bmm, exp, log,
                         log_softmax, sum, mean, max, min, amax, amin, argmax, argmin, var, std, norm, cumsum, cat,
                         concatenate, concat, stack, split, chunk, unbind, flatten, squeeze, unsqueeze, expand,
                         broadcast_to, reshape, transpose, permute, gather, masked_fill, topk, sort, argsort, narrow,
-                        flip, pad, einsum, tril, triu, allclose, equal, is_tensor, numel, clone)
+                        flip, pad, einsum, tril, triu, allclose, equal, is_tensor, numel, clone, promote_types,
+                        result_type)
 from .gradcheck import gradcheck, GradcheckError
 
 __version__ = "0.2.0"

@@ -11,7 +11,9 @@ import numpy as np
 
 from . import ops
 from ._args import dim_arg, int_arg
-from .tensor import ShapeError, Tensor, to_array, where  # noqa: F401  (where: re-exported)
+from ._args import dtype_arg
+from .tensor import ShapeError, Tensor, _lift, promote_all, to_array, where  # noqa: F401  (where: re-exported)
+from .tensor import promote_types as _promote_types, result_type as _result_type
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "mm", "bmm", "exp", "log", "sqrt", "sin", "cos", "abs",
@@ -20,7 +22,7 @@ __all__ = [
     "var", "std", "norm", "cumsum", "cat", "concatenate", "concat", "stack", "split", "chunk", "unbind",
     "flatten", "squeeze", "unsqueeze", "expand", "broadcast_to", "reshape", "transpose", "permute", "gather",
     "masked_fill", "topk", "sort", "argsort", "narrow", "flip", "pad", "einsum", "tril", "triu", "allclose",
-    "equal", "is_tensor", "numel", "clone",
+    "equal", "is_tensor", "numel", "clone", "promote_types", "result_type",
 ]
 
 
@@ -216,7 +218,7 @@ def cat(tensors: Sequence[Any], dim: int = 0, *, axis: int | None = None) -> Ten
     d = dim_arg(axis if axis is not None else dim, ts[0].ndim, "cat")
     if ts[0].ndim == 0:
         raise ShapeError("cat: zero-dimensional tensors cannot be concatenated (use stack)")
-    return ops.Concat.apply(*ts, axis=d)
+    return ops.Concat.apply(*promote_all(ts), axis=d)
 
 
 concatenate = concat = cat
@@ -226,7 +228,7 @@ def stack(tensors: Sequence[Any], dim: int = 0, *, axis: int | None = None) -> T
     """Join equally shaped tensors along a new dimension."""
     ts = _check_list("stack", tensors)
     d = dim_arg(axis if axis is not None else dim, ts[0].ndim + 1, "stack")
-    return ops.Stack.apply(*ts, axis=d)
+    return ops.Stack.apply(*promote_all(ts), axis=d)
 
 
 def pad(x: Any, pad_width: Any, value: float = 0.0) -> Tensor:
@@ -303,6 +305,22 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     return result.permute([kept.index(c) for c in out]) if len(out) > 1 else result
 
 
+def promote_types(type1: Any, type2: Any) -> np.dtype:
+    """PyTorch's ``promote_types``: the smallest dtype both convert to (an int and a float -> the float)."""
+    return np.dtype(_promote_types(dtype_arg("promote_types", type1), dtype_arg("promote_types", type2)))
+
+
+def result_type(tensor1: Any, tensor2: Any) -> np.dtype:
+    """PyTorch's ``result_type``: the dtype ``tensor1 + tensor2`` has (a 0-d tensor or a Python number
+    raises only the category -- bool < integer < floating -- of a tensor with dimensions, never its width)."""
+    if isinstance(tensor1, Tensor):
+        return _result_type(tensor1, _lift(tensor2, tensor1))
+    if isinstance(tensor2, Tensor):
+        return _result_type(_lift(tensor1, tensor2), tensor2)
+    a = Tensor._wrap(to_array(tensor1, None))
+    return _result_type(a, _lift(tensor2, a))
+
+
 def _document() -> None:
     """Give each alias the docstring of the Tensor method it stands for."""
     for name in __all__:
@@ -314,3 +332,4 @@ def _document() -> None:
 
 is_tensor.__doc__ = "Whether ``x`` is a tinygrad_seq Tensor (Parameters included)."
 _document()
+

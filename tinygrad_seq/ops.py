@@ -461,7 +461,8 @@ class Sum(Node):
     def forward(self, x, axis, keepdims):
         axes = _axes(axis, x.ndim)
         self.ctx = (x.shape, axes, keepdims)
-        return x.sum(axis=axes, keepdims=keepdims)
+        # bool and integer tensors sum to int64 (PyTorch's; numpy would give uint64 for uint8)
+        return x.sum(axis=axes, keepdims=keepdims, dtype=np.int64 if x.dtype.kind in "biu" else None)
 
     def backward(self, g):
         shape, axes, keep = self.ctx
@@ -598,7 +599,7 @@ class CumSum(Node):
 
     def forward(self, x, axis):
         self.ctx = axis
-        return np.cumsum(x, axis=axis)
+        return np.cumsum(x, axis=axis, dtype=np.int64 if x.dtype.kind in "biu" else None)   # int64, as sum
 
     def backward(self, g):
         axis = self.ctx

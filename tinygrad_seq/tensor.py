@@ -672,9 +672,15 @@ class Tensor:
 
     def __pow__(self, other: Any) -> "Tensor":
         if isinstance(other, (int, float)) and not isinstance(other, bool):
-            if self.array.dtype.kind in "biu" and isinstance(other, int) and other < 0:
-                raise RuntimeError(f"pow: integers to negative integer powers are not allowed (a {self.dtype} "
-                                   f"tensor ** {other}); convert with .float() first")
+            kind = self.array.dtype.kind
+            if kind in "biu":                   # PyTorch: int ** float -> the default float dtype, bool ** int -> int64
+                if isinstance(other, float):
+                    return _ops.PowScalar.apply(self.to(State.default_dtype), p=other)
+                if other < 0:
+                    raise RuntimeError(f"pow: integers to negative integer powers are not allowed (a {self.dtype} "
+                                       f"tensor ** {other}); convert with .float() first")
+                if kind == "b":
+                    return _ops.PowScalar.apply(self.to(np.int64), p=other)
             return _ops.PowScalar.apply(self, p=other)
         o = _lift(other, self)
         if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
@@ -884,11 +890,15 @@ class Tensor:
 
     def maximum(self, other: Any) -> "Tensor":
         """Elementwise maximum with ``other`` (ties share the gradient)."""
-        return _ops.Maximum.apply(self, _lift(other, self))
+        o = _lift(other, self)
+        return _ops.Maximum.apply(*_promote(self, o)) if o.array.dtype is not self.array.dtype else \
+            _ops.Maximum.apply(self, o)
 
     def minimum(self, other: Any) -> "Tensor":
         """Elementwise minimum with ``other`` (ties share the gradient)."""
-        return _ops.Minimum.apply(self, _lift(other, self))
+        o = _lift(other, self)
+        return _ops.Minimum.apply(*_promote(self, o)) if o.array.dtype is not self.array.dtype else \
+            _ops.Minimum.apply(self, o)
 
     def where(self, condition: Any, other: Any) -> "Tensor":
         """``self`` where ``condition``, else ``other`` (PyTorch's ``x.where(cond, y)``)."""
@@ -1221,6 +1231,8 @@ class Tensor:
     def to(self, *args: Any, **kwargs: Any) -> "Tensor":
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``: PyTorch's forms."""
         dtype = kwargs.pop("dtype", None)
+        flags = [a for a in args if isinstance(a, bool)]          # positional (non_blocking, copy), PyTorch's order
+        copy = kwargs.pop("copy", flags[1] if len(flags) > 1 else False)
         for a in (*args, kwargs.pop("device", None)):
             if a is None or isinstance(a, bool):
                 continue
@@ -1231,14 +1243,13 @@ class Tensor:
             else:
                 dtype = a
         kwargs.pop("non_blocking", None)
-        kwargs.pop("copy", None)
         if kwargs:
             raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
         if dtype is None:
-            return self
+            return self.clone() if copy else self
         dtype = dtype_arg("to", dtype)
         if dtype == self.array.dtype:
-            return self
+            return self.clone() if copy else self       # copy=True: a new tensor with its own memory, as PyTorch
         return _ops.Cast.apply(self, dtype=dtype)
 
     astype = to
@@ -1493,14 +1504,53 @@ def _new(arr: np.ndarray, requires_grad: bool) -> Tensor:
 
 
 def _promote(a: Tensor, b: Tensor) -> tuple:
-    """PyTorch's promotion for two tensors: an integer or bool one takes the other's floating dtype
-    (int64 + float32 is float32; numpy would give float64).  Other pairs follow numpy, which agrees."""
-    ka, kb = a.array.dtype.kind, b.array.dtype.kind
-    if ka in "biu" and kb == "f":
-        return a.to(b.array.dtype), b
-    if kb in "biu" and ka == "f":
-        return a, b.to(a.array.dtype)
-    return a, b
+    """PyTorch's promotion for two tensors of different dtypes: both converted to ``result_type(a, b)``."""
+    dt = result_type(a, b)
+    return (a if a.array.dtype is dt else a.to(dt)), (b if b.array.dtype is dt else b.to(dt))
+
+
+# PyTorch's categories: bool < integer < floating.  A 0-d tensor (or a Python number, lifted to one by
+# ``_lift``) only raises the category of a tensor with dimensions, never its width.
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_RESULT_TYPES: dict = {}
+
+
+def promote_types(da: np.dtype, db: np.dtype) -> np.dtype:
+    """PyTorch's ``promote_types``: an integer or bool dtype meets a floating one -> the floating one
+    (int64 + float16 is float16; numpy would give float64).  Other pairs follow numpy, which agrees."""
+    ca, cb = _CATEGORY[da.kind], _CATEGORY[db.kind]
+    if ca != cb and (ca == 2 or cb == 2):
+        return da if ca > cb else db
+    return np.promote_types(da, db)
+
+
+def result_type(a: Tensor, b: Tensor) -> np.dtype:
+    """PyTorch's ``result_type`` for two tensors: tensors with dimensions decide the width, a 0-d one only
+    raises the category (``float16 + 0-d float64`` is float16, ``int32 * 0-d int64`` is int32, ``int32 +
+    0-d float64`` is float64).  Memoized per (dtype, dtype, 0-d?, 0-d?): O(1) on the hot path."""
+    da, db = a.array.dtype, b.array.dtype
+    key = (da, db, a.array.ndim == 0, b.array.ndim == 0)
+    dt = _RESULT_TYPES.get(key)
+    if dt is None:
+        if key[2] == key[3]:
+            dt = promote_types(da, db)
+        else:
+            high, low = (db, da) if key[2] else (da, db)            # (the one with dimensions, the 0-d one)
+            dt = promote_types(high, low) if _CATEGORY[low.kind] > _CATEGORY[high.kind] else high
+        _RESULT_TYPES[key] = dt = np.dtype(dt)
+    return dt
+
+
+def promote_all(tensors: Sequence[Tensor]) -> list:
+    """Tensors converted to their common PyTorch result type (``cat``, ``stack``)."""
+    first = tensors[0].array.dtype
+    if all(t.array.dtype is first for t in tensors):
+        return list(tensors)
+    dt = first
+    for t in tensors[1:]:
+        dt = promote_types(dt, t.array.dtype)
+    dt = np.dtype(dt)
+    return [t if t.array.dtype is dt else t.to(dt) for t in tensors]
 
 
 def _lift(value: Any, like: Tensor) -> Tensor:
@@ -1541,6 +1591,8 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 (PyTo
     like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else \
         Tensor._wrap(to_array(input, None))
     a, b = _lift(input, like), _lift(other, like)
+    if a.array.dtype is not b.array.dtype:                  # PyTorch's promotion (int with float -> the float)
+        a, b = _promote(a, b)
     try:
         return _ops.Where.apply(a, b, cond=cond)
     except ShapeError:
