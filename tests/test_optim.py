@@ -176,7 +176,8 @@ def test_clip_grad_norm_and_value():
     b = tg.Tensor([0.0, 4.0], requires_grad=True)
     (a.sum() * 3 + (b * tg.Tensor([0.0, 4.0])).sum()).backward()      # grads (3, 3) and (0, 4)
     norm = nn.utils.clip_grad_norm_([a, b], 1.0)
-    assert norm == pytest.approx(math.sqrt(9 + 9 + 16))
+    assert isinstance(norm, tg.Tensor) and norm.shape == () and norm.dtype == a.dtype   # PyTorch returns a tensor
+    assert float(norm) == pytest.approx(math.sqrt(9 + 9 + 16))
     total = math.sqrt(float((a.grad.numpy() ** 2).sum() + (b.grad.numpy() ** 2).sum()))
     assert total == pytest.approx(1.0, rel=1e-5)
     nn.utils.clip_grad_value_([a, b], 0.1)
@@ -215,8 +216,8 @@ def test_clip_grad_norm_every_norm_type(norm_type, dtype):
     max_norm = want / 4
     ps = _clip_setup(dtype)
     total = nn.utils.clip_grad_norm_(ps, max_norm, norm_type=norm_type)
-    assert isinstance(total, float)
-    assert total == pytest.approx(want, rel=1e-6 if dtype == np.float32 else 1e-12)
+    assert isinstance(total, tg.Tensor) and total.dtype == dtype
+    assert float(total) == pytest.approx(want, rel=1e-6 if dtype == np.float32 else 1e-12)
     coef = max_norm / (want + 1e-6)
     for p, g in zip(ps, CLIP_GRADS):
         assert p.grad.dtype == dtype                                      # float32 stays float32
@@ -230,12 +231,12 @@ def test_clip_grad_norm_leaves_small_gradients_alone_and_skips_missing_ones():
     extra = tg.zeros(2, requires_grad=True)                               # no .grad: ignored
     before = [p.grad.numpy().copy() for p in ps]
     total = nn.utils.clip_grad_norm_(ps + [extra], max_norm=100.0, norm_type=1)
-    assert total == pytest.approx(_by_hand_norm(1), rel=1e-6) and extra.grad is None
+    assert float(total) == pytest.approx(_by_hand_norm(1), rel=1e-6) and extra.grad is None
     for p, b in zip(ps, before):
         np.testing.assert_array_equal(p.grad.numpy(), b)
-    assert nn.utils.clip_grad_norm_([extra], 1.0) == 0.0
+    assert float(nn.utils.clip_grad_norm_([extra], 1.0)) == 0.0
     one = _clip_setup()[0]                                                # a single tensor, not a list
-    assert nn.utils.clip_grad_norm_(one, 1.0, norm_type=math.inf) == pytest.approx(4.0)
+    assert float(nn.utils.clip_grad_norm_(one, 1.0, norm_type=math.inf)) == pytest.approx(4.0)
     np.testing.assert_allclose(one.grad.numpy(), CLIP_GRADS[0] / (4.0 + 1e-6), rtol=1e-6)
 
 
@@ -243,7 +244,7 @@ def test_clip_grad_norm_nonfinite():
     ps = _clip_setup(np.float64)
     ps[0].grad.numpy()[0] = np.inf
     with np.errstate(invalid="ignore"):                                   # inf * 0: nan, as in PyTorch
-        assert nn.utils.clip_grad_norm_(ps, 1.0) == math.inf
+        assert float(nn.utils.clip_grad_norm_(ps, 1.0)) == math.inf
     ps = _clip_setup(np.float64)
     ps[1].grad.numpy()[0, 0] = np.nan
     with pytest.raises(RuntimeError, match="error_if_nonfinite"):

@@ -118,7 +118,7 @@ class Node:
             out = np.asarray(out)
         t = object.__new__(Tensor)
         t.array = out
-        t.grad = None
+        t._grad = None
         t._hooks = None
         if needs is not None:
             # per input: its node, the leaf itself, or None when it needs no gradient
@@ -282,18 +282,26 @@ def _backward(roots: Sequence["Tensor"], grads: Sequence[np.ndarray], retain_gra
 
 
 def _accumulate_leaf(leaf: "Tensor", g: np.ndarray) -> None:
-    """leaf.grad += g (after the leaf's hooks), in the leaf's dtype."""
+    """leaf.grad += g (after the leaf's hooks), in the leaf's dtype, into the same tensor (PyTorch's: code
+    holding ``g = x.grad`` sees the sum).  ``g`` is a buffer this backward owns, so it may become ``.grad``."""
     if leaf._hooks:
-        g = _run_hooks(leaf._hooks, g, "the leaf")
+        h = _run_hooks(leaf._hooks, g, "the leaf")
+        g = g if h is g else np.array(h)            # a hook's result may be held elsewhere: keep a copy
     if g.dtype != leaf.array.dtype:
         g = g.astype(leaf.array.dtype)
-    leaf.grad = Tensor._wrap(g) if leaf.grad is None else Tensor._wrap(leaf.grad.array + g)
+    old = leaf._grad
+    if old is None:
+        leaf._grad = Tensor._wrap(g)
+    elif old.array.flags.writeable and old.array.shape == g.shape:
+        np.add(old.array, g, out=old.array)
+    else:                                           # a read-only or broadcast .grad set by hand: replace it
+        leaf._grad = Tensor._wrap(old.array + g)
 
 
 def _retain(ref: Callable, g: np.ndarray) -> None:
     t = ref()
     if t is not None:
-        t.grad = Tensor._wrap(g.copy() if t.grad is None else t.grad.array + g)
+        t._grad = Tensor._wrap(g.copy() if t._grad is None else t._grad.array + g)
 
 
 def _run_hooks(hooks: list, g: np.ndarray, where: str) -> np.ndarray:
@@ -417,7 +425,7 @@ class Tensor:
     ``t.data`` is PyTorch's: a tensor sharing that array, cut from the graph.
     """
 
-    __slots__ = ("array", "requires_grad", "grad", "grad_fn", "_hooks", "__weakref__")
+    __slots__ = ("array", "requires_grad", "_grad", "grad_fn", "_hooks", "__weakref__")
     __array_ufunc__ = None          # ndarray <op> Tensor defers to Tensor's reflected ops
     __hash__ = object.__hash__      # == is elementwise, identity is the hash
 
@@ -433,7 +441,7 @@ class Tensor:
             check_grad_dtype(arr.dtype, "Tensor")
         self.array = arr
         self.requires_grad = bool(requires_grad)
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._hooks = None
 
@@ -443,7 +451,7 @@ class Tensor:
         t = object.__new__(Tensor)
         t.array = arr if type(arr) is np.ndarray else np.asarray(arr)
         t.requires_grad = False
-        t.grad = None
+        t._grad = None
         t.grad_fn = None
         t._hooks = None
         return t
@@ -467,6 +475,28 @@ class Tensor:
         if self.requires_grad:
             check_grad_dtype(arr.dtype, ".data =")
         self.array = arr
+
+    @property
+    def grad(self) -> "Tensor | None":
+        """The gradient accumulated by ``backward`` (None until then)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None:                       # PyTorch's checks and messages
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value is self:
+                raise RuntimeError("can't assign Variable as its own grad")
+            if value.array.shape != self.array.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(value.array.shape)}' to a "
+                                   f"tensor of size '{list(self.array.shape)}'. Please ensure that the gradient "
+                                   "and the tensor are the same size")
+            if value.array.dtype != self.array.dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype '{value.array.dtype}' to a tensor "
+                                   f"with dtype '{self.array.dtype}'. The gradient must match the tensor's dtype")
+        self._grad = value
 
     @property
     def _version(self) -> int:

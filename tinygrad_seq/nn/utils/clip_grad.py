@@ -6,6 +6,7 @@ from typing import Iterable
 import numpy as np
 
 from ..._args import number_arg
+from ..._state import get_default_dtype
 from ...tensor import Tensor
 
 
@@ -28,14 +29,16 @@ def _vector_norm(a: np.ndarray, norm_type: float) -> float:
 
 
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> float:
+                    error_if_nonfinite: bool = False) -> Tensor:
     """Scale all gradients together so their joint norm is at most ``max_norm``; returns the norm before.
 
     As PyTorch: the total norm is the ``norm_type``-norm of the vector of each
     gradient's ``norm_type``-norm (for finite p, the p-norm of all gradient
     elements together; for ``inf``, the largest |element|).  If
     ``max_norm / (total + 1e-6) < 1`` every gradient is multiplied by it, keeping
-    its dtype (float32 stays float32).  Returned as a Python float.
+    its dtype (float32 stays float32), in place (a held ``g = p.grad`` sees it).
+    Returned as a 0-d tensor in the gradients' dtype, as PyTorch (``float(...)``
+    or ``.item()`` for a number).
     """
     if max_norm != float("inf"):                 # inf: measure the norm, clip nothing
         number_arg("clip_grad_norm_", "max_norm", max_norm, 0)
@@ -48,7 +51,7 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
         number_arg("clip_grad_norm_", "norm_type", norm_type)
     params = _with_grads(parameters, "clip_grad_norm_")
     if not params:
-        return 0.0
+        return Tensor._wrap(np.zeros((), get_default_dtype()))
     norm_type = float(norm_type)
     total = _vector_norm(np.array([_vector_norm(p.grad.array, norm_type) for p in params]), norm_type)
     if error_if_nonfinite and not np.isfinite(total):
@@ -58,8 +61,11 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
     if scale < 1:
         for p in params:
             g = p.grad.array
-            p.grad = Tensor._wrap(g * g.dtype.type(scale))
-    return total
+            if g.flags.writeable:
+                np.multiply(g, g.dtype.type(scale), out=g)
+            else:
+                p.grad = Tensor._wrap(g * g.dtype.type(scale))
+    return Tensor._wrap(np.asarray(total, dtype=params[0].grad.array.dtype))
 
 
 def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:

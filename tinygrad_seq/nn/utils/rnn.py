@@ -127,6 +127,7 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
     T = max(s.shape[0] for s in seqs)
     padded = []
     for s in seqs:
+        s = s.to(seqs[0].dtype)               # PyTorch: the output has the first sequence's dtype
         extra = T - s.shape[0]
         widths = [(extra, 0) if padding_side == "left" else (0, extra)] + [(0, 0)] * (s.ndim - 1)
         padded.append(pad(s, widths, padding_value) if extra else s)
