@@ -29,7 +29,7 @@ from .functions import (add, sub, mul, div, neg, pow, matmul, mm, bmm, exp, log,
                         concatenate, concat, stack, split, chunk, unbind, flatten, squeeze, unsqueeze, expand,
                         broadcast_to, reshape, transpose, permute, gather, masked_fill, topk, sort, argsort, narrow,
                         flip, pad, einsum, tril, triu, allclose, equal, is_tensor, numel, clone, promote_types,
-                        result_type)
+                        result_type, scatter, scatter_add)
 from .gradcheck import gradcheck, GradcheckError
 
 __version__ = "0.2.0"

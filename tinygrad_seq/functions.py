@@ -22,7 +22,7 @@ __all__ = [
     "var", "std", "norm", "cumsum", "cat", "concatenate", "concat", "stack", "split", "chunk", "unbind",
     "flatten", "squeeze", "unsqueeze", "expand", "broadcast_to", "reshape", "transpose", "permute", "gather",
     "masked_fill", "topk", "sort", "argsort", "narrow", "flip", "pad", "einsum", "tril", "triu", "allclose",
-    "equal", "is_tensor", "numel", "clone", "promote_types", "result_type",
+    "equal", "is_tensor", "numel", "clone", "promote_types", "result_type", "scatter", "scatter_add",
 ]
 
 
@@ -170,6 +170,14 @@ def permute(x: Tensor, dims: Sequence[int]) -> Tensor:
 
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     return _t(x).gather(dim, index)
+
+
+def scatter(x: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: Any = None) -> Tensor:
+    return _t(x).scatter(dim, index, src, value=value, reduce=reduce)
+
+
+def scatter_add(x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
+    return _t(x).scatter_add(dim, index, src)
 
 
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:

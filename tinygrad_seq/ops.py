@@ -748,6 +748,60 @@ class GetItem(Node):
         return (out,)
 
 
+def _scatter_grid(index: np.ndarray, dim: int) -> tuple:
+    """Where scatter writes: each position p of ``index``, with ``index[p]`` in place of p's ``dim``-th coordinate."""
+    grid = list(np.ix_(*[np.arange(n) for n in index.shape]))
+    grid[dim] = index
+    return tuple(grid)
+
+
+class ScatterSet(Node):
+    """y = x, then y[to(p)] = src[p] for each position p of index (PyTorch's ``scatter``);
+    dx = g with zeros where src was written,  dsrc[p] = g[to(p)]  (a gather of g)"""
+    name = "scatter"
+
+    def forward(self, x, src, dim, index):
+        to = _scatter_grid(index, dim)
+        region = tuple(slice(0, n) for n in index.shape)
+        y = x.copy()
+        y[to] = src[region]
+        self.ctx = (to, region, src.shape)
+        return y
+
+    def backward(self, g):
+        to, region, src_shape = self.ctx
+        gx = gs = None
+        if self.needs_input_grad[0]:
+            gx = g.copy()
+            gx[to] = 0
+        if self.needs_input_grad[1]:
+            gs = np.zeros(src_shape, dtype=g.dtype)
+            gs[region] = g[to]
+        return gx, gs
+
+
+class ScatterAdd(Node):
+    """y = x, then y[to(p)] += src[p] for each position p of index (repeats add up; PyTorch's ``scatter_add``);
+    dx = g,  dsrc[p] = g[to(p)]"""
+    name = "scatter_add"
+
+    def forward(self, x, src, dim, index):
+        to = _scatter_grid(index, dim)
+        region = tuple(slice(0, n) for n in index.shape)
+        y = x.copy()
+        np.add.at(y, to, src[region])
+        self.ctx = (to, region, src.shape)
+        return y
+
+    def backward(self, g):
+        to, region, src_shape = self.ctx
+        gs = None
+        if self.needs_input_grad[1]:
+            gs = np.zeros(src_shape, dtype=g.dtype)
+            gs[region] = g[to]
+        return (g if self.needs_input_grad[0] else None), gs
+
+
 class SetItem(Node):
     """y = x with y[index] = v (a recorded ``x[index] = v``);  dx = g with zeros at index,  dv = g[index]"""
     name = "setitem"

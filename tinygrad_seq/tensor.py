@@ -1024,7 +1024,7 @@ class Tensor:
         if self.shape and self.shape[d] == 0:
             raise ShapeError(f"{op.name}: cannot reduce over dimension {d} of size 0 (shape {self.shape})")
         idx = arg(self.array, axis=d, keepdims=True) if self.ndim else np.zeros((), np.int64)
-        values = self.gather(d, Tensor._wrap(idx)) if self.ndim else self
+        values = self.gather(d, Tensor._wrap(idx)) if self.ndim else self.reshape(())     # a new tensor, never self
         if not keep and self.ndim:
             values, idx = values.squeeze(d), np.squeeze(idx, d)
         return MinMax(values, Tensor._wrap(idx.astype(np.int64)))
@@ -1196,9 +1196,46 @@ class Tensor:
             return self.reshape(1)[np.zeros(1, np.int64)].reshape(())
         if idx.ndim != self.ndim:
             raise ShapeError(f"gather: index must have {self.ndim} dimensions like the input, got shape {idx.shape}")
+        _check_bounds("gather", idx, d, self.shape[d])
         grid = list(np.ix_(*[np.arange(n) for n in idx.shape])) if idx.ndim else []
         grid[d] = idx
         return self[tuple(grid)]
+
+    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: Any = None) -> "Tensor":
+        """A copy with ``out[index[i][j]][j] = src[i][j]`` for dim 0 (and so on): PyTorch's ``scatter``.
+
+        ``src`` may be a tensor (self's dtype) or a number (``value=``).  With repeated
+        indices one of the values wins, as in PyTorch (which leaves the choice undefined).
+        """
+        if reduce is not None:
+            raise NotImplementedError(f"scatter: reduce={reduce!r} is not supported (PyTorch deprecates it); use "
+                                      "scatter_add for reduce='add'")
+        src = value if src is None else src
+        if self.ndim == 0:                      # as a 1-element tensor (PyTorch takes 0-d self, index and src)
+            return self.reshape(1).scatter(dim, _int_index(index, "scatter").reshape(-1),
+                                           src.reshape(-1) if isinstance(src, Tensor) else src).reshape(())
+        d, idx, src_t = _scatter_args("scatter", self, dim, index, src)
+        return _ops.ScatterSet.apply(self, src_t, dim=d, index=idx)
+
+    def scatter_add(self, dim: int, index: Any, src: Any) -> "Tensor":
+        """A copy with ``out[index[i][j]][j] += src[i][j]`` for dim 0 (and so on): PyTorch's ``scatter_add``."""
+        if self.ndim == 0:
+            return self.reshape(1).scatter_add(dim, _int_index(index, "scatter_add").reshape(-1),
+                                               src.reshape(-1) if isinstance(src, Tensor) else src).reshape(())
+        d, idx, src_t = _scatter_args("scatter_add", self, dim, index, src, number_ok=False)
+        return _ops.ScatterAdd.apply(self, src_t, dim=d, index=idx)
+
+    def scatter_(self, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: Any = None) -> "Tensor":
+        """``scatter``, in place."""
+        out = lambda: self.scatter(dim, index, src, value=value, reduce=reduce)  # noqa: E731
+        operand = src if isinstance(src, Tensor) else None
+        return self._inplace("scatter_", out, lambda a: np.copyto(a, out().array), operand)
+
+    def scatter_add_(self, dim: int, index: Any, src: Any) -> "Tensor":
+        """``scatter_add``, in place."""
+        out = lambda: self.scatter_add(dim, index, src)  # noqa: E731
+        return self._inplace("scatter_add_", out, lambda a: np.copyto(a, out().array),
+                             src if isinstance(src, Tensor) else None)
 
     def repeat(self, *sizes: Any) -> "Tensor":
         """Tile the tensor ``sizes[i]`` times along each dimension (PyTorch's ``repeat``)."""
@@ -1223,20 +1260,37 @@ class Tensor:
         return self + 0 if self.requires_grad and is_grad_enabled() else Tensor._wrap(self.array.copy())
 
     # -- sorting --------------------------------------------------------------
-    def sort(self, dim: int = -1, descending: bool = False) -> MinMax:
-        """``(values, indices)`` sorted along ``dim`` (stable)."""
-        d = dim_arg(dim, self.ndim, "sort")
-        idx = np.argsort(-self.array if descending else self.array, axis=d, kind="stable") if self.ndim else \
-            np.zeros((), np.int64)
-        return MinMax(self.gather(d, idx) if self.ndim else self, Tensor._wrap(idx.astype(np.int64)))
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> MinMax:
+        """``(values, indices)`` sorted along ``dim``, always stable (ties keep their order, also descending).
 
-    def argsort(self, dim: int = -1, descending: bool = False) -> "Tensor":
-        """Indices that sort along ``dim`` (stable)."""
-        return self.sort(dim, descending).indices
+        NaN sorts as the largest value (last ascending, first descending), as in PyTorch.
+        Descending order is the stable ascending order of the reversed array, reversed:
+        no negation, so unsigned integers, the smallest signed integer and bool sort right.
+        """
+        d = dim_arg(dim, self.ndim, "sort")
+        bool_arg("sort", "descending", descending), bool_arg("sort", "stable", stable)
+        if self.ndim == 0:                          # a new tensor, never self (PyTorch's)
+            return MinMax(self.reshape(()), Tensor._wrap(np.zeros((), np.int64)))
+        a = self.array
+        if descending:
+            n = a.shape[d]
+            flip = (slice(None),) * d + (slice(None, None, -1),)
+            idx = (n - 1) - np.argsort(a[flip], axis=d, kind="stable")[flip]
+        else:
+            idx = np.argsort(a, axis=d, kind="stable")
+        idx = idx.astype(np.int64, copy=False)
+        return MinMax(self.gather(d, idx), Tensor._wrap(idx))
+
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> "Tensor":
+        """Indices that sort along ``dim`` (stable; NaN as the largest value)."""
+        return self.sort(dim, descending, stable=stable).indices
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> MinMax:  # noqa: A002
         """``(values, indices)`` of the ``k`` largest (or smallest) along ``dim``."""
         d = dim_arg(dim, self.ndim, "topk")
+        if self.array.dtype.kind == "b":
+            raise RuntimeError("topk: bool tensors are not supported (as in PyTorch: \"topk does not support bool "
+                               "dtypes on CPU\"); convert with .int() or .float() first")
         n = self.shape[d] if self.ndim else 1
         if not is_int(k) or not 0 <= k <= n:
             raise ValueError(f"topk: k must be an integer in [0, {n}], got {k!r}")
@@ -1512,6 +1566,42 @@ def _int_index(index: Any, op: str) -> np.ndarray:
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got {idx.dtype}")
     return idx
+
+
+def _check_bounds(op: str, idx: np.ndarray, d: int, n: int) -> None:
+    """Indices must lie in [0, n): negative ones are refused (PyTorch's rule and message), not wrapped round."""
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = idx.min() if idx.min() < 0 else idx.max()
+        raise RuntimeError(f"{op}: index {bad} is out of bounds for dimension {d} with size {n}")
+
+
+def _scatter_args(op: str, t: "Tensor", dim: Any, index: Any, src: Any, number_ok: bool = True) -> tuple:
+    """scatter's checks (PyTorch's): index as many dims as self; index no larger than src anywhere nor than
+    self outside ``dim``; indices in range; src of self's dtype (a number becomes a constant of it)."""
+    d = dim_arg(dim, t.ndim, op)
+    idx = _int_index(index, op)
+    if idx.ndim != t.ndim:
+        raise ShapeError(f"{op}: index must have {t.ndim} dimensions like self, got shape {idx.shape}")
+    t_shape = t.shape
+    if isinstance(src, Tensor):
+        if src.array.dtype != t.array.dtype:
+            raise RuntimeError(f"{op}: expected self.dtype to be equal to src.dtype, got {t.dtype} and {src.dtype}")
+        s_shape = src.shape
+        if len(s_shape) != len(t_shape):
+            raise ShapeError(f"{op}: src must have {t.ndim} dimensions like self, got shape {src.shape}")
+        if any(i > s for i, s in zip(idx.shape, s_shape)) or \
+                any(i > s for k, (i, s) in enumerate(zip(idx.shape, t_shape)) if k != d):
+            raise ShapeError(f"{op}: index {idx.shape} must be no larger than src {src.shape} in every dimension "
+                             f"and no larger than self {t.shape} apart from dimension {d}")
+    elif number_ok and src is not None and not isinstance(src, (str, bytes)) and np.ndim(src) == 0:
+        src = Tensor._wrap(np.full(idx.shape, src, dtype=t.array.dtype))
+    else:
+        raise TypeError(f"{op}: src must be a tensor{' or a number' if number_ok else ''}, got "
+                        f"{type(src).__name__}")
+    if any(i > s for k, (i, s) in enumerate(zip(idx.shape, t_shape)) if k != d):
+        raise ShapeError(f"{op}: index {idx.shape} must be no larger than self {t.shape} apart from dimension {d}")
+    _check_bounds(op, idx, d, t_shape[d])
+    return d, idx, src
 
 
 def _bool_mask(mask: Any, op: str, what: str = "the mask") -> np.ndarray:
