@@ -17,7 +17,7 @@ import numpy as _np
 # The filter matches only warnings attributed to tinygrad_seq's modules, never the user's own numpy code.
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tinygrad_seq(\.|$)")
 
-from .tensor import (Tensor, ShapeError, AnomalyError, no_grad, enable_grad, set_grad_enabled, inference_mode,
+from .tensor import (Tensor, Size, ShapeError, AnomalyError, no_grad, enable_grad, set_grad_enabled, inference_mode,
                      is_grad_enabled, set_default_dtype, get_default_dtype, manual_seed, detect_anomaly, device)
 from .factories import (zeros, ones, full, empty, zeros_like, ones_like, full_like, empty_like, randn, rand, randint,
                         randn_like, rand_like, randperm, multinomial, arange, linspace, eye, tensor, from_numpy,

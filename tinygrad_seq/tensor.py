@@ -44,7 +44,7 @@ from ._state import (MODIFIED, AnomalyError, State, buffer_of, detect_anomaly, e
                      set_grad_enabled, version_of)
 
 __all__ = [
-    "Tensor", "Node", "ShapeError", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+    "Tensor", "Size", "Node", "ShapeError", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
     "is_grad_enabled", "set_default_dtype", "get_default_dtype", "manual_seed", "detect_anomaly",
     "AnomalyError", "device",
 ]
@@ -408,6 +408,45 @@ def to_array(data: Any, dtype: Any) -> np.ndarray:
     return arr
 
 
+class Size(tuple):
+    """PyTorch's ``torch.Size``: the tuple of ints ``x.shape`` and ``x.size()`` return, with ``numel()``.
+
+    Slicing it or adding a tuple gives a Size.  ``repr`` is ``tg.Size([2, 3])``; ``str`` stays the
+    tuple's ``(2, 3)`` so that error messages read as before.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, sizes: Iterable = ()) -> "Size":
+        sizes = tuple(sizes)
+        for i, n in enumerate(sizes):
+            if not is_int(n):
+                raise TypeError(f"Size() takes an iterable of 'int' (item {i} is '{type(n).__name__}')")
+        return tuple.__new__(cls, [int(n) for n in sizes])
+
+    def numel(self) -> int:
+        """The number of elements a tensor of this shape holds (1 for ``Size([])``)."""
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, i: Any) -> Any:
+        r = tuple.__getitem__(self, i)
+        return tuple.__new__(Size, r) if type(i) is slice else r
+
+    def __add__(self, other: Any) -> "Size":
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __radd__(self, other: Any) -> "Size":
+        return Size(tuple(other) + tuple(self))
+
+    def __repr__(self) -> str:
+        return f"tg.Size({list(self)})"
+
+    __str__ = tuple.__repr__
+
+
 MinMax = namedtuple("MinMax", ["values", "indices"])
 MinMax.__doc__ = "What ``max(dim)``/``min(dim)``/``topk``/``sort`` return: ``(values, indices)``, PyTorch's named tuple."
 
@@ -457,7 +496,8 @@ class Tensor:
         return t
 
     # -- attributes ---------------------------------------------------------
-    shape = property(lambda self: self.array.shape, doc="The shape, a tuple (``size()`` is PyTorch's call form).")
+    shape = property(lambda self: tuple.__new__(Size, self.array.shape),
+                     doc="The shape, a ``tg.Size`` (a tuple; ``size()`` is PyTorch's call form).")
     ndim = property(lambda self: self.array.ndim, doc="The number of dimensions.")
     dtype = property(lambda self: self.array.dtype, doc="The numpy dtype (``tg.float32`` etc. are numpy dtypes).")
     is_leaf = property(lambda self: self.grad_fn is None, doc="True unless the tensor was computed by a recorded op.")
@@ -506,7 +546,7 @@ class Tensor:
     def size(self, dim: int | None = None) -> Any:
         """The shape (``size()``) or one length (``size(dim)``), as PyTorch's ``size``."""
         if dim is None:
-            return self.array.shape
+            return tuple.__new__(Size, self.array.shape)
         return self.array.shape[dim_nd(dim, self.ndim, "size")]
 
     def numel(self) -> int:
@@ -1252,8 +1292,16 @@ class Tensor:
         return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))]
 
     def contiguous(self) -> "Tensor":
-        """The tensor itself (numpy arrays need no contiguity for anything here)."""
-        return self
+        """The tensor itself if its values are laid out in row-major order, else a row-major copy (PyTorch's)."""
+        if self.array.flags.c_contiguous:
+            return self
+        out = self.clone()                      # recorded when a gradient flows; its array made row-major
+        out.array = np.ascontiguousarray(out.array)
+        return out
+
+    def is_contiguous(self) -> bool:
+        """Whether the values are in row-major order (False after ``t()``, ``transpose``, ``expand``, some slices)."""
+        return bool(self.array.flags.c_contiguous)
 
     def clone(self) -> "Tensor":
         """A copy with its own memory; gradients flow back to ``self``."""
@@ -1475,6 +1523,8 @@ class Tensor:
 
     def clamp_(self, min: float | None = None, max: float | None = None) -> "Tensor":  # noqa: A002
         """Limit every element to [min, max], in place."""
+        if min is None and max is None:
+            raise ValueError("clamp_: at least one of min and max must be given")
         return self._inplace("clamp_", lambda: self.clamp(min, max), lambda a: np.clip(a, min, max, out=a))
 
     clip_ = clamp_
@@ -1514,7 +1564,27 @@ class Tensor:
         """t(), in place."""
         return self._reshape_inplace(self.t())
 
+    def transpose_(self, dim0: int, dim1: int) -> "Tensor":
+        """transpose(dim0, dim1), in place."""
+        return self._reshape_inplace(self.transpose(dim0, dim1))
+
+    def resize_(self, *sizes: Any) -> "Tensor":
+        """A new shape, in place: the first elements (in row-major order) kept, new ones zero (PyTorch leaves them
+        uninitialised).  Refused for a tensor that requires grad, as in PyTorch."""
+        if self.requires_grad:
+            raise RuntimeError("resize_: cannot resize variables that require grad")
+        shape = shape_args(sizes, "resize_")
+        flat = np.zeros(int(np.prod(shape, dtype=np.int64)), dtype=self.array.dtype)
+        keep = min(flat.size, self.array.size)
+        flat[:keep] = self.array.reshape(-1)[:keep]
+        self.array = flat.reshape(shape)
+        return self
+
     def _reshape_inplace(self, new: "Tensor") -> "Tensor":
+        if self.requires_grad and self.grad_fn is None and State.grad_enabled:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation "
+                               "(a shape change: unsqueeze_, squeeze_, t_, transpose_). Change it under "
+                               "`with tg.no_grad():` or use the out-of-place form.")
         if new.grad_fn is not None:
             self.grad_fn = new.grad_fn
         self.array = new.array
