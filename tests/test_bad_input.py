@@ -49,7 +49,7 @@ def sgd():
 # construction
 # ---------------------------------------------------------------------------
 DIM = r"dimension out of range \(expected to be in range of"
-case("tensor-str-array", lambda: tg.tensor(np.array(["a", "b"])), TypeError, r"tensor: cannot make a tensor from <U1")
+case("tensor-str-array", lambda: tg.tensor(np.array(["a", "b"])), TypeError, r"tensor: cannot make a tensor from a numpy array of strings \(dtype <U1\)")
 case("tensor-str-list", lambda: tg.tensor(["a"]), TypeError, r"tensor: cannot make a tensor")
 case("tensor-numeric-str-with-dtype", lambda: tg.tensor(["1", "2"], dtype=tg.float32), TypeError, r"tensor: cannot make")
 case("tensor-object-array", lambda: tg.tensor(np.array([1, "a"], dtype=object)), TypeError, r"tensor: cannot make")
@@ -178,14 +178,11 @@ case("cumsum-dim", lambda: tg.zeros(3).cumsum(1), IndexError, r"cumsum: " + DIM)
 case("softmax-dim", lambda: x23().softmax(2), IndexError, r"softmax: " + DIM)
 case("softmax-0d-dim-1", lambda: tg.tensor(1.0).softmax(1), IndexError, r"softmax: " + DIM + r" \[-1, 0\], but got 1")
 case("log_softmax-dim-float", lambda: x23().log_softmax(0.5), TypeError, r"log_softmax: dim must be an integer")
-case("log_softmax-empty-axis", lambda: tg.zeros(2, 0).log_softmax(1), ShapeError, r"softmax: cannot normalise over an empty axis")
 case("sum-float-axis", lambda: x23().sum(axis=1.5), TypeError, r"sum: dim must be an integer, got float 1.5")
 case("sum-out-of-range", lambda: x23().sum(2), IndexError, r"sum: " + DIM)
 case("sum-repeated-dims", lambda: x23().sum((0, 0)), ValueError, r"sum: dim \(0, 0\) names a dimension twice")
 case("sum-0d-dim-1", lambda: tg.tensor(1.0).sum(1), IndexError, r"sum: " + DIM)
 case("mean-int", lambda: tg.tensor([1, 2]).mean(), TypeError, r"mean: needs a floating-point tensor, got int64")
-case("mean-empty", lambda: tg.zeros(0).mean(), ShapeError, r"mean: the mean of an empty tensor")
-case("mean-empty-dim", lambda: tg.zeros(0, 3).mean(0), ShapeError, r"mean: the mean of an empty tensor \(shape \(0, 3\)\) over dim 0")
 case("mean-dim", lambda: x23().mean(-3), IndexError, r"mean: " + DIM)
 case("max-empty", lambda: tg.zeros(0).max(), ShapeError, r"max: cannot reduce an empty tensor")
 case("max-dim-empty", lambda: tg.zeros(2, 0).max(1), ShapeError, r"max: cannot reduce over dimension 1 of size 0")
@@ -504,8 +501,8 @@ case("clip_grad_value-negative", lambda: nnu.clip_grad_value_([p2()], -1.0), Val
 # ---------------------------------------------------------------------------
 # more: numbers where numbers belong, modules, data, autograd arguments
 # ---------------------------------------------------------------------------
-case("add-None", lambda: x23() + None, TypeError, r"tensor: cannot make a tensor from NoneType")
-case("add-str", lambda: x23() + "a", TypeError, r"tensor: cannot make a tensor from <U1")
+case("add-None", lambda: x23() + None, TypeError, r"tensor: cannot make a tensor from None: could not infer the dtype of NoneType")
+case("add-str", lambda: x23() + "a", TypeError, r"tensor: cannot make a tensor from a str \('a'\): invalid data type 'str'")
 case("pow-str", lambda: x23() ** "a", TypeError, r"tensor: cannot make a tensor")
 case("matmul-scalar", lambda: x23() @ 2, ShapeError, r"matmul: .*both operands need at least one dimension")
 case("getitem-float", lambda: x23()[1.5], IndexError, r"getitem: index 1.5 into shape \(2, 3\)")
@@ -542,7 +539,7 @@ case("Module.to-dtype-name", lambda: nn.Linear(1, 1).to("float64"), RuntimeError
 case("tensor-nan-to-int", lambda: tg.tensor([float("nan")], dtype=tg.int64), ValueError,
      r"tensor: cannot convert non-finite values \(nan or inf\) to int64")
 case("tensor-inf-to-int", lambda: tg.tensor([float("inf")], dtype=tg.int32), ValueError, r"tensor: cannot convert non-finite")
-case("tensor-too-big-int", lambda: tg.tensor(2 ** 70), TypeError, r"tensor: cannot make a tensor from int data")
+case("tensor-too-big-int", lambda: tg.tensor(2 ** 70), ValueError, r"tensor: the integer 1180591620717411303424 does not fit in int64")
 case("tril-1d", lambda: tg.tril(tg.zeros(3)), ShapeError, r"tril: input tensor must have at least 2 dimensions")
 case("triu-diagonal-float", lambda: tg.triu(x23(), 0.5), TypeError, r"triu: diagonal must be an integer")
 case("einsum-unknown-output", lambda: tg.einsum("i->j", tg.zeros(3)), ValueError, r"einsum: output subscripts 'j' must be")

@@ -476,6 +476,8 @@ class Mean(Node):
     def forward(self, x, axis, keepdims):
         axes = _axes(axis, x.ndim)
         self.ctx = (x.shape, axes, keepdims)
+        if x.size == 0:                 # the mean of nothing is nan (PyTorch's), without numpy's warning
+            return np.full(np.sum(x, axis=axes, keepdims=keepdims).shape, np.nan, dtype=x.dtype)
         return x.mean(axis=axes, keepdims=keepdims)
 
     def backward(self, g):
@@ -587,8 +589,8 @@ class Softmax(Node):
 
 def _finite_max(x: np.ndarray, axis: int) -> np.ndarray:
     """max along ``axis`` (kept), with 0 where it is not finite (a row of -inf stays -inf, not nan)."""
-    if x.shape[axis] == 0:
-        raise ShapeError(f"softmax: cannot normalise over an empty axis {axis} of shape {x.shape}")
+    if x.shape[axis] == 0:           # an empty axis: the softmax is empty too (PyTorch's), any shift will do
+        return np.zeros(x.shape[:axis] + (1,) + x.shape[axis + 1:], dtype=x.dtype)
     m = np.max(x, axis=axis, keepdims=True)
     return np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
 
@@ -625,7 +627,8 @@ class Var(Node):
 
     def backward(self, g):
         d, (axes, keep, denom) = self.saved, self.ctx
-        return (_regrow(g, d.shape, axes, keep) * (2 / denom) * d,)
+        with _IEEE():       # n <= correction: 2 / 0 = inf, times d = 0: a nan gradient, as in PyTorch
+            return (_regrow(g, d.shape, axes, keep) * (np.float64(2) / denom).astype(d.dtype) * d,)
 
 
 # ---------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import warnings
 import weakref
 from collections import namedtuple
 from typing import Any, Callable, Iterable, Sequence
@@ -391,15 +392,24 @@ def to_array(data: Any, dtype: Any) -> np.ndarray:
     try:
         arr = np.array(data)
     except ValueError as e:
-        raise ValueError(f"tensor: cannot make a tensor from this data: {e}") from None
+        raise _bad_data(data, None) or ValueError(f"tensor: cannot make a tensor from this data: {e}") from None
     if arr.dtype == object or arr.dtype.kind in "USVMm":
-        what = type(data).__name__ if arr.dtype == object and not isinstance(data, np.ndarray) else arr.dtype
-        raise TypeError(f"tensor: cannot make a tensor from {what} data (expected numbers, booleans, "
-                        "nested lists of them, or a numeric numpy array)")
+        raise _bad_data(data, arr) or TypeError(f"tensor: cannot make a tensor from this {type(data).__name__}; "
+                                                f"{_EXPECTED}")
+    if arr.dtype == np.uint64 and not isinstance(data, (np.ndarray, np.generic)) and arr.size and \
+            arr.max() > np.iinfo(np.int64).max:             # Python ints in [2**63, 2**64): numpy's uint64
+        raise ValueError(f"tensor: the integer {int(arr.max())} does not fit in int64 (overflow; PyTorch: "
+                         "\"Overflow when unpacking long long\")")
     if dtype is not None:
         dt = dtype_arg("tensor", dtype)
         if dt.kind in "biu" and arr.dtype.kind in "fc" and not np.isfinite(arr).all():
             raise ValueError(f"tensor: cannot convert non-finite values (nan or inf) to {dt}")
+        if dt.kind in "iu" and arr.dtype.kind in "iu" and arr.size and not isinstance(data, (np.ndarray, np.generic)):
+            info = np.iinfo(dt)
+            lo, hi = int(arr.min()), int(arr.max())
+            if lo < info.min or hi > info.max:
+                raise RuntimeError(f"tensor: value {lo if lo < info.min else hi} cannot be converted to type {dt} "
+                                   "without overflow")
         return arr.astype(dt, copy=False)
     if arr.dtype.kind == "f" and not isinstance(data, (np.ndarray, np.generic)):
         arr = arr.astype(State.default_dtype)
@@ -445,6 +455,36 @@ class Size(tuple):
         return f"tg.Size({list(self)})"
 
     __str__ = tuple.__repr__
+
+
+_EXPECTED = "expected numbers, booleans, nested lists of them, or a numeric numpy array"
+
+
+def _bad_data(data: Any, arr: np.ndarray | None) -> Exception | None:
+    """The error for data numpy could not read as numbers, naming the first bad element in words."""
+    if isinstance(data, np.ndarray) and arr is not None:
+        what = {"U": "strings", "S": "bytes", "V": "records", "M": "datetimes", "m": "timedeltas"}.get(
+            arr.dtype.kind, "Python objects")
+        return TypeError(f"tensor: cannot make a tensor from a numpy array of {what} (dtype {arr.dtype}); "
+                         f"{_EXPECTED}")
+    stack: list = [(data, ())]
+    while stack:                                # depth-first, in order, without recursion
+        v, where = stack.pop()
+        at = f" (the element at {list(where)} of the data)" if where else ""
+        if isinstance(v, (str, bytes)):
+            return TypeError(f"tensor: cannot make a tensor from a {type(v).__name__} ({v!r}){at}: invalid data "
+                             f"type '{type(v).__name__}'; {_EXPECTED}")
+        if isinstance(v, (list, tuple)):
+            stack.extend((e, where + (i,)) for i, e in reversed(list(enumerate(v))))
+        elif isinstance(v, int) and not isinstance(v, bool) and not -2 ** 63 <= v < 2 ** 63:
+            return ValueError(f"tensor: the integer {v}{at} does not fit in int64 (overflow; PyTorch: \"Overflow "
+                              "when unpacking long long\")")
+        elif not isinstance(v, (bool, int, float, np.number, np.bool_, np.ndarray, Tensor)):
+            t = type(v).__name__
+            name = "None" if v is None else f"{'an' if t[0] in 'aeiou' else 'a'} {t}"
+            return TypeError(f"tensor: cannot make a tensor from {name}{at}: could not infer the dtype of "
+                             f"{type(v).__name__}; {_EXPECTED}")
+    return None
 
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
@@ -988,12 +1028,6 @@ class Tensor:
         """Mean over all elements or ``dim`` (a floating tensor only)."""
         if self.array.dtype.kind != "f":
             raise TypeError(f"mean: needs a floating-point tensor, got {self.dtype} (use .float() first)")
-        if self.array.size == 0:
-            axes = axes_arg(axis if axis is not None else dim, self.ndim, "mean")
-            n = int(np.prod([self.shape[a] for a in (range(self.ndim) if axes is None else axes)]))
-            if n == 0:
-                over = "" if axes is None else f" over dim {axes if len(axes) > 1 else axes[0]}"
-                raise ShapeError(f"mean: the mean of an empty tensor (shape {self.shape}){over} is undefined")
         return self._reduce(_ops.Mean, dim, keepdim, axis, keepdims)
 
     def logsumexp(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
@@ -1012,15 +1046,23 @@ class Tensor:
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *, correction: int | None = None,
             axis: Any = None, keepdims: bool | None = None) -> "Tensor":
         """Variance with Bessel's correction by default (``correction=1``; ``unbiased=False`` means 0)."""
+        return self._variance("var", dim, unbiased, keepdim, correction, axis, keepdims)
+
+    def _variance(self, name: str, dim: Any, unbiased: Any, keepdim: bool, correction: Any, axis: Any,
+                  keepdims: Any) -> "Tensor":
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
-        number_arg("var", "correction", correction, 0)
-        return self._reduce(_ops.Var, dim, keepdim, axis, keepdims, correction=correction)
+        number_arg(name, "correction", correction, 0)
+        y = self._reduce(_ops.Var, dim, keepdim, axis, keepdims, correction=correction)
+        if y.array.size and self.array.size // y.array.size - correction <= 0:     # nan (or inf), as PyTorch
+            warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+                          "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
+        return y
 
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None) -> "Tensor":
         """Standard deviation: the square root of ``var``."""
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        return self._variance("std", dim, unbiased, keepdim, correction, None, None).sqrt()
 
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> "Tensor":
         """The p-norm (2 by default; 1, any p > 0, or inf) over all elements or ``dim``."""
