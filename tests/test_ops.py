@@ -225,6 +225,32 @@ def _np_setitem(x, v, index):
     return y
 
 
+def _draw_scatter(d, unique: bool):
+    """x, src and PyTorch's scatter arguments: index no larger than src, nor than x outside ``dim``; with
+    ``unique`` every target along ``dim`` is written once (scatter with repeats keeps an undefined winner)."""
+    shape = d.draw(shapes(min_dims=1))
+    dim = d.draw(st.integers(-len(shape), len(shape) - 1))
+    k = dim % len(shape)
+    ishape = tuple(d.draw(st.integers(1, n if (i != k or unique) else 4)) for i, n in enumerate(shape))
+    sshape = tuple(n + d.draw(st.integers(0, 1)) for n in ishape)
+    rng = np.random.default_rng(d.draw(st.integers(0, 2 ** 16)))
+    if unique:
+        perm = np.argsort(rng.random(ishape[:k] + (shape[k],) + ishape[k + 1:]), axis=k)
+        index = perm[tuple(slice(0, n) for n in ishape)]
+    else:
+        index = rng.integers(0, shape[k], ishape)
+    return [array(d, shape, smooth()), array(d, sshape, smooth())], {"dim": dim, "index": index}
+
+
+def _np_scatter(x, src, dim, index, add):
+    out = x.copy()
+    for p in np.ndindex(*index.shape):              # out[p with index[p] along dim] = (or +=) src[p]
+        q = list(p)
+        q[dim] = index[p]
+        out[tuple(q)] = out[tuple(q)] + src[p] if add else src[p]
+    return out
+
+
 def _draw_bce(d):
     shape = d.draw(shapes())
     return [array(d, shape, smooth(0.05, 0.95)), array(d, shape, smooth(0.0, 1.0))], {}
@@ -274,6 +300,10 @@ SPECS = [
     Spec("permute", lambda x, dims: x.permute(dims), lambda x, dims: x.transpose(dims), _draw_permute),
     Spec("expand", lambda x, shape: x.expand(*shape), lambda x, shape: np.broadcast_to(x, shape), _draw_expand),
     Spec("getitem", lambda x, index: x[index], lambda x, index: x[index], _draw_getitem),
+    Spec("scatter", lambda x, s, dim, index: x.scatter(dim, tg.tensor(index), s),
+         lambda x, s, dim, index: _np_scatter(x, s, dim, index, False), lambda d: _draw_scatter(d, True)),
+    Spec("scatter_add", lambda x, s, dim, index: x.scatter_add(dim, tg.tensor(index), s),
+         lambda x, s, dim, index: _np_scatter(x, s, dim, index, True), lambda d: _draw_scatter(d, False)),
     Spec("cat", lambda *xs, axis: tg.cat(xs, axis), lambda *xs, axis: np.concatenate(xs, axis), _draw_cat),
     Spec("stack", lambda *xs, axis: tg.stack(xs, axis), lambda *xs, axis: np.stack(xs, axis),
          lambda d: _draw_cat(d, same_shape=True)),
@@ -348,7 +378,8 @@ ZERO_D = {   # every primitive on 0-d inputs (matmul, cat, split and pad need at
     "permute": lambda a: a.permute(()), "expand": lambda a: a.expand(3), "getitem": lambda a: a[()],
     "stack": lambda a, b: tg.stack([a, b]), "log_softmax": lambda a: a.log_softmax(0),
     "softmax": lambda a: a.softmax(-1), "cumsum": lambda a: a.cumsum(0), "setitem": _set,
-    "cast": lambda a: a.double(),
+    "cast": lambda a: a.double(), "scatter": lambda a, b: a.scatter(0, tg.tensor(0), b) * a,
+    "scatter_add": lambda a, b: a.scatter_add(0, tg.tensor(0), b),
     "binary_cross_entropy": lambda a, b: tg.nn.functional.binary_cross_entropy(a, b, reduction="none"),
 }
 
