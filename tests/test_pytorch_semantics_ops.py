@@ -205,6 +205,8 @@ def test_sort_and_topk_pinned_from_pytorch():
     assert tg.tensor([inf, NAN, -inf]).sort(descending=True).indices.tolist() == [1, 0, 2]
     t = tg.tensor([1, 2, 1, 2, 1])
     assert t.sort(descending=True, stable=True).indices.tolist() == [1, 3, 0, 2, 4]
+    assert tg.sort(t, descending=True, stable=True).indices.tolist() == [1, 3, 0, 2, 4]
+    assert tg.argsort(t, stable=True).tolist() == [0, 2, 4, 1, 3]
     assert t.sort().indices.tolist() == [0, 2, 4, 1, 3]
     assert t.topk(2).indices.tolist() == [1, 3]
     u = tg.tensor([3, 0, 200, 1], dtype=tg.uint8).sort(descending=True)

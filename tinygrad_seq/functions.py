@@ -188,12 +188,12 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     return _t(x).topk(k, dim, largest, sorted)
 
 
-def sort(x: Tensor, dim: int = -1, descending: bool = False) -> Any:
-    return _t(x).sort(dim, descending)
+def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
+    return _t(x).sort(dim, descending, stable=stable)
 
 
-def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
-    return _t(x).argsort(dim, descending)
+def argsort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+    return _t(x).argsort(dim, descending, stable=stable)
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
