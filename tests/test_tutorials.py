@@ -9,6 +9,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tutorial_helpers import ROOT, TUTORIALS, env, notebook_results, run_script, script_results
@@ -37,6 +38,9 @@ def check_03(r):
     assert r["bptt_max_diff"] < 1e-10 and r["ref_max_diff"] < 1e-10      # float64
     assert r["loss_last"] < 0.5 * r["loss_first"]
     assert r["accuracy"] > 0.6                                             # chance is 0.25
+    # one step s_1 = tanh(x U^T + s_0 W^T + b), o_1 = s_1 V^T + c, counted by hand: two transposes, two
+    # matmuls and two adds inside the tanh, the tanh, one transpose and one matmul for V, one add for c
+    assert r["dot_ops"] == 10
 
 
 def check_04(r):
@@ -44,6 +48,24 @@ def check_04(r):
     assert r["lstm_ratio"] > 100 * r["rnn_ratio"] and r["gru_ratio"] > 100 * r["rnn_ratio"]
     assert r["rho_low_ratio"] < 1e-10 and r["rho_high_ratio"] > 1          # vanishing vs exploding
     assert r["noclip_diverged"] == 1
+    # default-initialised gated cells vanish like the RNN; the +1 forget/update bias keeps 100x more
+    assert r["lstm0_ratio"] < 100 * r["rnn_ratio"] and r["gru0_ratio"] < 100 * r["rnn_ratio"]
+    assert r["lstm_ratio"] > 100 * r["lstm0_ratio"] and r["gru_ratio"] > 100 * r["gru0_ratio"]
+    # the sufficient condition: sigma_max(W) < 1 (tanh: gamma = 1) bounds the ratio by sigma_max^(T-1), T = 50
+    assert r["sigma_low"] < 1 and r["rho_low_ratio"] <= r["sigma_low"] ** 49
+    # the counterexample, recomputed: rho(W) = 0.9, yet alternating diagonal factors make the gradient explode
+    a = math.sqrt(10.81)
+    W = np.array([[a, 10.0], [-1.0, -a]])
+    assert r["counter_rho"] == pytest.approx(max(abs(np.linalg.eigvals(W))), rel=1e-5) == pytest.approx(0.9)
+    assert r["counter_sigma"] == pytest.approx(np.linalg.svd(W, compute_uv=False)[0], rel=1e-5)
+    g = np.ones(2) / math.sqrt(2)
+    for k in range(99):
+        g = W.T @ (np.array([[1.0, 0.3], [0.3, 1.0]])[k % 2] * g)     # J^T g with J = diag(d) W
+    assert r["counter_growth"] == pytest.approx(np.linalg.norm(g), rel=1e-5) and r["counter_growth"] > 1e20
+    assert r["counter_wpower"] < 1e-3                                      # W^99 alone shrinks (0.81^49 |W|)
+    # clipping bounds each SGD step by lr * tau and only ever scales the gradient down, by tau / |g|
+    assert r["clip_max_step"] <= r["clip_lr_tau"] * (1 + 1e-5)
+    assert r["clip_scale"] == pytest.approx(min(1.0, 1e-3 / r["clip_before"]), rel=1e-4)
     assert math.isfinite(r["clip_loss_last"]) and r["clip_loss_last"] < 0.5 * r["clip_loss_first"]
 
 
