@@ -75,3 +75,28 @@ def test_tutorial_quick_flag_and_result_line(monkeypatch, capsys):
     assert result(mse=0.1234567, steps=3, name="x") == "RESULT mse=0.123457 steps=3 name=x"
     assert capsys.readouterr().out == "RESULT mse=0.123457 steps=3 name=x\n"
     assert math.isclose(float(result(a=1e-12).split("=")[1]), 1e-12)
+
+
+def test_diagrams_every_model_has_a_text_drawing_and_a_well_formed_svg(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from tinygrad_seq import diagrams
+    assert set(diagrams.NAMES) == {"rnn", "lstm", "gru", "birnn", "seq2seq"}
+    for name, symbols in {"rnn": ["s_1", "U", "W", "V"], "lstm": ["f_t", "i_t", "g_t", "o_t", "c_t", "h_t"],
+                          "gru": ["r", "z_t", "n_t", "h_t"], "birnn": ["→h_1", "←h_1"],
+                          "seq2seq": ["h_1", "s_1", "<bos>", "α_tj"]}.items():
+        drawing = diagrams.text(name)
+        assert all(sym in drawing for sym in symbols), name
+        root = ET.fromstring(diagrams.svg(name))
+        assert root.tag.endswith("svg") and len(root) > 5
+    out = io.StringIO()
+    written = diagrams.show("lstm", str(tmp_path / "figs" / "lstm.png"), file=out)
+    assert written.endswith("lstm.svg") and (tmp_path / "figs" / "lstm.svg").read_text().startswith("<svg")
+    assert out.getvalue().rstrip("\n") == diagrams.text("lstm")
+    assert diagrams.show("gru", None, file=io.StringIO()) is None
+    try:
+        diagrams.text("transformer")
+    except ValueError as e:
+        assert "rnn" in str(e)
+    else:
+        raise AssertionError("an unknown name must raise")

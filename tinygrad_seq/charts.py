@@ -18,7 +18,8 @@ import math
 import sys
 from typing import Mapping, Sequence
 
-__all__ = ["line_chart", "bar_chart", "heatmap", "save_png", "plot", "have_matplotlib", "in_notebook"]
+__all__ = ["line_chart", "bar_chart", "heatmap", "save_png", "save_heatmap_png", "plot", "have_matplotlib",
+           "in_notebook"]
 
 MARKERS = "●×+◆▲○■"
 
@@ -165,6 +166,35 @@ def save_png(series: Mapping[str, Sequence[float]] | Sequence[float], path: str 
     if path:
         fig.savefig(path, dpi=100)
     if show:
+        plt.show()
+    plt.close(fig)
+    return path
+
+
+def save_heatmap_png(matrix: Sequence[Sequence[float]], path: str | None, *, rows: Sequence[str] = (),
+                     cols: Sequence[str] = (), xlabel: str = "", ylabel: str = "", vmax: float = 1.0) -> str | None:
+    """``heatmap``'s matrix drawn with matplotlib (grey scale from 0 to ``vmax``, labelled rows and columns).
+
+    Saved to ``path`` if given and shown inline in a notebook; does nothing
+    (returns ``None``) without matplotlib, or with no path outside a notebook.
+    For attention weights: one row per output step, one column per input.
+    """
+    if not have_matplotlib() or not (path or in_notebook()):
+        return None
+    import matplotlib
+    if not in_notebook():
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(0.6 * len(cols) + 2, 0.45 * len(rows) + 1.5))
+    ax.imshow(matrix, cmap="Greys", vmin=0, vmax=vmax)
+    ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right")
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    fig.tight_layout()
+    if path:
+        fig.savefig(path, dpi=100)
+    if in_notebook():
         plt.show()
     plt.close(fig)
     return path

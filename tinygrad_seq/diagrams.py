@@ -8,7 +8,7 @@
 The names: ``"rnn"`` (an RNN unrolled over three steps, in the outline's
 U, W, V, s_t), ``"lstm"`` and ``"gru"`` (one cell, in PyTorch's gate letters),
 ``"birnn"`` (a bidirectional layer) and ``"seq2seq"`` (an encoder-decoder, with
-attention).  Each picture is one drawing kept as data: boxes, ⊙/+ nodes and
+attention, in lesson 10's h_j, s_t, c_t).  Each picture is one drawing kept as data: boxes, ⊙/+ nodes and
 arrows, so the SVG needs no plotting library (no matplotlib, no Graphviz).
 The graph the engine really records for a step is drawn by ``viz.graph`` and
 ``viz.to_dot`` instead; these pictures are the textbook view beside it.
@@ -65,24 +65,24 @@ _TEXT = {
 """,
     "birnn": r"""
   a bidirectional RNN: one RNN reads left to right, another (own weights) right to left
-     y_1 = [→h_1 ; ←h_1]    y_2 = [→h_2 ; ←h_2]    y_3 = [→h_3 ; ←h_3]     (2H features each)
+       [→h_1 ; ←h_1]          [→h_2 ; ←h_2]          [→h_3 ; ←h_3]      (2H features each)
              ▲   ▲                  ▲   ▲                  ▲   ▲
              │  ←h_1 ◀───────────── │  ←h_2 ◀───────────── │  ←h_3 ◀──── 0   backward RNN
              │   ▲                  │   ▲                  │   ▲
       0 ───▶ →h_1 ─────────────────▶ →h_2 ─────────────────▶ →h_3            forward RNN
              ▲   │                  ▲   │                  ▲   │
              └ x_1 ┘                └ x_2 ┘                └ x_3 ┘
-  y_t sees the past through →h_t and the future through ←h_t
+  position t sees the past through →h_t and the future through ←h_t
 """,
     "seq2seq": r"""
   an encoder-decoder: the encoder reads x, the decoder writes y one token at a time
           encoder                                  decoder
-  e_1 ───▶ e_2 ───▶ e_3 ══ final state ══▶ d_1 ───▶ d_2 ───▶ d_3
+  h_1 ───▶ h_2 ───▶ h_3 ══ s_0 = h_3 ═══▶ s_1 ───▶ s_2 ───▶ s_3
    ▲        ▲        ▲                      ▲  │     ▲  │     ▲  │
   x_1      x_2      x_3                  <bos> ▼   y_1  ▼   y_2  ▼
                                               y_1 ──┘  y_2 ──┘  y_3
-  without attention, all of x reaches the decoder through the one final state (══);
-  with attention, every d_t also reads a weighted sum Σ_j α_tj e_j of all encoder states
+  without attention, all of x reaches the decoder through the one state s_0 (══);
+  with attention, every s_t also reads c_t = Σ_j α_tj h_j, a weighted sum of all encoder states
 """,
 }
 
@@ -174,14 +174,14 @@ def _birnn() -> list:
         items += [("box", x, 230, 60, 30, f"x{s}", _IO),
                   ("box", x, 160, 60, 34, f"→h{s}", _STATE),
                   ("box", x, 95, 60, 34, f"←h{s}", "#f8e0e8"),
-                  ("box", x - 10, 35, 80, 30, f"y{s}=[→h;←h]", _IO),
+                  ("box", x - 10, 35, 80, 30, f"[→h{s};←h{s}]", _IO),
                   ("arrow", [(x + 15, 230), (x + 15, 194)], ""),
                   ("arrow", [(x + 45, 230), (x + 45, 212), (x + 65, 212), (x + 65, 112), (x + 60, 112)], ""),
                   ("arrow", [(x + 20, 160), (x + 20, 65)], ""), ("arrow", [(x + 40, 95), (x + 40, 65)], "")]
         if k < 2:
             items += [("arrow", [(x + 60, 177), (x + 170, 177)], "forward"),
                       ("arrow", [(x + 170, 112), (x + 60, 112)], "backward")]
-    items += [("text", 20, 290, "each yₜ sees the past through →hₜ and the future through ←hₜ (own weights each way)")]
+    items += [("text", 20, 290, "position t sees the past through →hₜ and the future through ←hₜ (own weights each way)")]
     return items
 
 
@@ -190,18 +190,18 @@ def _seq2seq() -> list:
     for k in range(3):
         s = "₁₂₃"[k]
         xe, xd = 30 + 110 * k, 400 + 110 * k
-        items += [("box", xe, 110, 60, 34, f"e{s}", _STATE), ("box", xe + 5, 200, 50, 30, f"x{s}", _IO),
+        items += [("box", xe, 110, 60, 34, f"h{s}", _STATE), ("box", xe + 5, 200, 50, 30, f"x{s}", _IO),
                   ("arrow", [(xe + 30, 200), (xe + 30, 144)], ""),
-                  ("box", xd, 110, 60, 34, f"d{s}", "#f8e0e8"), ("box", xd + 5, 40, 50, 30, f"y{s}", _IO),
+                  ("box", xd, 110, 60, 34, f"s{s}", "#f8e0e8"), ("box", xd + 5, 40, 50, 30, f"y{s}", _IO),
                   ("arrow", [(xd + 30, 110), (xd + 30, 70)], ""),
                   ("box", xd + 5, 200, 50, 30, "<bos>" if k == 0 else f"y{'₁₂₃'[k - 1]}", _IO),
                   ("arrow", [(xd + 30, 200), (xd + 30, 144)], "")]
         if k < 2:
             items += [("arrow", [(xe + 60, 127), (xe + 110, 127)], ""), ("arrow", [(xd + 60, 127), (xd + 110, 127)], "")]
-    items += [("arrow", [(280, 127), (400, 127)], "final state"),
-              ("arrow", [(60, 110), (60, 90), (340, 90), (420, 110)], "attention: Σⱼ αₜⱼ eⱼ"),
-              ("text", 20, 270, "without attention, all of x passes through the one final state;"),
-              ("text", 20, 290, "with attention, each dₜ also reads a weighted sum of all encoder states")]
+    items += [("arrow", [(280, 127), (400, 127)], "s₀ = h₃"),
+              ("arrow", [(60, 110), (60, 90), (340, 90), (420, 110)], "attention: cₜ = Σⱼ αₜⱼ hⱼ"),
+              ("text", 20, 270, "without attention, all of x passes through the one state s₀;"),
+              ("text", 20, 290, "with attention, each sₜ also reads a weighted sum of all encoder states")]
     return items
 
 

@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 import tinygrad_seq as tg
-from tinygrad_seq import charts, nn, optim
+from tinygrad_seq import charts, diagrams, nn, optim
 from tinygrad_seq.nn import functional as F
 from tinygrad_seq.progress import Progress
 
@@ -48,6 +48,11 @@ rng = np.random.default_rng(0)
 # `nn.LSTM` stores the four gates' weights stacked in one matrix, in the order
 # $i, f, g, o$ (as PyTorch does): `weight_ih_l0` is $[W_{ii}; W_{if}; W_{ig}; W_{io}]$.
 # We take the same weights apart and run the equations above one by one.
+# First the cell as a picture (colah's layout: the memory cell runs along the
+# top, the gates feed it from below):
+
+# %%
+diagrams.show("lstm", figure("05_lstm_cell"))
 
 # %%
 I, H = 3, 5

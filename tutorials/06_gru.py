@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 import tinygrad_seq as tg
-from tinygrad_seq import charts, nn, optim
+from tinygrad_seq import charts, diagrams, nn, optim
 from tinygrad_seq.nn import functional as F
 from tinygrad_seq.progress import Progress
 
@@ -40,6 +40,11 @@ rng = np.random.default_rng(0)
 # identity. The reset gate $r_t$ decides how much of the old state the candidate
 # may look at. (This is PyTorch's form, with $r_t$ applied after the
 # multiplication by $W_{hn}$.) `nn.GRU` stacks the weights in the order $r, z, n$.
+# The cell, drawn like lesson 5's LSTM: one state instead of two, and the update
+# gate mixing old state and candidate:
+
+# %%
+diagrams.show("gru", figure("06_gru_cell"))
 
 # %%
 I, H = 3, 5

@@ -16,7 +16,7 @@ step_through()
 import numpy as np
 
 import tinygrad_seq as tg
-from tinygrad_seq import charts, nn, optim
+from tinygrad_seq import charts, diagrams, nn, optim
 from tinygrad_seq.nn import functional as F
 from tinygrad_seq.progress import Progress
 
@@ -33,13 +33,18 @@ rng = np.random.default_rng(0)
 # $$\begin{aligned}
 # \overrightarrow{h}_t &= \tanh(\overrightarrow{U} x_t + \overrightarrow{W}\, \overrightarrow{h}_{t-1} + \overrightarrow{b}), && \overrightarrow{h}_0 = 0\\
 # \overleftarrow{h}_t &= \tanh(\overleftarrow{U} x_t + \overleftarrow{W}\, \overleftarrow{h}_{t+1} + \overleftarrow{b}), && \overleftarrow{h}_{T+1} = 0\\
-# o_t &= V \begin{bmatrix}\overrightarrow{h}_t \\ \overleftarrow{h}_t\end{bmatrix} + c
+# z_t &= W_{\text{out}} \begin{bmatrix}\overrightarrow{h}_t \\ \overleftarrow{h}_t\end{bmatrix} + b_{\text{out}} && \text{(the scores, as in lesson 3's table)}
 # \end{aligned}$$
 #
 # `nn.RNN(bidirectional=True)` keeps the backward layer's weights under the
 # names ending in `_reverse` and returns, at every step, the two hidden states
-# concatenated: the forward one first. We run the equations by hand with its
-# weights:
+# concatenated: the forward one first. The layout:
+
+# %%
+diagrams.show("birnn", figure("07_birnn"))
+
+# %% [markdown]
+# We run the equations by hand with its weights:
 
 # %%
 I, H = 3, 4

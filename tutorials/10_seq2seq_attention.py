@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 import tinygrad_seq as tg
-from tinygrad_seq import charts, nn
+from tinygrad_seq import charts, diagrams, nn
 from tinygrad_seq.nn import functional as F
 
 QUICK = quick()
@@ -150,7 +150,11 @@ print(f"input vocabulary: {len(SRC)} words; longest input: {max(len(spell(n)) fo
 # $$s_t = \mathrm{GRUCell}([E_\text{tgt}[y_{t-1}];\ c_t],\ s_{t-1}), \qquad p(y_t) = \mathrm{softmax}(W_o [s_t; c_t] + b_o)$$
 #
 # Written below from the engine's primitive ops (matmul, tanh, softmax,
-# sum), so its gradient is `loss.backward()` like everything else.
+# sum), so its gradient is `loss.backward()` like everything else. The two
+# models as one picture (the attention path is what the second model adds):
+
+# %%
+diagrams.show("seq2seq", figure("10_seq2seq"))
 
 # %%
 class Seq2Seq(nn.Module):
@@ -302,29 +306,7 @@ print(charts.heatmap(A, rows=rows, cols=[w[:2] for w in words_i], title="attenti
 for w, col in zip(words_i, A.T):
     print(f"{w:>10}: " + " ".join(f"{v:.2f}" for v in col))
 
-
-def draw_attention(A, rows, cols, png):
-    if not charts.have_matplotlib() or not (png or charts.in_notebook()):
-        return
-    import matplotlib
-    if not charts.in_notebook():
-        matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(0.6 * len(cols) + 2, 0.45 * len(rows) + 1.5))
-    ax.imshow(A, cmap="Greys", vmin=0, vmax=1)
-    ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right")
-    ax.set_yticks(range(len(rows)), rows)
-    ax.set_xlabel("input word")
-    ax.set_ylabel("output")
-    fig.tight_layout()
-    if png:
-        fig.savefig(png, dpi=100)
-    if charts.in_notebook():
-        plt.show()
-    plt.close(fig)
-
-
-draw_attention(A, rows, words_i, figure("10_attention"))
+charts.save_heatmap_png(A, figure("10_attention"), rows=rows, cols=words_i, xlabel="input word", ylabel="output")
 
 # %% [markdown]
 # ## Result
