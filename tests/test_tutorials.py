@@ -21,6 +21,8 @@ PART1 = ["01_autograd_scalar.py", "02_tensors_activations_costs.py", "03_rnn_bpt
 
 def check_01(r):
     assert r["hand_vs_backward"] < 1e-12
+    assert r["graph_vs_backward"] < 1e-12          # the backward loop run by hand over a hand-built graph
+    assert 5 <= r["loop_lines"] <= 12              # the engine's loop excerpt was found in its source, and is short
     assert r["gradcheck"] == 1
     assert r["twice_grad"] == r["twice_expected"] == 7
     assert r["accumulated"] == 2 * r["twice_grad"]
