@@ -15,6 +15,10 @@ def check_08(r: dict) -> None:
     # (quick mode measured about 1.8 bits below)
     assert r["steps"] > 0, r
     assert r["val_bpc"] < r["unigram_bpc"] - 0.5, r
+    # truncated BPTT: a window shorter than the delay cannot learn it (chance 1/4); a longer one and full BPTT can
+    assert r["tb_short_window"] < r["tb_delay"], r
+    assert r["tb_short_acc"] < 0.25 + 0.1, r
+    assert r["tb_long_acc"] > 0.9 and r["tb_full_acc"] > 0.9, r
 
 
 def check_09(r: dict) -> None:
