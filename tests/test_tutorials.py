@@ -76,6 +76,9 @@ def check_05(r):
     assert 0.1 < r["baseline_mse"] < 0.25
     for key in ("lstm_mse", "rnn_mse"):          # quick mode trains too briefly for the full-mode gap
         assert math.isfinite(r[key]) and r[key] < 2 * r["baseline_mse"]
+    # the carrying unit: the one cell most correlated with the first marked value keeps more than the average
+    assert 0 <= r["carry_unit"] < 16 and 0.2 < abs(r["carry_corr"]) <= 1
+    assert r["carry_f"] > r["all_f"] and 0 < r["all_f"] < 1
 
 
 def check_06(r):
@@ -84,6 +87,11 @@ def check_06(r):
     assert r["lstm_ms"] > 0 and r["gru_ms"] > 0
     assert r["gru_mse"] < 0.7 * r["baseline_mse"]
     assert 0 <= r["lstm_acc"] <= 1 and 0 <= r["gru_acc"] <= 1
+    assert 0 <= r["lstm_escape"] <= r["steps"] and 0 <= r["gru_escape"] <= r["steps"]
+    # counted by hand: LSTM 2 x (permute, matmul, add) + add + 4 getitem + 4 activations + 3 mul + add + tanh = 20;
+    # GRU 2 x (permute, matmul, add) + 6 getitem + 2 x (add, sigmoid) + (mul, add, tanh) + (sub, mul, add) = 22
+    assert 15 <= r["lstm_ops"] <= 30 and r["gru_ops"] >= r["lstm_ops"]
+    assert r["ms_ratio"] > 0
 
 
 def check_07(r):
