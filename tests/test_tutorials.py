@@ -99,6 +99,8 @@ def check_07(r):
     assert r["bi_acc"] > 0.9
     assert r["uni_acc"] < r["chance"] + 0.1
     assert r["bi_acc"] > r["uni_acc"] + 0.5
+    assert r["bi_follows_future"] > 0.9            # the biRNN reads the next symbol: it cannot be a language model
+    assert r["uni_moved_by_future"] == 0           # a left-to-right RNN's output depends on the past alone
 
 
 CHECKS = {name: globals()[f"check_{name[:2]}"] for name in PART1}
