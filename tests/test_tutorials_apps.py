@@ -49,6 +49,9 @@ def check_12(r: dict) -> None:
 def check_13(r: dict) -> None:
     # the BiLSTM + CTC character error rate is below the threshold decoder's by at least 0.05
     assert r["ctc_cer"] <= r["base_cer"] - 0.05, r
+    # the collapse rule: merge runs, then drop blanks; a repeat needs a blank between its runs
+    assert str(r["demo_without"]) == "12" and str(r["demo_with"]) == "112", r
+    assert 0 <= r["repeat_fixed"] <= r["repeat_merged"] <= r["repeat_numbers"], r
 
 
 CLAIMS = {
