@@ -44,6 +44,11 @@ def check_12(r: dict) -> None:
     assert r["gru_mrr"] >= r["markov_mrr"] + 0.10, r
     assert r["gru_recall"] > r["markov_recall"], r
     assert r["markov_mrr"] > r["pop_mrr"] and r["markov_recall"] > r["pop_recall"], r
+    # by position: no advantage with one item seen, a jump once a step reveals the intent, then flat,
+    # below the oracle that knows the intent (80% of steps follow it: its MRR is at least 0.8)
+    assert abs(r["gain_1"]) < 0.05 and r["gain_2"] > 0.1 and r["gain_later"] >= r["gain_2"], r
+    assert r["gru_later_max"] - r["gru_later_min"] < 0.1, r
+    assert 0.8 <= r["oracle_later"] <= 1 and r["oracle_later"] > r["gru_later_max"], r
 
 
 def check_13(r: dict) -> None:
