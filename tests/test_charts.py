@@ -100,3 +100,12 @@ def test_diagrams_every_model_has_a_text_drawing_and_a_well_formed_svg(tmp_path)
         assert "rnn" in str(e)
     else:
         raise AssertionError("an unknown name must raise")
+
+
+def test_line_chart_connect_fills_the_cells_between_consecutive_points():
+    apart = charts.line_chart([0.0, 4.0], width=3, height=5)
+    joined = charts.line_chart([0.0, 4.0], width=3, height=5, connect=True)
+    assert sum(r.count("●") for r in _rows(apart)) == 2
+    rows = [r.split("┤")[1] for r in _rows(joined)]
+    assert sum(r.count("●") for r in rows) == 5                  # one mark per row from (0, 0) up to (2, 4)
+    assert all(r.count("●") == 1 for r in rows)

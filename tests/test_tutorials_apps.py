@@ -5,6 +5,8 @@ its RESULT line; the check functions below are those claims.
 """
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from tutorial_helpers import notebook_results, script_results
@@ -37,6 +39,9 @@ def check_11(r: dict) -> None:
     # at the longest horizon the LSTM's RMSE is below both baselines by 10% of the better one
     best = min(r["ar_rmse_H"], r["last_rmse_H"])
     assert r["lstm_rmse_H"] <= 0.9 * best, r
+    # a linear model follows a sine exactly: s_(t+1) = 2 cos(w) s_t - s_(t-1), at every horizon to rounding
+    assert r["sine_err"] < 1e-8, r
+    assert r["sine_a"] == pytest.approx(2 * math.cos(r["sine_omega"]), rel=1e-5) and r["sine_b"] == pytest.approx(-1), r
 
 
 def check_12(r: dict) -> None:

@@ -67,8 +67,8 @@ clean = (clean - clean.mean()) / clean.std()
 series = clean + NOISE * np.random.default_rng(SEED + 1).standard_normal(len(clean))
 split = int(0.7 * len(series))
 print(f"{len(series)} samples: {split} for training, {len(series) - split} for testing")
-charts.plot({"observed": series[:300]}, title="Mackey–Glass (standardised, noisy), first 300 samples",
-            xlabel="sample", png=figure("11_series"))
+charts.plot({"observed": series[:150]}, title="Mackey–Glass (standardised, noisy), first 150 samples",
+            xlabel="sample", png=figure("11_series"), connect=True)
 
 # %% [markdown]
 # Windows: for every time $t$, the input is the last $P$ observations and the
@@ -94,8 +94,25 @@ print(f"training windows {X_train.shape}, test windows {X_test.shape}")
 #
 # $$(a_h, b_h) = \arg\min_{a, b} \sum_t (x_{t+h} - a \cdot w_t - b)^2 = \texttt{lstsq}(W, y_h)$$
 #
-# A linear model can follow a sine wave exactly, but Mackey–Glass is nonlinear,
-# and the further ahead, the more the nonlinearity matters.
+# A linear model can follow a sine wave exactly: for $s_t = \sin(\omega t + \varphi)$,
+# the angle-addition formula gives $s_{t+1} = 2\cos\omega \; s_t - s_{t-1}$, a linear
+# function of the last two values, and applying it $h$ times gives every
+# horizon. The same least-squares fit on windows of a clean sine (with
+# Mackey–Glass's rough period, about 50 samples here) shows it:
+
+# %%
+omega = 2 * np.pi / 50
+sine = np.sin(omega * np.arange(2000) + 0.3)
+Xs, Ys = windows(sine)
+coef_s, *_ = np.linalg.lstsq(np.hstack([Xs, np.ones((len(Xs), 1))]), Ys, rcond=None)
+sine_err = float(np.abs(np.hstack([Xs, np.ones((len(Xs), 1))]) @ coef_s - Ys).max())
+two, *_ = np.linalg.lstsq(Xs[:, -2:], Ys[:, 0], rcond=None)           # from the last two values only
+print(f"sine: largest error of the linear forecast over all {H} horizons: {sine_err:.2g}")
+print(f"from the last two values: s_(t+1) = {two[1]:.6f} s_t {two[0]:+.6f} s_(t-1);  2 cos(omega) = {2 * np.cos(omega):.6f}")
+
+# %% [markdown]
+# Mackey–Glass is nonlinear, and the further ahead, the more the nonlinearity
+# matters:
 
 # %%
 def rmse_by_horizon(pred, Y):
@@ -188,7 +205,7 @@ nan = [float("nan")] * P
 charts.plot({"observed": past + list(Y_test[k]), "linear AR": nan + list(ar_pred[k]),
              "LSTM": nan + list(lstm_pred[k])},
             title=f"test window {k}: {P} observed values, then {H} forecast", xlabel="sample",
-            png=figure("11_example"))
+            png=figure("11_example"), connect=True)
 
 # %% [markdown]
 # ## Result
@@ -203,4 +220,5 @@ charts.plot({"observed": past + list(Y_test[k]), "linear AR": nan + list(ar_pred
 # %%
 result(lstm_rmse_H=round(float(lstm_rmse[-1]), 4), ar_rmse_H=round(float(ar_rmse[-1]), 4),
        last_rmse_H=round(float(last_rmse[-1]), 4), lstm_mean=round(float(lstm_rmse.mean()), 4),
-       ar_mean=round(float(ar_rmse.mean()), 4), last_mean=round(float(last_rmse.mean()), 4))
+       ar_mean=round(float(ar_rmse.mean()), 4), last_mean=round(float(last_rmse.mean()), 4),
+       sine_omega=omega, sine_err=sine_err, sine_a=float(two[1]), sine_b=float(two[0]))
