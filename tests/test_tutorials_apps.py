@@ -26,6 +26,13 @@ def check_08(r: dict) -> None:
 def check_09(r: dict) -> None:
     # the LSTM's held-out accuracy beats the bag-of-words baseline by at least 0.10
     assert r["lstm_acc"] >= r["bow_acc"] + 0.10, r
+    # the bag of words is at chance by construction; bigrams see some order, and still trail the LSTM
+    assert abs(r["bow_acc"] - 0.5) < 0.06 and r["bigram_acc"] >= r["bow_acc"] + 0.1, r
+    assert r["bigram_acc"] <= r["lstm_acc"] - 0.1, r
+    # the harder split: negation across more intensifiers than training showed; the mistakes drop the negation
+    assert r["gap1_acc"] > 0.9 and r["gap5_acc"] < r["gap1_acc"] - 0.3 and r["gap4_mistakes"] > 0, r
+    assert r["gap4_follow_adjective"] >= 0.9 * r["gap4_mistakes"], r
+    assert 0 <= r["three_clause_acc"] <= 1, r
 
 
 def check_10(r: dict) -> None:
