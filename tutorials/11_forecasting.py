@@ -6,11 +6,12 @@
 # the delay used here) yet is fully determined by its recent past.  We observe
 # it with noise, and forecast the next $H$ values from a window of the last $P$.
 #
-# Three forecasters, compared by error at each horizon $h = 1, \dots, H$:
+# Three forecasters, compared by error at each horizon $k = 1, \dots, H$ (steps ahead;
+# $h_t$ is kept for the LSTM's hidden state):
 #
-# 1. **last value** (persistence): $\hat x_{t+h} = x_t$;
+# 1. **last value** (persistence): $\hat x_{t+k} = x_t$;
 # 2. **linear autoregression**, one least-squares fit per horizon:
-#    $\hat x_{t+h} = a_h \cdot (x_{t-P+1}, \dots, x_t) + b_h$;
+#    $\hat x_{t+k} = a_k \cdot (x_{t-P+1}, \dots, x_t) + b_k$;
 # 3. an **LSTM** that reads the window and outputs all $H$ forecasts at once.
 
 # %%
@@ -89,14 +90,14 @@ print(f"training windows {X_train.shape}, test windows {X_test.shape}")
 # ## Baselines
 #
 # The last value predicts no change.  The linear autoregression is fitted in
-# closed form: for each horizon $h$, with the windows $w_t$ as rows of a matrix $W$
+# closed form: for each horizon $k$, with the windows $w_t$ as rows of a matrix $X$
 # (plus a column of ones),
 #
-# $$(a_h, b_h) = \arg\min_{a, b} \sum_t (x_{t+h} - a \cdot w_t - b)^2 = \texttt{lstsq}(W, y_h)$$
+# $$(a_k, b_k) = \arg\min_{a, b} \sum_t (x_{t+k} - a \cdot w_t - b)^2 = \texttt{lstsq}(X, y_k)$$
 #
 # A linear model can follow a sine wave exactly: for $s_t = \sin(\omega t + \varphi)$,
 # the angle-addition formula gives $s_{t+1} = 2\cos\omega \; s_t - s_{t-1}$, a linear
-# function of the last two values, and applying it $h$ times gives every
+# function of the last two values, and applying it $k$ times gives every
 # horizon. The same least-squares fit on windows of a clean sine (with
 # Mackey–Glass's rough period, about 50 samples here) shows it:
 
@@ -135,7 +136,7 @@ print("linear AR    " + "".join(f"{v:7.3f}" for v in ar_rmse))
 # through a linear layer with $H$ outputs, one per horizon ("direct"
 # multi-step forecasting, no feeding back of its own forecasts):
 #
-# $$(h_t, c_t) = \mathrm{LSTM}(x_t, h_{t-1}, c_{t-1}), \quad t = 1, \dots, P, \qquad (\hat x_{t+1}, \dots, \hat x_{t+H}) = V h_P + c$$
+# $$(h_t, c_t) = \mathrm{LSTM}(x_t, h_{t-1}, c_{t-1}), \quad t = 1, \dots, P, \qquad (\hat x_{t+1}, \dots, \hat x_{t+H}) = W_{\text{out}} h_P + b_{\text{out}}$$
 #
 # The loss is the mean squared error over all $H$ horizons.
 
@@ -178,7 +179,7 @@ charts.plot({"LSTM": losses}, title="training loss (MSE over all horizons)", xla
 #
 # Root-mean-squared error on the test stretch, for each horizon:
 #
-# $$\mathrm{RMSE}_h = \sqrt{\frac{1}{N} \sum_t (\hat x_{t+h} - x_{t+h})^2}$$
+# $$\mathrm{RMSE}_k = \sqrt{\frac{1}{N} \sum_t (\hat x_{t+k} - x_{t+k})^2}$$
 
 # %%
 model.eval()
@@ -211,7 +212,7 @@ charts.plot({"observed": past + list(Y_test[k]), "linear AR": nan + list(ar_pred
 # ## Result
 #
 # The claim this tutorial makes (and its test checks): at the longest horizon
-# $h = H$, the LSTM's test RMSE `lstm_rmse_H` is lower than both the linear
+# $k = H$, the LSTM's test RMSE `lstm_rmse_H` is lower than both the linear
 # autoregression's `ar_rmse_H` and the last value's `last_rmse_H`, by at
 # least 10% of the better baseline.  All three are the last column of the
 # table above, and are on the RESULT line below with the errors averaged over

@@ -185,7 +185,7 @@ print(f"threshold decoder on held-out signals: character error rate {base_cer:.3
 # judged with what comes after it too), and a linear layer maps each frame's
 # two states to log-probabilities over the blank and the 12 keys:
 #
-# $$y_k = \mathrm{log\_softmax}(W [\overrightarrow{h}_k ; \overleftarrow{h}_k] + b), \qquad k = 1, \dots, K$$
+# $$y_k = \mathrm{log\_softmax}(W_{\text{out}} [\overrightarrow{h}_k ; \overleftarrow{h}_k] + b_{\text{out}}), \qquad k = 1, \dots, K$$
 #
 # An alignment $\pi$ gives one class per frame; collapsing it (merge repeats,
 # then drop blanks) gives a transcript, $\mathcal{B}(\pi)$.  "_55__1_" and "5___11_" both
