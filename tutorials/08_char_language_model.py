@@ -143,8 +143,9 @@ print("stream 0's two chunks are one stretch of the text:", joined in train_text
 #
 # One function, used twice in this lesson. Each step: take the next chunk,
 # run the model over it *from the carried state*, take the loss over the chunk,
-# backpropagate (through this chunk only), clip the gradient's norm at 1 (the
-# bound on the step from lesson 4), take an Adam step, and detach the state
+# backpropagate (through this chunk only), clip the gradient's norm at 1
+# (lesson 4: one exploding batch cannot throw the weights away), take an Adam
+# step, and detach the state
 # before it is carried into the next chunk. `next_chunk()` returns a chunk's
 # inputs, its targets (each the character after its input) and whether the
 # data started again from the top.
@@ -162,7 +163,7 @@ def train_tbptt(model, next_chunk, steps, lr, clip=1.0, every=None, report=None)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tg.tensor(y.reshape(-1)))
         opt.zero_grad()
         loss.backward()                                  # back through this chunk only
-        nn.utils.clip_grad_norm_(params, clip)           # bound the step: |delta| <= lr-sized (lesson 4)
+        nn.utils.clip_grad_norm_(params, clip)           # rescale the gradient to norm <= clip (lesson 4)
         opt.step()
         state = detach_state(state)                      # keep the value, drop the history
         losses.append(loss.item())
