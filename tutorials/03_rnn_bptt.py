@@ -76,8 +76,9 @@ def one_hot_batch(symbols):
 # ## The graph the engine records for one step
 #
 # The drawing above is the textbook's. Here is the engine's own record of one
-# step, $s_1$ and $o_1$ from $x_1$ (read from the bottom up: the leaves are
-# $U, W, b, V, c$ and the input). `viz.graph` prints it as a tree; `viz.to_dot`
+# step, $s_1$ and $o_1$ from $x_1$ and $s_0 = 0$. `viz.graph` prints it as a tree
+# that starts at $o_1$ and goes down, op by op, to the leaves $U, W, b, V, c$
+# (`permute` is the transpose in `x @ U.T`); `viz.to_dot`
 # gives the same graph as Graphviz source, rendered to an SVG when Graphviz's
 # `dot` is installed. $T$ steps append $T$ copies of this block, chained
 # through $s_t$: that chain is what `backward()` walks back through time.
