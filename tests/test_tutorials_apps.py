@@ -74,6 +74,8 @@ def check_13(r: dict) -> None:
     # the collapse rule: merge runs, then drop blanks; a repeat needs a blank between its runs
     assert str(r["demo_without"]) == "12" and str(r["demo_with"]) == "112", r
     assert 0 <= r["repeat_fixed"] <= r["repeat_merged"] <= r["repeat_numbers"], r
+    # the text: the repeats read merged are few, and none was two presses run together (no fix by a blank)
+    assert r["repeat_merged"] <= 0.1 * r["repeat_numbers"] and r["repeat_fixed"] == 0, r
 
 
 CLAIMS = {
