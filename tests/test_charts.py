@@ -87,6 +87,14 @@ def test_diagrams_every_model_has_a_text_drawing_and_a_well_formed_svg(tmp_path)
                           "seq2seq": ["h_1", "s_1", "<bos>", "α_tj"]}.items():
         drawing = diagrams.text(name)
         assert all(sym in drawing for sym in symbols), name
+    # the equations under the drawings are PyTorch's (torch.nn.LSTM / GRU docs) and lesson 3's outline
+    equations = {"rnn": ["s_t = tanh(U x_t + W s_(t-1) + b)", "o_t = V s_t + c"],
+                 "lstm": ["c_t = f_t ⊙ c_(t-1) + i_t ⊙ g_t", "h_t = o_t ⊙ tanh(c_t)"],
+                 "gru": ["n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_(t-1) + b_hn))",
+                         "h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_(t-1)"],
+                 "seq2seq": ["c_t = Σ_j α_tj h_j"]}
+    for name, eqs in equations.items():
+        assert all(eq in diagrams.text(name) for eq in eqs), name
         root = ET.fromstring(diagrams.svg(name))
         assert root.tag.endswith("svg") and len(root) > 5
     out = io.StringIO()

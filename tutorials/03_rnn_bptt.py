@@ -102,7 +102,7 @@ if shutil.which("dot") and figure("03_one_step_graph"):
 # **1. Forward pass.** Run the recurrence and keep every $s_t$ and $p_t = \mathrm{softmax}(o_t)$.
 #
 # **2. Error terms, back through the output layer and back through time.**
-# Write $a_t = U x_t + W s_{t-1} + b$ for the pre-activation. From lesson 2,
+# Write $a_t = U x_t + W s_{t-1} + b$ for the pre-activation. From lesson 2 (where the scores were called $z$),
 # softmax with cross-entropy gives the error at the output directly:
 #
 # $$\delta^o_t = \frac{\partial L}{\partial o_t} = \frac{1}{N}(p_t - \mathrm{onehot}(y_t))$$
