@@ -280,8 +280,9 @@ for name, window, full in [("window 3 (< delay 4)", 3, False), ("window 12 (> de
 tb_short, tb_long, tb_full = truncation.values()
 
 # %% [markdown]
-# The window shorter than the delay stays at chance however long it trains;
-# a window longer than the delay learns the task as well as full BPTT does, with
+# The window shorter than the delay stays near chance (0.25): no gradient ever
+# connects a target to its source, and more steps do not change that. A
+# window longer than the delay learns the task as well as full BPTT does, with
 # the shorter graphs of truncation. The rule: a window of $k$ steps can teach
 # dependencies of at most $k - 1$ steps. For the character model above,
 # `seq_len` characters is the longest dependency its gradient ever sees.
