@@ -75,3 +75,45 @@ def test_tutorial_quick_flag_and_result_line(monkeypatch, capsys):
     assert result(mse=0.1234567, steps=3, name="x") == "RESULT mse=0.123457 steps=3 name=x"
     assert capsys.readouterr().out == "RESULT mse=0.123457 steps=3 name=x\n"
     assert math.isclose(float(result(a=1e-12).split("=")[1]), 1e-12)
+
+
+def test_diagrams_every_model_has_a_text_drawing_and_a_well_formed_svg(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from tinygrad_seq import diagrams
+    assert set(diagrams.NAMES) == {"rnn", "lstm", "gru", "birnn", "seq2seq"}
+    for name, symbols in {"rnn": ["s_1", "U", "W", "V"], "lstm": ["f_t", "i_t", "g_t", "o_t", "c_t", "h_t"],
+                          "gru": ["r", "z_t", "n_t", "h_t"], "birnn": ["→h_1", "←h_1"],
+                          "seq2seq": ["h_1", "s_1", "<bos>", "α_tj"]}.items():
+        drawing = diagrams.text(name)
+        assert all(sym in drawing for sym in symbols), name
+    # the equations under the drawings are PyTorch's (torch.nn.LSTM / GRU docs) and lesson 3's outline
+    equations = {"rnn": ["s_t = tanh(U x_t + W s_(t-1) + b)", "o_t = V s_t + c"],
+                 "lstm": ["c_t = f_t ⊙ c_(t-1) + i_t ⊙ g_t", "h_t = o_t ⊙ tanh(c_t)"],
+                 "gru": ["n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_(t-1) + b_hn))",
+                         "h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_(t-1)"],
+                 "seq2seq": ["c_t = Σ_j α_tj h_j"]}
+    for name, eqs in equations.items():
+        assert all(eq in diagrams.text(name) for eq in eqs), name
+        root = ET.fromstring(diagrams.svg(name))
+        assert root.tag.endswith("svg") and len(root) > 5
+    out = io.StringIO()
+    written = diagrams.show("lstm", str(tmp_path / "figs" / "lstm.png"), file=out)
+    assert written.endswith("lstm.svg") and (tmp_path / "figs" / "lstm.svg").read_text().startswith("<svg")
+    assert out.getvalue().rstrip("\n") == diagrams.text("lstm")
+    assert diagrams.show("gru", None, file=io.StringIO()) is None
+    try:
+        diagrams.text("transformer")
+    except ValueError as e:
+        assert "rnn" in str(e)
+    else:
+        raise AssertionError("an unknown name must raise")
+
+
+def test_line_chart_connect_fills_the_cells_between_consecutive_points():
+    apart = charts.line_chart([0.0, 4.0], width=3, height=5)
+    joined = charts.line_chart([0.0, 4.0], width=3, height=5, connect=True)
+    assert sum(r.count("●") for r in _rows(apart)) == 2
+    rows = [r.split("┤")[1] for r in _rows(joined)]
+    assert sum(r.count("●") for r in rows) == 5                  # one mark per row from (0, 0) up to (2, 4)
+    assert all(r.count("●") == 1 for r in rows)

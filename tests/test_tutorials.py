@@ -9,6 +9,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tutorial_helpers import ROOT, TUTORIALS, env, notebook_results, run_script, script_results
@@ -20,6 +21,8 @@ PART1 = ["01_autograd_scalar.py", "02_tensors_activations_costs.py", "03_rnn_bpt
 
 def check_01(r):
     assert r["hand_vs_backward"] < 1e-12
+    assert r["graph_vs_backward"] < 1e-12          # the backward loop run by hand over a hand-built graph
+    assert 5 <= r["loop_lines"] <= 12              # the engine's loop excerpt was found in its source, and is short
     assert r["gradcheck"] == 1
     assert r["twice_grad"] == r["twice_expected"] == 7
     assert r["accumulated"] == 2 * r["twice_grad"]
@@ -37,6 +40,9 @@ def check_03(r):
     assert r["bptt_max_diff"] < 1e-10 and r["ref_max_diff"] < 1e-10      # float64
     assert r["loss_last"] < 0.5 * r["loss_first"]
     assert r["accuracy"] > 0.6                                             # chance is 0.25
+    # one step s_1 = tanh(x U^T + s_0 W^T + b), o_1 = s_1 V^T + c, counted by hand: two transposes, two
+    # matmuls and two adds inside the tanh, the tanh, one transpose and one matmul for V, one add for c
+    assert r["dot_ops"] == 10
 
 
 def check_04(r):
@@ -44,6 +50,24 @@ def check_04(r):
     assert r["lstm_ratio"] > 100 * r["rnn_ratio"] and r["gru_ratio"] > 100 * r["rnn_ratio"]
     assert r["rho_low_ratio"] < 1e-10 and r["rho_high_ratio"] > 1          # vanishing vs exploding
     assert r["noclip_diverged"] == 1
+    # default-initialised gated cells vanish like the RNN; the +1 forget/update bias keeps 100x more
+    assert r["lstm0_ratio"] < 100 * r["rnn_ratio"] and r["gru0_ratio"] < 100 * r["rnn_ratio"]
+    assert r["lstm_ratio"] > 100 * r["lstm0_ratio"] and r["gru_ratio"] > 100 * r["gru0_ratio"]
+    # the sufficient condition: sigma_max(W) < 1 (tanh: gamma = 1) bounds the ratio by sigma_max^(T-1), T = 50
+    assert r["sigma_low"] < 1 and r["rho_low_ratio"] <= r["sigma_low"] ** 49
+    # the counterexample, recomputed: rho(W) = 0.9, yet alternating diagonal factors make the gradient explode
+    a = math.sqrt(10.81)
+    W = np.array([[a, 10.0], [-1.0, -a]])
+    assert r["counter_rho"] == pytest.approx(max(abs(np.linalg.eigvals(W))), rel=1e-5) == pytest.approx(0.9)
+    assert r["counter_sigma"] == pytest.approx(np.linalg.svd(W, compute_uv=False)[0], rel=1e-5)
+    g = np.ones(2) / math.sqrt(2)
+    for k in range(99):
+        g = W.T @ (np.array([[1.0, 0.3], [0.3, 1.0]])[k % 2] * g)     # J^T g with J = diag(d) W
+    assert r["counter_growth"] == pytest.approx(np.linalg.norm(g), rel=1e-5) and r["counter_growth"] > 1e20
+    assert r["counter_wpower"] < 1e-3                                      # W^99 alone shrinks (0.81^49 |W|)
+    # clipping bounds each SGD step by lr * tau and only ever scales the gradient down, by tau / |g|
+    assert r["clip_max_step"] <= r["clip_lr_tau"] * (1 + 1e-5)
+    assert r["clip_scale"] == pytest.approx(min(1.0, 1e-3 / r["clip_before"]), rel=1e-4)
     assert math.isfinite(r["clip_loss_last"]) and r["clip_loss_last"] < 0.5 * r["clip_loss_first"]
 
 
@@ -52,6 +76,9 @@ def check_05(r):
     assert 0.1 < r["baseline_mse"] < 0.25
     for key in ("lstm_mse", "rnn_mse"):          # quick mode trains too briefly for the full-mode gap
         assert math.isfinite(r[key]) and r[key] < 2 * r["baseline_mse"]
+    # the carrying unit: the one cell most correlated with the first marked value keeps more than the average
+    assert 0 <= r["carry_unit"] < 16 and 0.2 < abs(r["carry_corr"]) <= 1
+    assert r["carry_f"] > r["all_f"] and 0 < r["all_f"] < 1
 
 
 def check_06(r):
@@ -60,6 +87,11 @@ def check_06(r):
     assert r["lstm_ms"] > 0 and r["gru_ms"] > 0
     assert r["gru_mse"] < 0.7 * r["baseline_mse"]
     assert 0 <= r["lstm_acc"] <= 1 and 0 <= r["gru_acc"] <= 1
+    assert 0 <= r["lstm_escape"] <= r["steps"] and 0 <= r["gru_escape"] <= r["steps"]
+    # counted by hand: LSTM 2 x (permute, matmul, add) + add + 4 getitem + 4 activations + 3 mul + add + tanh = 20;
+    # GRU 2 x (permute, matmul, add) + 6 getitem + 2 x (add, sigmoid) + (mul, add, tanh) + (sub, mul, add) = 22
+    assert 15 <= r["lstm_ops"] <= 30 and r["gru_ops"] >= r["lstm_ops"]
+    assert r["ms_ratio"] > 0
 
 
 def check_07(r):
@@ -67,9 +99,12 @@ def check_07(r):
     assert r["bi_acc"] > 0.9
     assert r["uni_acc"] < r["chance"] + 0.1
     assert r["bi_acc"] > r["uni_acc"] + 0.5
+    assert r["bi_follows_future"] > 0.9            # the biRNN reads the next symbol: it cannot be a language model
+    assert r["uni_moved_by_future"] == 0           # a left-to-right RNN's output depends on the past alone
 
 
 CHECKS = {name: globals()[f"check_{name[:2]}"] for name in PART1}
+DIAGRAMS = {"03_rnn_bptt.py": 1, "05_lstm_gates.py": 1, "06_gru.py": 1, "07_bidirectional.py": 1}
 
 
 @pytest.mark.parametrize("name", PART1)
@@ -81,7 +116,10 @@ def test_tutorial_script_quick(name):
 def test_tutorial_notebook_quick(name):
     pytest.importorskip("jupytext")
     pytest.importorskip("nbclient")
-    CHECKS[name](notebook_results(name))
+    r = notebook_results(name)
+    CHECKS[name](r)
+    if name in DIAGRAMS:                             # the model's picture is displayed in the notebook
+        assert r["_images"] >= DIAGRAMS[name], r["_images"]
 
 
 def test_every_tutorial_is_listed_in_the_readme():

@@ -49,7 +49,8 @@ def script_results(name: str, *args: str, timeout: float = 120) -> dict:
 def notebook_results(name: str, timeout: float = 300) -> dict:
     """Convert a tutorial with jupytext, execute it with nbclient on an ipykernel kernel in quick mode.
 
-    Returns the RESULT values printed by its cells; a cell that raises fails the test.
+    Returns the RESULT values printed by its cells, plus ``_images``: how many image outputs (SVG or PNG
+    displays, e.g. the model diagrams) the cells produced. A cell that raises fails the test.
     """
     import jupytext
     from nbclient import NotebookClient
@@ -65,4 +66,8 @@ def notebook_results(name: str, timeout: float = 300) -> dict:
         os.environ.update(saved)
     text = "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
                    for out in cell.get("outputs", []) if out.get("output_type") == "stream")
-    return parse_result(text)
+    results = parse_result(text)
+    results["_images"] = sum(1 for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+                             if out.get("output_type") in ("display_data", "execute_result")
+                             and any(k.startswith("image/") for k in out.get("data", {})))
+    return results

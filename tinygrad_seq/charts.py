@@ -18,7 +18,8 @@ import math
 import sys
 from typing import Mapping, Sequence
 
-__all__ = ["line_chart", "bar_chart", "heatmap", "save_png", "plot", "have_matplotlib", "in_notebook"]
+__all__ = ["line_chart", "bar_chart", "heatmap", "save_png", "save_heatmap_png", "plot", "have_matplotlib",
+           "in_notebook"]
 
 MARKERS = "●×+◆▲○■"
 
@@ -40,14 +41,15 @@ def _fmt(v: float) -> str:
 
 def line_chart(series: Mapping[str, Sequence[float]] | Sequence[float], *, title: str = "",
                xlabel: str = "step", ylabel: str = "", x: Sequence[float] | None = None,
-               logy: bool = False, width: int = 64, height: int = 14) -> str:
+               logy: bool = False, width: int = 64, height: int = 14, connect: bool = False) -> str:
     """A line chart of one or more series as plain text, axes labelled.
 
     ``series``: a list of numbers, or ``{name: numbers}`` for several (each its
     own marker, a legend below).  ``x``: the x value of each point (default
     0, 1, 2, ...).  ``logy=True`` plots log10 of the values (non-positive ones
     are left out), the scale to use for gradient norms that vanish or explode.
-    Non-finite values are left out of the chart.
+    Non-finite values are left out of the chart.  ``connect=True`` joins each
+    series' consecutive points with its marker, so a time series reads as a line.
     """
     data = _as_series(series)
     n = max((len(v) for v in data.values()), default=0)
@@ -68,10 +70,18 @@ def line_chart(series: Mapping[str, Sequence[float]] | Sequence[float], *, title
     if x1 == x0:
         x1 = x0 + 1
     grid = [[" "] * width for _ in range(height)]
+    prev: dict[int, tuple[int, int]] = {}
     for k, px, py in pts:
         col = round((px - x0) / (x1 - x0) * (width - 1))
         row = height - 1 - round((py - y0) / (y1 - y0) * (height - 1))
-        grid[row][col] = MARKERS[k % len(MARKERS)]
+        mark = MARKERS[k % len(MARKERS)]
+        if connect and k in prev:                     # fill the cells between the previous point and this one
+            c0, r0 = prev[k]
+            n = max(abs(col - c0), abs(row - r0))
+            for j in range(1, n):
+                grid[round(r0 + (row - r0) * j / n)][round(c0 + (col - c0) * j / n)] = mark
+        grid[row][col] = mark
+        prev[k] = (col, row)
     labels = {0: y1, height // 2: (y0 + y1) / 2, height - 1: y0}
     shown = {r: _fmt(10 ** v if logy else v) for r, v in labels.items()}
     pad = max(len(s) for s in shown.values())
@@ -170,15 +180,44 @@ def save_png(series: Mapping[str, Sequence[float]] | Sequence[float], path: str 
     return path
 
 
+def save_heatmap_png(matrix: Sequence[Sequence[float]], path: str | None, *, rows: Sequence[str] = (),
+                     cols: Sequence[str] = (), xlabel: str = "", ylabel: str = "", vmax: float = 1.0) -> str | None:
+    """``heatmap``'s matrix drawn with matplotlib (grey scale from 0 to ``vmax``, labelled rows and columns).
+
+    Saved to ``path`` if given and shown inline in a notebook; does nothing
+    (returns ``None``) without matplotlib, or with no path outside a notebook.
+    For attention weights: one row per output step, one column per input.
+    """
+    if not have_matplotlib() or not (path or in_notebook()):
+        return None
+    import matplotlib
+    if not in_notebook():
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(0.6 * len(cols) + 2, 0.45 * len(rows) + 1.5))
+    ax.imshow(matrix, cmap="Greys", vmin=0, vmax=vmax)
+    ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right")
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    fig.tight_layout()
+    if path:
+        fig.savefig(path, dpi=100)
+    if in_notebook():
+        plt.show()
+    plt.close(fig)
+    return path
+
+
 def plot(series: Mapping[str, Sequence[float]] | Sequence[float], *, png: str | None = None, title: str = "",
          xlabel: str = "step", ylabel: str = "", x: Sequence[float] | None = None, logy: bool = False,
-         width: int = 64, height: int = 14, file=None) -> str | None:
+         width: int = 64, height: int = 14, connect: bool = False, file=None) -> str | None:
     """Print the terminal chart; with matplotlib, also save ``png`` and show it inline in a notebook.
 
     Returns the PNG path written, if any.
     """
     print(line_chart(series, title=title, xlabel=xlabel, ylabel=ylabel, x=x, logy=logy,
-                     width=width, height=height), file=file)
+                     width=width, height=height, connect=connect), file=file)
     if png is None and not in_notebook():
         return None
     return save_png(series, png, title=title, xlabel=xlabel, ylabel=ylabel, x=x, logy=logy, show=in_notebook())

@@ -109,6 +109,68 @@ graph = ((wt * xt + bt).sigmoid() - t) ** 2
 show(graph.grad_fn)
 
 # %% [markdown]
+# ## The loop inside `backward()`
+#
+# `backward()` is not magic: it is one loop. The engine (function `_backward`
+# in `tinygrad_seq/tensor.py`, which `autograd.py` calls) puts the nodes in *topological order*, every node before
+# the nodes that feed it, so that when the loop reaches a node, all the
+# gradients flowing into it have already been added up. Then, for each node:
+# take its summed gradient $g$, call the node's own backward rule (its local
+# derivatives times $g$, the vector-Jacobian product) and add each result onto
+# the node that fed it. Here are those lines of the engine, read from its real
+# source (only anomaly checks and hooks, optional extras, are left out of this
+# excerpt; the full function is printed by `inspect.getsource(_backward)`):
+
+# %%
+import inspect
+
+from tinygrad_seq.autograd import _backward        # the loop that Tensor.backward() and autograd.grad() run
+
+source = inspect.getsource(_backward).splitlines()
+start = next(k for k, line in enumerate(source) if "order = _topological_order(" in line)
+stop = next(k for k, line in enumerate(source) if "sums.add(parent, gp)" in line)
+optional = ("anomaly", "hooks", "retain", "wanted", "capture", "epoch", "_check_saved", "lazy", "lazygrad")
+excerpt = [line for line in source[start:stop + 1] if not any(word in line for word in optional)]
+print("\n".join(excerpt))
+loop_lines = len(excerpt)
+
+# %% [markdown]
+# The same loop on the lesson's example, by hand. The graph is a list of nodes,
+# each with its inputs and its *local* derivatives (the derivative of the node
+# with respect to each input, at the forward values), written in the order the
+# forward pass made them. Walking it backwards is a topological order: $L$
+# first, the leaves $w, x, b$ last. A gradient `grad[name]` is complete when
+# its node is reached, because every node that uses it came later in the
+# forward pass and so earlier in the walk.
+
+# %%
+graph_by_hand = {}                         # name -> (inputs, local derivatives d(name)/d(input))
+z1 = w * x
+graph_by_hand["z1"] = (["w", "x"], [x, w])           # z1 = w * x
+z = z1 + b
+graph_by_hand["z"] = (["z1", "b"], [1.0, 1.0])       # z = z1 + b
+y = 1 / (1 + math.exp(-z))
+graph_by_hand["y"] = (["z"], [y * (1 - y)])          # y = sigmoid(z)
+d = y - t
+graph_by_hand["d"] = (["y"], [1.0])                  # d = y - t
+L = d ** 2
+graph_by_hand["L"] = (["d"], [2 * d])                # L = d ** 2
+
+grad = {"L": 1.0}                                    # dL/dL = 1: the seed
+for name in reversed(list(graph_by_hand)):           # L, d, y, z, z1: each after all of its users
+    inputs, local = graph_by_hand[name]
+    for parent, derivative in zip(inputs, local):    # the node's backward rule: local derivative * g ...
+        grad[parent] = grad.get(parent, 0.0) + derivative * grad[name]   # ... added onto its input
+print({k: round(grad[k], 8) for k in ("w", "b", "x")})
+graph_vs_backward = max(abs(grad[k] - auto[k]) for k in ("w", "b", "x"))
+print(f"largest difference, hand-built graph vs backward(): {graph_vs_backward:.3g}")
+
+# %% [markdown]
+# Line for line: `order` is our `reversed(list(graph_by_hand))`, `sums` our
+# `grad` dictionary, `node.backward(g)` our `derivative * grad[name]` for every
+# input at once, and `sums.add(parent, gp)` our `grad[parent] = grad.get(...) + ...`.
+# Each leaf's sum ends in its `.grad`.
+#
 # ## `gradcheck`: the check to run on any new op
 #
 # A derivative can also be estimated without any calculus, by the central
@@ -158,5 +220,6 @@ print(f"after a second backward() without zeroing: {v.grad.item()}  (twice {twic
 # sum over the paths. The machine-readable summary:
 
 # %%
-result(hand_vs_backward=hand_vs_backward, gradcheck=int(ok), twice_grad=twice,
+result(hand_vs_backward=hand_vs_backward, graph_vs_backward=graph_vs_backward, loop_lines=loop_lines,
+       gradcheck=int(ok), twice_grad=twice,
        twice_expected=2 * v.item() + 1, accumulated=v.grad.item())

@@ -12,10 +12,12 @@ from tinygrad_seq.tutorial import figure, quick, result, step_through
 step_through()
 
 # %%
+import shutil
+
 import numpy as np
 
 import tinygrad_seq as tg
-from tinygrad_seq import charts, optim, reference
+from tinygrad_seq import charts, diagrams, optim, reference, viz
 from tinygrad_seq.nn import functional as F
 from tinygrad_seq.progress import Progress
 
@@ -26,14 +28,21 @@ rng = np.random.default_rng(0)
 # %% [markdown]
 # ## The network
 #
-# $$s_t = f(U x_t + W s_{t-1} + b), \qquad o_t = g(V s_t + c), \qquad s_0 = 0$$
+# $$s_t = f(U x_t + W s_{t-1} + b), \qquad o_t = V s_t + c, \qquad p_t = g(o_t), \qquad s_0 = 0$$
 #
-# with $f = \tanh$, and $g = \mathrm{softmax}$ over $K$ classes, trained with the
+# with $f = \tanh$ and $g = \mathrm{softmax}$ over $K$ classes. In this lesson
+# $o_t$ always means the output *scores* before the softmax (the logits) and
+# $p_t$ the probabilities after it. The network is trained with the
 # cross-entropy $L = \frac1N \sum_{t,n} -\log p_{t,n}[y_{t,n}]$ averaged over
 # the $N = T \cdot B$ predictions of a batch of $B$ sequences. The same $U, W, b,
 # V, c$ serve every step: unrolled over time, the RNN is a deep network whose
-# layers share their weights.
-#
+# layers share their weights. The picture (a text drawing in the terminal, an
+# SVG in a notebook):
+
+# %%
+diagrams.show("rnn", figure("03_rnn_unrolled"))
+
+# %% [markdown]
 # In code a batch is a matrix of row vectors, so $U x_t$ becomes `x[t] @ U.T`.
 # The forward pass is a plain Python loop over time; each step appends a few
 # nodes to the graph.
@@ -64,12 +73,36 @@ def one_hot_batch(symbols):
     return np.eye(K)[symbols]                       # (T, B) ints -> (T, B, K)
 
 # %% [markdown]
+# ## The graph the engine records for one step
+#
+# The drawing above is the textbook's. Here is the engine's own record of one
+# step, $s_1$ and $o_1$ from $x_1$ and $s_0 = 0$. `viz.graph` prints it as a tree
+# that starts at $o_1$ and goes down, op by op, to the leaves $U, W, b, V, c$
+# (`permute` is the transpose in `x @ U.T`); `viz.to_dot`
+# gives the same graph as Graphviz source, rendered to an SVG when Graphviz's
+# `dot` is installed. $T$ steps append $T$ copies of this block, chained
+# through $s_t$: that chain is what `backward()` walks back through time.
+
+# %%
+P_demo = init_params()
+x_demo = tg.tensor(one_hot_batch(np.array([[1]])), dtype=np.float64)
+s_1 = (x_demo[0] @ P_demo["U"].T + tg.zeros(1, H, dtype=np.float64) @ P_demo["W"].T + P_demo["b"]).tanh()
+o_1 = s_1 @ P_demo["V"].T + P_demo["c"]
+print(viz.graph(o_1, params=P_demo))
+dot = viz.to_dot(o_1, params=P_demo)
+dot_ops = dot.count("shape=box")
+print(f"DOT source: {len(dot.splitlines())} lines, {dot_ops} op nodes; first lines:")
+print("\n".join(dot.splitlines()[:6]))
+if shutil.which("dot") and figure("03_one_step_graph"):
+    print("rendered:", viz.save_graph(o_1, figure("03_one_step_graph")[:-4] + ".svg", params=P_demo))
+
+# %% [markdown]
 # ## BPTT in three steps
 #
 # **1. Forward pass.** Run the recurrence and keep every $s_t$ and $p_t = \mathrm{softmax}(o_t)$.
 #
 # **2. Error terms, back through the output layer and back through time.**
-# Write $a_t = U x_t + W s_{t-1} + b$ for the pre-activation. From lesson 2,
+# Write $a_t = U x_t + W s_{t-1} + b$ for the pre-activation. From lesson 2 (where the scores were called $z$),
 # softmax with cross-entropy gives the error at the output directly:
 #
 # $$\delta^o_t = \frac{\partial L}{\partial o_t} = \frac{1}{N}(p_t - \mathrm{onehot}(y_t))$$
@@ -217,6 +250,26 @@ print(f"recall accuracy on new sequences: {accuracy:.3f} (chance: {1 / K:.2f})")
 # %% [markdown]
 # The hand-derived BPTT equals `backward()` to the printed difference (float64
 # rounding), and SGD on those gradients teaches the RNN a two-step memory.
+#
+# ## From here on: PyTorch's names
+#
+# Lessons 1 to 3 follow the outline's notation. From lesson 4 on, the lessons use
+# `tinygrad_seq.nn`, whose names are PyTorch's, and the text follows them. The
+# same network, renamed once:
+#
+# | lessons 1-3 (outline) | lessons 4-14 (PyTorch) | in code |
+# |---|---|---|
+# | state $s_t$ | hidden state $h_t$ | `nn.RNN`'s output, `h_n` its last step |
+# | $U$ (input to state) | $W_{ih}$ | `weight_ih_l0` |
+# | $W$ (state to state) | $W_{hh}$ | `weight_hh_l0` |
+# | $b$ | $b_{ih} + b_{hh}$ (two halves, same gradient) | `bias_ih_l0`, `bias_hh_l0` |
+# | $V$, $c$ (the output layer) | $W_{\text{out}}$, $b_{\text{out}}$ | a head `nn.Linear(H, K)`: `weight`, `bias` |
+# | scores $o_t$ | scores (logits) $z_t$ | the head's output |
+#
+# Two letters change meaning at the bridge, so that each has one meaning per
+# lesson: from lesson 5 on, $o_t$ is the LSTM's *output gate* and $c_t$ its
+# *memory cell* (PyTorch's letters; the gates are $i, f, g, o$ for the LSTM and
+# $r, z, n$ for the GRU).
 
 # %%
-result(bptt_max_diff=bptt_diff, ref_max_diff=ref_diff, loss_first=first, loss_last=last, accuracy=accuracy)
+result(bptt_max_diff=bptt_diff, ref_max_diff=ref_diff, dot_ops=dot_ops, loss_first=first, loss_last=last, accuracy=accuracy)

@@ -16,7 +16,7 @@ step_through()
 import numpy as np
 
 import tinygrad_seq as tg
-from tinygrad_seq import charts, nn, optim
+from tinygrad_seq import charts, diagrams, nn, optim
 from tinygrad_seq.nn import functional as F
 from tinygrad_seq.progress import Progress
 
@@ -33,13 +33,18 @@ rng = np.random.default_rng(0)
 # $$\begin{aligned}
 # \overrightarrow{h}_t &= \tanh(\overrightarrow{U} x_t + \overrightarrow{W}\, \overrightarrow{h}_{t-1} + \overrightarrow{b}), && \overrightarrow{h}_0 = 0\\
 # \overleftarrow{h}_t &= \tanh(\overleftarrow{U} x_t + \overleftarrow{W}\, \overleftarrow{h}_{t+1} + \overleftarrow{b}), && \overleftarrow{h}_{T+1} = 0\\
-# o_t &= V \begin{bmatrix}\overrightarrow{h}_t \\ \overleftarrow{h}_t\end{bmatrix} + c
+# z_t &= W_{\text{out}} \begin{bmatrix}\overrightarrow{h}_t \\ \overleftarrow{h}_t\end{bmatrix} + b_{\text{out}} && \text{(the scores, as in lesson 3's table)}
 # \end{aligned}$$
 #
 # `nn.RNN(bidirectional=True)` keeps the backward layer's weights under the
 # names ending in `_reverse` and returns, at every step, the two hidden states
-# concatenated: the forward one first. We run the equations by hand with its
-# weights:
+# concatenated: the forward one first. The layout:
+
+# %%
+diagrams.show("birnn", figure("07_birnn"))
+
+# %% [markdown]
+# We run the equations by hand with its weights:
 
 # %%
 I, H = 3, 4
@@ -137,10 +142,49 @@ charts.plot({"unidirectional": uni_losses, "bidirectional": bi_losses}, xlabel="
             ylabel="cross-entropy", title="training loss", png=figure("07_tagging_loss"), height=10)
 
 # %% [markdown]
+# ## Why a bidirectional RNN cannot be a language model
+#
+# Look at the task again: the tag of position $t$ is the symbol at $t + 1$.
+# That is exactly what a language model predicts, $p(x_{t+1} \mid x_1, \dots, x_t)$.
+# The bidirectional tagger "solves" it because its backward layer has already
+# read $x_{t+1}$: it copies the answer instead of predicting it. A language
+# model must give the next symbol's probability *from the past alone*, for two
+# reasons: its probabilities must multiply to the probability of the sequence,
+# $p(x_1, \dots, x_T) = \prod_t p(x_{t+1} \mid x_{\le t})$, which a model that
+# looks ahead does not compute; and to *generate* text, each symbol is drawn
+# before the next exists, so there is nothing for the backward layer to read.
+# Measured: in every test sequence change one symbol, $x_j$, to a different
+# one, and see how often the bidirectional tagger's output at $j - 1$ follows
+# the change (a model of the past alone could not notice it):
+
+# %%
+j = T // 2                                         # change one symbol, x_j, in every test sequence
+sym_test = x_test.numpy().argmax(axis=-1)
+changed = sym_test.copy()
+changed[j] = (sym_test[j] + np.random.default_rng(7).integers(1, K, sym_test[j].shape)) % K
+x_changed = tg.tensor(np.eye(K)[changed], dtype=np.float32)
+with tg.no_grad():
+    bi_out = scores(bi_model, x_changed).argmax(axis=-1).numpy()
+    uni_now = scores(uni_model, x_changed).argmax(axis=-1).numpy()
+    uni_before = scores(uni_model, x_test).argmax(axis=-1).numpy()
+follow = float((bi_out[j - 1] == changed[j]).mean())         # the output at j-1 now names the new x_j
+uni_moved = float((uni_now[:j] != uni_before[:j]).mean())    # outputs before j, whose past did not change
+print(f"bidirectional: the output at position {j - 1} names the changed x_{j} in {follow:.3f} of the sequences")
+print(f"unidirectional: outputs at positions 0..{j - 1} that changed at all: {uni_moved:.3f}")
+
+# %% [markdown]
+# The bidirectional tagger's answer follows the future symbol almost every time:
+# it is reading it. The unidirectional tagger's outputs before position $j$ do
+# not move at all: they depend on the past alone, as a language model's must.
+# Bidirectional layers are for tasks where the whole input is known before any
+# output is made: tagging, classification, the encoder of lesson 10; never for
+# the decoder or a language model.
+#
 # The by-hand bidirectional RNN equals the library's to the printed difference.
 # On the tagging task the unidirectional tagger stays near chance, as it must,
 # while the bidirectional one reads the answer from its backward layer.
 # Summary:
 
 # %%
-result(bi_diff=bi_diff, uni_acc=uni_acc, bi_acc=bi_acc, chance=1 / K)
+result(bi_diff=bi_diff, uni_acc=uni_acc, bi_acc=bi_acc, chance=1 / K, bi_follows_future=follow,
+       uni_moved_by_future=uni_moved)

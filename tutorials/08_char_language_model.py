@@ -7,11 +7,14 @@
 # nothing is downloaded).  The model reads the text one character at a time,
 # and at every position outputs a distribution over the next character:
 #
-# $$p(c_{t+1} \mid c_1, \dots, c_t) = \mathrm{softmax}(W h_t + b), \qquad h_t = \mathrm{LSTM}(E[c_t], h_{t-1})$$
+# $$p(x_{t+1} \mid x_1, \dots, x_t) = \mathrm{softmax}(W_{\text{out}} h_t + b_{\text{out}}), \qquad h_t = \mathrm{LSTM}(E[x_t], h_{t-1})$$
 #
-# We train it with exactly the library code behind the `tinygrad-seq train`
-# command (`tinygrad_seq.train`: `TrainConfig`, `CharLM`, `train`,
-# `evaluate`, `sample`), and watch two things as training goes on: the
+# where $x_t$ is the character at position $t$, $E$ the embedding table and
+# $W_{\text{out}}, b_{\text{out}}$ the head (lesson 3's table; $c_t$ would be
+# the LSTM's memory cell, so the characters are $x_t$ here). The model is the
+# library's `CharLM`, the one behind the `tinygrad-seq train` command; the
+# training loop, truncated backpropagation through time, is written out on
+# this page, and we measure what the truncation costs. We watch two things as training goes on: the
 # validation **bits per character** falling, and samples from the model
 # turning from noise into something that looks like documentation.  At the
 # end we sample with different temperatures and with top-$k$, side by side.
@@ -22,25 +25,24 @@ step_through()
 
 # %%
 import re
-import tempfile
 import time
 from collections import Counter
 
 import numpy as np
 
-from tinygrad_seq import charts
+import tinygrad_seq as tg
+from tinygrad_seq import charts, nn, optim
 from tinygrad_seq.data import CharVocab, Streams, load_text, split_text
-from tinygrad_seq.train import Reporter, TrainConfig, load_checkpoint, sample, train
+from tinygrad_seq.nn import functional as F
+from tinygrad_seq.train import CharLM, detach_state, evaluate, sample
 
 QUICK = quick()
 if QUICK:       # a slice of the corpus, a tiny model, a fixed number of steps: seconds
     N_CHARS = 40_000
-    CONFIG = dict(hidden=64, seq_len=32, batch=16, lr=0.01, steps=200, minutes=None,
-                  eval_every=25, sample_every=100)
-else:           # the whole corpus, a bigger model, a time budget of two minutes
+    CONFIG = dict(hidden=64, seq_len=32, batch=16, lr=0.01, steps=200, eval_every=25, sample_every=100)
+else:           # the whole corpus, a bigger model, a fixed number of steps (the same result on any machine)
     N_CHARS = None
-    CONFIG = dict(hidden=128, seq_len=64, batch=32, lr=0.005, steps=None, minutes=2.0,
-                  eval_every=100, sample_every=300)
+    CONFIG = dict(hidden=128, seq_len=64, batch=32, lr=0.005, steps=600, eval_every=100, sample_every=300)
 print(f"quick mode: {QUICK}   settings: {CONFIG}")
 
 # %% [markdown]
@@ -117,11 +119,11 @@ print("most frequent characters:", ", ".join(f"{c!r} {n / freq.sum():.3f}" for c
 # its value is kept and its history dropped.  With chunk $k$ covering times
 # $t_0, \dots, t_0 + \text{seq\_len} - 1$,
 #
-# $$L_k = -\frac{1}{\text{seq\_len}} \sum_{t=t_0}^{t_0+\text{seq\_len}-1} \ln p(c_{t+1} \mid h_t), \qquad \frac{\partial h_{t_0 - 1}}{\partial \theta} := 0$$
+# $$L_k = -\frac{1}{\text{seq\_len}} \sum_{t=t_0}^{t_0+\text{seq\_len}-1} \ln p(x_{t+1} \mid h_t), \qquad \frac{\partial h_{t_0 - 1}}{\partial \theta} := 0$$
 #
-# The loop in `tinygrad_seq.train.train` does this with
-# `state = detach_state(state)` after each `opt.step()`, and resets the state
-# to zero when the streams wrap round to the start of the text.  Here are the
+# The loop below does this with `state = detach_state(state)` after each
+# `opt.step()`, and resets the state to zero when the streams wrap round to
+# the start of the text.  Here are the
 # first two chunks of the first two streams, as the trainer will see them:
 
 # %%
@@ -137,52 +139,154 @@ joined = vocab.decode(np.concatenate([x1[:, 0], x2[:, 0]]))
 print("stream 0's two chunks are one stretch of the text:", joined in train_text)
 
 # %% [markdown]
-# ## Training, with samples along the way
+# ## The truncated-BPTT loop
 #
-# `train(config, reporter)` runs the loop: Adam, gradient clipping at norm 1,
-# an evaluation of the validation bpc with `evaluate()` every `eval_every`
-# steps, and a 200-character sample every `sample_every` steps (temperature
-# 0.8).  It tells a `Reporter` about each of these; the command line passes
-# one that draws a progress bar, and here a small subclass prints the
-# evaluations and the first 160 characters of each sample, and keeps the curve.  Checkpoints go to a
-# temporary folder.  In full mode the learning rate follows a cosine from
-# `lr` down to `lr / 10` over the time budget (the library's default
-# schedule); a run limited by steps keeps it constant.
+# One function, used twice in this lesson. Each step: take the next chunk,
+# run the model over it *from the carried state*, take the loss over the chunk,
+# backpropagate (through this chunk only), clip the gradient's norm at 1
+# (lesson 4: one exploding batch cannot throw the weights away), take an Adam
+# step, and detach the state
+# before it is carried into the next chunk. `next_chunk()` returns a chunk's
+# inputs, its targets (each the character after its input) and whether the
+# data started again from the top.
 
 # %%
-class TutorialReporter(Reporter):
-    def __init__(self):
-        self.curve, self.samples, self.t0 = [], {}, time.perf_counter()
+def train_tbptt(model, next_chunk, steps, lr, clip=1.0, every=None, report=None):
+    params = list(model.parameters())
+    opt = optim.Adam(params, lr=lr)
+    state, losses = None, []
+    for step in range(1, steps + 1):
+        x, y, wrapped = next_chunk()                     # (seq_len, batch) inputs and targets
+        if wrapped:
+            state = None                                 # back at the start of the data: start fresh
+        logits, state = model(x, state)                  # forward through the chunk from the carried state
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tg.tensor(y.reshape(-1)))
+        opt.zero_grad()
+        loss.backward()                                  # back through this chunk only
+        nn.utils.clip_grad_norm_(params, clip)           # rescale the gradient to norm <= clip (lesson 4)
+        opt.step()
+        state = detach_state(state)                      # keep the value, drop the history
+        losses.append(loss.item())
+        if report and step % every == 0:
+            report(step)
+    return losses
 
-    def evaluated(self, step, val_bpc, best):
-        self.curve.append((step, val_bpc))
-        print(f"step {step:5d}  {time.perf_counter() - self.t0:6.1f} s  validation {val_bpc:.3f} bpc")
+# %% [markdown]
+# ## Training, with samples along the way
+#
+# A one-layer `CharLM` (embedding, LSTM, linear head) trained for a fixed
+# number of steps, with the validation bpc measured by `evaluate()` every
+# `eval_every` steps and a 160-character sample (temperature 0.8) every
+# `sample_every` steps. A fixed number of steps, not a time budget, so the
+# result is the same on a fast machine and a slow one; only the printed
+# seconds differ.
 
-    def sampled(self, step, text):
-        self.samples[step] = text
-        print(f"--- sample at step {step} " + "-" * 40)
-        print(text[:160])
-        print("-" * 64)
+# %%
+tg.manual_seed(0)
+model = CharLM(len(vocab), CONFIG["hidden"], layers=1, model="lstm")
+streams = Streams(vocab.encode(train_text), batch=CONFIG["batch"], seq_len=CONFIG["seq_len"])
+val_ids = vocab.encode(val_text)
+curve, t0 = [], time.perf_counter()
 
 
-out_dir = tempfile.mkdtemp(prefix="tutorial08-")
-config = TrainConfig(dropout=0.0, out=out_dir, seed=0, **CONFIG)
-reporter = TutorialReporter()
-run = train(config, reporter, text=text, handle_sigint=False)
-val_bpc = run.final_bpc
-print(f"{run.step} steps in {run.elapsed:.1f} s ({run.chars_per_s:,.0f} training characters/s)")
-print(f"validation: {val_bpc:.3f} bpc at the end, best {run.best_bpc:.3f} at step {run.best_step}; "
+def report(step):
+    if step % CONFIG["eval_every"] == 0:
+        curve.append((step, evaluate(model, val_ids)))
+        print(f"step {step:5d}  {time.perf_counter() - t0:6.1f} s  validation {curve[-1][1]:.3f} bpc")
+    if step % CONFIG["sample_every"] == 0:
+        text_s = "".join(sample(model, vocab, "", 160, 0.8, None, np.random.default_rng(step)))
+        print(f"--- sample at step {step} " + "-" * 40 + "\n" + text_s + "\n" + "-" * 64)
+
+
+losses = train_tbptt(model, streams.next_batch, CONFIG["steps"], CONFIG["lr"],
+                     every=min(CONFIG["eval_every"], CONFIG["sample_every"]), report=report)
+seconds = time.perf_counter() - t0
+val_bpc = curve[-1][1]
+best_step, best_bpc = min(curve, key=lambda c: c[1])
+print(f"{CONFIG['steps']} steps in {seconds:.1f} s "
+      f"({CONFIG['steps'] * CONFIG['batch'] * CONFIG['seq_len'] / seconds:,.0f} training characters/s)")
+print(f"validation: {val_bpc:.3f} bpc at the end, best {best_bpc:.3f} at step {best_step}; "
       f"unigram baseline {unigram_bpc:.3f}")
 
 # %% [markdown]
 # The validation curve, with the unigram entropy $H$ for reference:
 
 # %%
-charts.plot({"validation bpc": run.val_bpc, "unigram H": [unigram_bpc] * len(run.val_bpc)},
-            x=run.val_steps, xlabel="step", ylabel="bits per character",
+charts.plot({"validation bpc": [v for _, v in curve], "unigram H": [unigram_bpc] * len(curve)},
+            x=[k for k, _ in curve], xlabel="step", ylabel="bits per character",
             title="validation bits per character", png=figure("08_val_bpc"))
 
 # %% [markdown]
+# ## Measured: what the truncation costs
+#
+# Truncation is an approximation. The *forward* pass still carries information
+# from the whole history, but the gradient of a loss at step $t$ reaches back
+# only to the start of its chunk. So the model is never taught to store
+# anything for longer than a window: a dependency longer than the window
+# cannot be learned. To see it, lesson 3's task with a longer delay: a stream
+# of random symbols from $K = 4$, and at each step the target is the symbol
+# `DELAY` = 4 steps back. The same `CharLM` (hidden size 32) and the same loop
+# above, the same number of steps, three ways:
+#
+# * truncation window 3, shorter than the delay: no target's source symbol is
+#   ever inside the same chunk, so no gradient connects them;
+# * window 12, longer than the delay;
+# * full BPTT: independent sequences of 24 symbols, the state reset for each,
+#   the gradient through all of it (the first `DELAY` targets, which have no
+#   source, are left out of the loss with `ignore_index`).
+#
+# Accuracy is measured on a fresh stream of 200 steps, state carried
+# throughout; chance is $1/K = 0.25$.
+
+# %%
+K_T, DELAY, B_T = 4, 4, 32
+STEPS_T = 200 if QUICK else 400
+
+
+def delay_chunks(window, full=False, seed=0):
+    """next_chunk() for the delay task: (inputs, targets = inputs DELAY steps earlier, wrapped)."""
+    gen = np.random.default_rng(seed)
+    stream = gen.integers(0, K_T, (STEPS_T * window + DELAY, B_T))
+    pos = [DELAY]
+
+    def next_chunk():
+        if full:                                           # a new sequence every step, nothing carried
+            x = gen.integers(0, K_T, (window, B_T))
+            y = np.full_like(x, -100)                      # -100: cross_entropy's ignore_index
+            y[DELAY:] = x[:-DELAY]
+            return x, y, True
+        lo = pos[0]
+        pos[0] += window
+        return stream[lo:lo + window], stream[lo - DELAY:lo - DELAY + window], False
+    return next_chunk
+
+
+def recall_accuracy(m):
+    test = np.random.default_rng(99).integers(0, K_T, (200, 64))
+    with tg.no_grad():
+        logits, _ = m(test, None)
+    return float((logits.argmax(axis=-1).numpy()[DELAY:] == test[:-DELAY]).mean())
+
+
+truncation = {}
+for name, window, full in [("window 3 (< delay 4)", 3, False), ("window 12 (> delay 4)", 12, False),
+                           ("full BPTT, sequences of 24", 24, True)]:
+    tg.manual_seed(0)
+    m = CharLM(K_T, 32, layers=1)
+    t1 = time.perf_counter()
+    train_tbptt(m, delay_chunks(window, full), STEPS_T, lr=0.01)
+    truncation[name] = recall_accuracy(m)
+    print(f"{name:>28}: recall accuracy {truncation[name]:.3f}  ({time.perf_counter() - t1:.1f} s)")
+tb_short, tb_long, tb_full = truncation.values()
+
+# %% [markdown]
+# The window shorter than the delay stays near chance (0.25): no gradient ever
+# connects a target to its source, and more steps do not change that. A
+# window longer than the delay learns the task as well as full BPTT does, with
+# the shorter graphs of truncation. The rule: a window of $k$ steps can teach
+# dependencies of at most $k - 1$ steps. For the character model above,
+# `seq_len` characters is the longest dependency its gradient ever sees.
+#
 # ## Sampling: temperature and top-k
 #
 # `sample(model, vocab, prompt, length, temperature, top_k)` feeds the prompt,
@@ -197,15 +301,14 @@ charts.plot({"validation bpc": run.val_bpc, "unigram H": [unigram_bpc] * len(run
 # Top-$k$ sampling keeps only the $k$ most likely characters, renormalised,
 # which cuts off the long tail of unlikely ones however flat the distribution.
 # The entropy of the next-character distribution after the prompt shows the
-# effect directly; then a short sample for each setting, all from the best
-# checkpoint and the same random seed, with the share of its words (runs of
+# effect directly; then a short sample for each setting, all from the trained
+# model and the same random seed, with the share of its words (runs of
 # letters and underscores) that also occur somewhere in the training text.
 
 # %%
-ckpt = load_checkpoint(run.best_path or run.last_path)
-model = ckpt.model
 prompt = "The "
-logits, _ = model(ckpt.vocab.encode(prompt).reshape(-1, 1), None)
+with tg.no_grad():
+    logits, _ = model(vocab.encode(prompt).reshape(-1, 1), None)
 z = logits.numpy()[-1, 0].astype(np.float64)
 
 
@@ -226,7 +329,7 @@ known_words = set(re.findall(r"[A-Za-z_]+", train_text))
 entropies, real_words = {}, {}
 for name, temperature, top_k in SETTINGS:
     entropies[name] = entropy_bits(z, temperature, top_k)
-    text_s = "".join(sample(model, ckpt.vocab, prompt, LENGTH, temperature, top_k,
+    text_s = "".join(sample(model, vocab, prompt, LENGTH, temperature, top_k,
                             generator=np.random.default_rng(1)))
     words = re.findall(r"[A-Za-z_]+", prompt + text_s)
     real_words[name] = sum(w in known_words for w in words) / max(1, len(words))
@@ -254,5 +357,6 @@ print(f"top-k 5 allows at most log2 5 = {np.log2(5):.2f} bits")
 # %%
 print(f"validation {val_bpc:.3f} bpc vs unigram {unigram_bpc:.3f} bpc: "
       f"{unigram_bpc - val_bpc:.3f} bits per character saved by the context")
-result(val_bpc=round(val_bpc, 4), unigram_bpc=round(unigram_bpc, 4), steps=run.step,
-       best_bpc=round(run.best_bpc, 4), seconds=round(run.elapsed, 1))
+result(val_bpc=round(val_bpc, 4), unigram_bpc=round(unigram_bpc, 4), steps=CONFIG["steps"],
+       best_bpc=round(best_bpc, 4), seconds=round(seconds, 1), tb_delay=DELAY, tb_short_window=3,
+       tb_short_acc=round(tb_short, 4), tb_long_acc=round(tb_long, 4), tb_full_acc=round(tb_full, 4))

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 import tinygrad_seq as tg
-from tinygrad_seq import charts, nn
+from tinygrad_seq import charts, diagrams, nn
 from tinygrad_seq.nn import functional as F
 
 QUICK = quick()
@@ -150,7 +150,11 @@ print(f"input vocabulary: {len(SRC)} words; longest input: {max(len(spell(n)) fo
 # $$s_t = \mathrm{GRUCell}([E_\text{tgt}[y_{t-1}];\ c_t],\ s_{t-1}), \qquad p(y_t) = \mathrm{softmax}(W_o [s_t; c_t] + b_o)$$
 #
 # Written below from the engine's primitive ops (matmul, tanh, softmax,
-# sum), so its gradient is `loss.backward()` like everything else.
+# sum), so its gradient is `loss.backward()` like everything else. The two
+# models as one picture (the attention path is what the second model adds):
+
+# %%
+diagrams.show("seq2seq", figure("10_seq2seq"))
 
 # %%
 class Seq2Seq(nn.Module):
@@ -281,6 +285,108 @@ print(charts.bar_chart({f"{k} words · plain": v[0] for k, v in table.items()}
                        title="held-out exact match by input length", fmt="{:.3f}"))
 
 # %% [markdown]
+# ## Exposure bias: trained on the truth, tested on its own guesses
+#
+# Teacher forcing trains every step on the *true* previous digit; greedy
+# decoding feeds the model its *own*. After its first mistake, the decoder is
+# in a situation training never showed it, a prefix that is wrong, and its
+# later digits suffer from it (*exposure bias*, Ranzato et al. 2016). Measured
+# on the plain model: at every position after the first wrong digit of a
+# greedy decode, how often is the digit right when the model is fed (a) its
+# own previous outputs, as in decoding, and (b) the true previous digits, as in
+# training?
+
+# %%
+def teacher_forced(model, src, src_len, truth):
+    """The argmax digit at every position when fed the true previous digits."""
+    dec_in = np.full((len(src), MAX_DIGITS + 2), BOS, dtype=np.int64)
+    for i, t in enumerate(truth):
+        dec_in[i, 1:len(t) + 1] = [TGT.index(c) for c in t]
+    with tg.no_grad():
+        H, s, keys, mask = model.encode(src, src_len)
+        outs = []
+        for t in range(dec_in.shape[1]):
+            logits, s, _ = model.step(dec_in[:, t], s, H, keys, mask)
+            outs.append(logits.argmax(1).numpy())
+    return np.stack(outs, axis=1)
+
+
+tf_out = teacher_forced(plain, src, src_len, truth)
+own_right, fed_right = [], []
+for i, (p, t) in enumerate(zip(pred_plain, truth)):
+    target = t + "$"                                             # "$": the end token's position
+    guess = p + "$"
+    first = next((k for k in range(len(target)) if k >= len(guess) or guess[k] != target[k]), None)
+    if first is None:
+        continue
+    for k in range(first + 1, len(target)):
+        own_right.append(k < len(guess) and guess[k] == target[k])
+        fed_right.append((TGT[tf_out[i, k]] if TGT[tf_out[i, k]] in "0123456789" else "$") == target[k])
+own_acc, fed_acc = float(np.mean(own_right)), float(np.mean(fed_right))
+print(f"plain model, digits after the first mistake ({len(own_right)} of them): right {own_acc:.3f} when fed its own "
+      f"outputs, {fed_acc:.3f} when fed the truth")
+
+# %% [markdown]
+# ## Beam search against greedy decoding
+#
+# Greedy decoding commits to the most likely digit at each step; a mistake
+# cannot be undone. **Beam search** keeps the $k$ most likely prefixes (by the
+# sum of their log-probabilities), extends each by every token, and keeps the
+# $k$ best of those; a prefix that has written `<eos>` is finished and keeps
+# its score. With $k = 1$ it is greedy decoding, which checks the code below.
+
+# %%
+def beam_search(model, src, src_len, k, max_len=MAX_DIGITS + 2):
+    N, V = len(src), len(TGT)
+    with tg.no_grad():
+        H, s, keys, mask = model.encode(src, src_len)
+        score = np.zeros((N, 1))                                   # log-probability of each kept prefix
+        seqs = np.full((N, 1, 0), EOS, dtype=np.int64)             # the prefixes' tokens
+        y = np.full(N, BOS, dtype=np.int64)
+        rows = np.arange(N)                                         # which example each beam row belongs to
+        for _ in range(max_len):
+            logits, s, _ = model.step(y, s, H[rows], None if keys is None else keys[rows], mask[rows])
+            z = logits.numpy().astype(np.float64)
+            logp = (z - z.max(1, keepdims=True)) - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True))
+            B = score.shape[1]
+            logp = logp.reshape(N, B, V)
+            if seqs.shape[2] > 0:
+                ended = (seqs == EOS).any(axis=2)                    # finished prefixes: only "stay", at no cost
+                logp[ended] = -np.inf
+                logp[ended, EOS] = 0.0
+            cand = (score[:, :, None] + logp).reshape(N, B * V)
+            top = np.argsort(-cand, axis=1, kind="stable")[:, :k]
+            score = np.take_along_axis(cand, top, axis=1)
+            origin, token = top // V, top % V
+            seqs = np.concatenate([np.take_along_axis(seqs, origin[:, :, None], axis=1), token[:, :, None]], axis=2)
+            rows = np.repeat(np.arange(N), top.shape[1])
+            s = s[(np.arange(N)[:, None] * B + origin).reshape(-1)]
+            y = token.reshape(-1)
+    best = seqs[np.arange(N), score.argmax(1)]
+    decoded = []
+    for row in best:
+        end = np.flatnonzero(row == EOS)
+        decoded.append("".join(TGT[t] for t in row[:end[0] if end.size else len(row)]))
+    return decoded, score.max(1)
+
+
+beam1, _ = beam_search(plain, src, src_len, k=1)
+beam1_same = int(beam1 == pred_plain)
+beam_acc = {}
+for name, model_k, greedy_pred in (("plain", plain, pred_plain), ("attention", attn, pred_attn)):
+    beam4, _ = beam_search(model_k, src, src_len, k=4)
+    beam_acc[name] = (float(np.mean([p == t for p, t in zip(greedy_pred, truth)])),
+                      float(np.mean([p == t for p, t in zip(beam4, truth)])))
+    print(f"{name:>9}: exact match greedy {beam_acc[name][0]:.3f}, beam search (k = 4) {beam_acc[name][1]:.3f}")
+print(f"beam search with k = 1 gives greedy's output on every test number: {bool(beam1_same)}")
+
+# %% [markdown]
+# Compare the printed numbers: beam search helps where the model's first
+# choice is wrong but the right digit is a close second; it cannot help where
+# the right answer is unlikely under the model at every step (then more
+# training, or attention, is what helps). And it fixes nothing about exposure
+# bias: the decoder still conditions on its own outputs.
+#
 # ## What the attention looks at
 #
 # The weights $\alpha_{tj}$ for one held-out number: one row per output step, one
@@ -302,29 +408,7 @@ print(charts.heatmap(A, rows=rows, cols=[w[:2] for w in words_i], title="attenti
 for w, col in zip(words_i, A.T):
     print(f"{w:>10}: " + " ".join(f"{v:.2f}" for v in col))
 
-
-def draw_attention(A, rows, cols, png):
-    if not charts.have_matplotlib() or not (png or charts.in_notebook()):
-        return
-    import matplotlib
-    if not charts.in_notebook():
-        matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(0.6 * len(cols) + 2, 0.45 * len(rows) + 1.5))
-    ax.imshow(A, cmap="Greys", vmin=0, vmax=1)
-    ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right")
-    ax.set_yticks(range(len(rows)), rows)
-    ax.set_xlabel("input word")
-    ax.set_ylabel("output")
-    fig.tight_layout()
-    if png:
-        fig.savefig(png, dpi=100)
-    if charts.in_notebook():
-        plt.show()
-    plt.close(fig)
-
-
-draw_attention(A, rows, words_i, figure("10_attention"))
+charts.save_heatmap_png(A, figure("10_attention"), rows=rows, cols=words_i, xlabel="input word", ylabel="output")
 
 # %% [markdown]
 # ## Result
@@ -339,4 +423,7 @@ draw_attention(A, rows, words_i, figure("10_attention"))
 
 # %%
 result(plain_acc=round(plain_acc, 4), attn_acc=round(attn_acc, 4), plain_long=round(plain_long, 4),
-       attn_long=round(attn_long, 4), long_from=long_lo)
+       attn_long=round(attn_long, 4), long_from=long_lo, after_mistake_own=round(own_acc, 4),
+       after_mistake_fed=round(fed_acc, 4), beam1_same=beam1_same, plain_greedy=round(beam_acc["plain"][0], 4),
+       plain_beam=round(beam_acc["plain"][1], 4), attn_greedy=round(beam_acc["attention"][0], 4),
+       attn_beam=round(beam_acc["attention"][1], 4))

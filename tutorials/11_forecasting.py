@@ -6,11 +6,12 @@
 # the delay used here) yet is fully determined by its recent past.  We observe
 # it with noise, and forecast the next $H$ values from a window of the last $P$.
 #
-# Three forecasters, compared by error at each horizon $h = 1, \dots, H$:
+# Three forecasters, compared by error at each horizon $k = 1, \dots, H$ (steps ahead;
+# $h_t$ is kept for the LSTM's hidden state):
 #
-# 1. **last value** (persistence): $\hat x_{t+h} = x_t$;
+# 1. **last value** (persistence): $\hat x_{t+k} = x_t$;
 # 2. **linear autoregression**, one least-squares fit per horizon:
-#    $\hat x_{t+h} = a_h \cdot (x_{t-P+1}, \dots, x_t) + b_h$;
+#    $\hat x_{t+k} = a_k \cdot (x_{t-P+1}, \dots, x_t) + b_k$;
 # 3. an **LSTM** that reads the window and outputs all $H$ forecasts at once.
 
 # %%
@@ -67,8 +68,8 @@ clean = (clean - clean.mean()) / clean.std()
 series = clean + NOISE * np.random.default_rng(SEED + 1).standard_normal(len(clean))
 split = int(0.7 * len(series))
 print(f"{len(series)} samples: {split} for training, {len(series) - split} for testing")
-charts.plot({"observed": series[:300]}, title="Mackey–Glass (standardised, noisy), first 300 samples",
-            xlabel="sample", png=figure("11_series"))
+charts.plot({"observed": series[:150]}, title="Mackey–Glass (standardised, noisy), first 150 samples",
+            xlabel="sample", png=figure("11_series"), connect=True)
 
 # %% [markdown]
 # Windows: for every time $t$, the input is the last $P$ observations and the
@@ -89,13 +90,30 @@ print(f"training windows {X_train.shape}, test windows {X_test.shape}")
 # ## Baselines
 #
 # The last value predicts no change.  The linear autoregression is fitted in
-# closed form: for each horizon $h$, with the windows $w_t$ as rows of a matrix $W$
+# closed form: for each horizon $k$, with the windows $w_t$ as rows of a matrix $X$
 # (plus a column of ones),
 #
-# $$(a_h, b_h) = \arg\min_{a, b} \sum_t (x_{t+h} - a \cdot w_t - b)^2 = \texttt{lstsq}(W, y_h)$$
+# $$(a_k, b_k) = \arg\min_{a, b} \sum_t (x_{t+k} - a \cdot w_t - b)^2 = \texttt{lstsq}(X, y_k)$$
 #
-# A linear model can follow a sine wave exactly, but Mackey–Glass is nonlinear,
-# and the further ahead, the more the nonlinearity matters.
+# A linear model can follow a sine wave exactly: for $s_t = \sin(\omega t + \varphi)$,
+# the angle-addition formula gives $s_{t+1} = 2\cos\omega \; s_t - s_{t-1}$, a linear
+# function of the last two values, and applying it $k$ times gives every
+# horizon. The same least-squares fit on windows of a clean sine (with
+# Mackey–Glass's rough period, about 50 samples here) shows it:
+
+# %%
+omega = 2 * np.pi / 50
+sine = np.sin(omega * np.arange(2000) + 0.3)
+Xs, Ys = windows(sine)
+coef_s, *_ = np.linalg.lstsq(np.hstack([Xs, np.ones((len(Xs), 1))]), Ys, rcond=None)
+sine_err = float(np.abs(np.hstack([Xs, np.ones((len(Xs), 1))]) @ coef_s - Ys).max())
+two, *_ = np.linalg.lstsq(Xs[:, -2:], Ys[:, 0], rcond=None)           # from the last two values only
+print(f"sine: largest error of the linear forecast over all {H} horizons: {sine_err:.2g}")
+print(f"from the last two values: s_(t+1) = {two[1]:.6f} s_t {two[0]:+.6f} s_(t-1);  2 cos(omega) = {2 * np.cos(omega):.6f}")
+
+# %% [markdown]
+# Mackey–Glass is nonlinear, and the further ahead, the more the nonlinearity
+# matters:
 
 # %%
 def rmse_by_horizon(pred, Y):
@@ -118,7 +136,7 @@ print("linear AR    " + "".join(f"{v:7.3f}" for v in ar_rmse))
 # through a linear layer with $H$ outputs, one per horizon ("direct"
 # multi-step forecasting, no feeding back of its own forecasts):
 #
-# $$(h_t, c_t) = \mathrm{LSTM}(x_t, h_{t-1}, c_{t-1}), \quad t = 1, \dots, P, \qquad (\hat x_{t+1}, \dots, \hat x_{t+H}) = V h_P + c$$
+# $$(h_t, c_t) = \mathrm{LSTM}(x_t, h_{t-1}, c_{t-1}), \quad t = 1, \dots, P, \qquad (\hat x_{t+1}, \dots, \hat x_{t+H}) = W_{\text{out}} h_P + b_{\text{out}}$$
 #
 # The loss is the mean squared error over all $H$ horizons.
 
@@ -161,7 +179,7 @@ charts.plot({"LSTM": losses}, title="training loss (MSE over all horizons)", xla
 #
 # Root-mean-squared error on the test stretch, for each horizon:
 #
-# $$\mathrm{RMSE}_h = \sqrt{\frac{1}{N} \sum_t (\hat x_{t+h} - x_{t+h})^2}$$
+# $$\mathrm{RMSE}_k = \sqrt{\frac{1}{N} \sum_t (\hat x_{t+k} - x_{t+k})^2}$$
 
 # %%
 model.eval()
@@ -188,13 +206,13 @@ nan = [float("nan")] * P
 charts.plot({"observed": past + list(Y_test[k]), "linear AR": nan + list(ar_pred[k]),
              "LSTM": nan + list(lstm_pred[k])},
             title=f"test window {k}: {P} observed values, then {H} forecast", xlabel="sample",
-            png=figure("11_example"))
+            png=figure("11_example"), connect=True)
 
 # %% [markdown]
 # ## Result
 #
 # The claim this tutorial makes (and its test checks): at the longest horizon
-# $h = H$, the LSTM's test RMSE `lstm_rmse_H` is lower than both the linear
+# $k = H$, the LSTM's test RMSE `lstm_rmse_H` is lower than both the linear
 # autoregression's `ar_rmse_H` and the last value's `last_rmse_H`, by at
 # least 10% of the better baseline.  All three are the last column of the
 # table above, and are on the RESULT line below with the errors averaged over
@@ -203,4 +221,5 @@ charts.plot({"observed": past + list(Y_test[k]), "linear AR": nan + list(ar_pred
 # %%
 result(lstm_rmse_H=round(float(lstm_rmse[-1]), 4), ar_rmse_H=round(float(ar_rmse[-1]), 4),
        last_rmse_H=round(float(last_rmse[-1]), 4), lstm_mean=round(float(lstm_rmse.mean()), 4),
-       ar_mean=round(float(ar_rmse.mean()), 4), last_mean=round(float(last_rmse.mean()), 4))
+       ar_mean=round(float(ar_rmse.mean()), 4), last_mean=round(float(last_rmse.mean()), 4),
+       sine_omega=omega, sine_err=sine_err, sine_a=float(two[1]), sine_b=float(two[0]))
