@@ -1,6 +1,7 @@
 """The corpus, the character vocabulary and the parallel streams of truncated BPTT."""
 from __future__ import annotations
 
+import math
 import os
 from typing import Iterable
 
@@ -68,12 +69,20 @@ def split_text(text: str, val_fraction: float = VAL_FRACTION) -> tuple[str, str]
 
 
 def min_text_length(batch: int, seq_len: int, val_fraction: float = VAL_FRACTION) -> int:
-    """The shortest text whose training split fills one batch: ``batch`` streams of ``seq_len + 1`` chars."""
-    need_train = batch * seq_len + 1
-    n = need_train + 2
-    while len(split_text("x" * n, val_fraction)[0]) < need_train:
+    """The shortest text whose training split fills one batch: ``batch`` streams of ``seq_len + 1`` chars.
+
+    Constant time whatever the sizes: the training split of ``n`` characters has
+    ``n - max(2, round(n * val_fraction))``, so the answer is within a few characters of
+    ``need / (1 - val_fraction)``; start just below and step to the exact smallest ``n``.
+    """
+    need = batch * seq_len + 1
+
+    def train_len(n: int) -> int:
+        return n - max(2, int(round(n * val_fraction)))
+    n = max(need + 2, math.ceil(need / (1 - val_fraction)) - 2)
+    while train_len(n) < need:
         n += 1
-    while n > need_train + 2 and len(split_text("x" * (n - 1), val_fraction)[0]) >= need_train:
+    while n > need + 2 and train_len(n - 1) >= need:
         n -= 1
     return n
 
