@@ -42,11 +42,13 @@ def _text(*parts: Any, style: str = "") -> Any:
     return Text.assemble(*parts, style=style)
 
 
-def _plain(renderable: Any, width: int = 100) -> str:
-    """Render a rich renderable to plain text (what ``print`` shows)."""
+def _plain(renderable: Any, width: int | None = None) -> str:
+    """Render a rich renderable to plain text (what ``print`` shows), as wide as the terminal (80 when unknown)."""
     from rich.console import Console
+
+    from .progress import terminal_width
     buf = io.StringIO()
-    Console(file=buf, width=width, force_terminal=False, color_system=None).print(renderable)
+    Console(file=buf, width=width or terminal_width(), force_terminal=False, color_system=None).print(renderable)
     return buf.getvalue().rstrip("\n")
 
 
@@ -322,7 +324,7 @@ class GraphView(_View):
         ops = self._mark(rest, f"in {ref} × {len(group)}")
         branch.add(_text((f"× {len(group)} steps", "bold yellow"), f" like {ref} above"
                          + (", each reading the one before" if recurrent else "")
-                         + f" ({ops} more ops not drawn; expand=True draws them)"))
+                         + f" ({ops} ops not drawn: expand=True)"))
 
     def _mark(self, starts: list, label: str) -> int:
         """Label every node only reachable through skipped blocks, so later references name the block."""
