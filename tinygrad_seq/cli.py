@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .blas import use_package_threads
+from .progress import plural
 
 PROG = "tinygrad-seq"
 
@@ -290,7 +291,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     use_package_threads()
     start = time.perf_counter()
     bpc, what, n = T.evaluate_checkpoint(ckpt, args.data)
-    print(f"{bpc:.4f} bits per character on {what} ({n:,} characters predicted, "
+    print(f"{bpc:.4f} bits per character on {what} ({plural(n, 'character')} predicted, "
           f"step {ckpt.step}, {time.perf_counter() - start:.1f} s)")
     return 0
 

@@ -611,7 +611,7 @@ def training_text(config: TrainConfig, text: str | None = None) -> tuple[str, st
         text, source = load_text(config.data)
     need = min_text_length(config.batch, config.seq_len)
     if len(text) < need:
-        raise DataError(f"{source}: the text is too short: {len(text):,} characters, but --batch {config.batch} x "
+        raise DataError(f"{source}: the text is too short: {plural(len(text), 'character')}, but --batch {config.batch} x "
                         f"--seq-len {config.seq_len} needs at least {need:,} (5 % is held out for validation)")
     return text, source
 
@@ -621,8 +621,8 @@ def check_same_text(resume: str, ckpt_state: dict, text: str, vocab: CharVocab) 
     saved_vocab = CharVocab.from_array(ckpt_state["vocab"])
     if saved_vocab != vocab:
         extra = vocab.unknown("".join(saved_vocab.itos)) + saved_vocab.unknown("".join(vocab.itos))
-        raise CheckpointError(f"{resume}: the checkpoint's vocabulary ({len(saved_vocab)} characters) differs "
-                              f"from this text's ({len(vocab)}): {describe_chars(extra[:5])} "
+        raise CheckpointError(f"{resume}: the checkpoint's vocabulary ({plural(len(saved_vocab), 'character')}) "
+                              f"differs from this text's ({len(vocab)}): {describe_chars(extra[:5])} "
                               "(resume on the text it was trained on)")
     if ckpt_state.get("text_digest") != _text_digest(text):
         raise CheckpointError(f"{resume}: the checkpoint was trained on a different text "
@@ -722,10 +722,10 @@ def _header(config: TrainConfig, run: _Run, source: str, text: str, n_train: int
     lr = f"{config.optimizer} lr {config.learning_rate:g}" + (
         f" cosine to {config.learning_rate / 10:g} over {plural(config.minutes, 'minute')}" if config.cosine
         else " constant")
-    return [f"data: {source}: {len(text):,} characters, vocabulary {len(run.vocab)}; training on the first "
+    return [f"data: {source}: {plural(len(text), 'character')}, vocabulary {len(run.vocab)}; training on the first "
             f"{n_train:,}, validating on the last {len(run.val_ids):,}",
             f"model: {config.model.upper()} {config.layers} x {config.hidden}, dropout {config.dropout}, "
-            f"{n_params:,} parameters, {config.dtype}",
+            f"{plural(n_params, 'parameter')}, {config.dtype}",
             f"optimizer: {lr}, clip {config.clip:g}; batch {config.batch} x seq-len {config.seq_len}",
             ("resuming from " + resume + f" at step {run.step}; " if resume else "") +
             f"limit: {_limit(config)}; checkpoints in {run.out}/"]

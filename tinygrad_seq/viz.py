@@ -202,7 +202,7 @@ class GraphView(_View):
         self._count = 0
         from rich.tree import Tree
         tree = Tree(_text(("graph", "bold"), f" of a {self.root.dtype} tensor {_shape(self.root.shape)}: "
-                          f"{self.num_ops} ops" + ("" if self.expand else ", repeats collapsed")))
+                          f"{self.num_ops} op{'' if self.num_ops == 1 else 's'}" + ("" if self.expand else ", repeats collapsed")))
         self._add(tree, self.root)
         return tree
 
@@ -641,7 +641,7 @@ def _module_rich(m: Module, name: str = "") -> Any:
     from rich.tree import Tree
     count = sum(p.numel() for p in m.parameters())
     tree = Tree(_text((f"({name}) " if name else "", "dim"), (type(m).__name__, "bold cyan"),
-                      f"({m.extra_repr()})", (f"  {count:,} params", "magenta")))
+                      f"({m.extra_repr()})", (f"  {count:,} param{'' if count == 1 else 's'}", "magenta")))
     for pname, p in m._parameters.items():
         tree.add(_text((pname, "green"), f" {_shape(p.shape)} {p.dtype}",
                        ("" if p.requires_grad else "  frozen", "yellow")))

@@ -115,7 +115,7 @@ class CharVocab:
         return isinstance(other, CharVocab) and self.itos == other.itos
 
     def __repr__(self) -> str:
-        return f"CharVocab({len(self)} characters)"
+        return f"CharVocab({len(self)} character{'' if len(self) == 1 else 's'})"
 
     def unknown(self, text: str) -> list[str]:
         """The distinct characters of ``text`` that are not in the vocabulary, in order of appearance."""
