@@ -726,7 +726,8 @@ def _header(config: TrainConfig, run: _Run, source: str, text: str, n_train: int
             f"{n_train:,}, validating on the last {len(run.val_ids):,}",
             f"model: {config.model.upper()} {config.layers} x {config.hidden}, dropout {config.dropout}, "
             f"{plural(n_params, 'parameter')}, {config.dtype}",
-            f"optimizer: {lr}, clip {config.clip:g}; batch {config.batch} x seq-len {config.seq_len}",
+            f"optimizer: {lr}, clip {config.clip:g}",
+            f"batch: {config.batch} streams x seq-len {config.seq_len} (truncated BPTT)",
             ("resuming from " + resume + f" at step {run.step}; " if resume else "") +
             f"limit: {_limit(config)}; checkpoints in {run.out}/"]
 
