@@ -433,7 +433,9 @@ class TrainResult:
         if math.isfinite(self.final_bpc):
             lines.append(f"final validation: {self.final_bpc:.3f} bits per character "
                          f"({self.val_chars:,} held-out characters)")
-        lines.append(f"checkpoints: {self.last_path} (last)" + (f", {self.best_path} (best)" if self.best_path else ""))
+        lines.append(f"checkpoints: {self.last_path} (last)")
+        if self.best_path:
+            lines.append(f"             {self.best_path} (best)")
         if len(self.train_bpc) >= 2:
             n = len(self.train_bpc)
             k = max(1, n // 60)
