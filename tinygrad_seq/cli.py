@@ -316,7 +316,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         if not os.path.isdir(folder):
             raise UsageError(f"--json: folder {folder} does not exist")
         _check_writable(args.json)
-    use_package_threads()
     return bench.main(configs, args.reps, args.dtype, args.json, args.scaling)
 
 

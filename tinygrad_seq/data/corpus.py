@@ -1,4 +1,13 @@
-"""The corpus, the character vocabulary and the parallel streams of truncated BPTT."""
+"""The corpus, the character vocabulary and the parallel streams of truncated BPTT.
+
+    text, source = load_text(None)                 # Python's bundled documentation topics (or a file path)
+    train_text, val_text = split_text(text)        # the last 5 % held out
+    vocab = CharVocab.from_text(text)
+    streams = Streams(vocab.encode(train_text), batch=32, seq_len=64)
+    x, y, wrapped = streams.next_batch()           # (64, 32) inputs and next-character targets
+
+Every problem with a text raises ``DataError`` with one line.
+"""
 from __future__ import annotations
 
 import math
@@ -103,6 +112,7 @@ class CharVocab:
 
     @classmethod
     def from_text(cls, text: str) -> "CharVocab":
+        """The vocabulary of the distinct characters of ``text``."""
         return cls(text)
 
     def __len__(self) -> int:
@@ -132,13 +142,16 @@ class CharVocab:
         return idx
 
     def decode(self, indices: Iterable[int]) -> str:
+        """Int indices -> text (the inverse of ``encode``)."""
         return "".join(self.itos[int(i)] for i in indices)
 
     def to_array(self) -> np.ndarray:
+        """The characters as an int64 array of code points (how checkpoints store the vocabulary)."""
         return np.array([ord(c) for c in self.itos], dtype=np.int64)
 
     @classmethod
     def from_array(cls, codes: np.ndarray) -> "CharVocab":
+        """The vocabulary stored by ``to_array``."""
         return cls(chr(int(c)) for c in np.asarray(codes).reshape(-1))
 
 
@@ -173,6 +186,8 @@ class Streams:
         self.pos, self.epoch = 0, 0
 
     def next_batch(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The next ``(x, y, wrapped)``: inputs and targets ``(seq_len, batch)``; ``wrapped`` when the streams
+        have just started over from their beginnings (a new epoch: reset the carried state)."""
         wrapped = False
         if self.pos + self.seq_len > self.stream_len:
             self.pos, self.epoch, wrapped = 0, self.epoch + 1, True
@@ -187,9 +202,11 @@ class Streams:
             yield self.inputs[start:start + T], self.targets[start:start + T]
 
     def position(self) -> dict:
+        """Where reading is (``{"pos", "epoch"}``), for a checkpoint."""
         return {"pos": self.pos, "epoch": self.epoch}
 
     def restore(self, position: dict) -> None:
+        """Continue reading from a saved ``position()``; ``DataError`` if it lies outside the streams."""
         pos, epoch = int(position["pos"]), int(position["epoch"])
         if not 0 <= pos <= self.stream_len:
             raise DataError(f"saved data position {pos} is outside the streams (length {self.stream_len})")
