@@ -12,7 +12,7 @@ and the rest uses
     QUICK = quick()            # True with --quick or TINYGRAD_SEQ_QUICK=1: small sizes, few steps
     steps = 50 if QUICK else 2000
     charts.plot(losses, png=figure("loss"))  # PNG into tutorials/figures/ (inline in a notebook)
-    result(lstm_mse=0.004, rnn_mse=0.170)    # prints: RESULT lstm_mse=0.004 rnn_mse=0.17
+    result(lstm_mse=0.004, rnn_mse=0.170)    # prints: RESULT lstm_mse=0.004 rnn_mse=0.17 (returns None)
 
 Three ways to run one:
 
@@ -33,7 +33,7 @@ from typing import Any, TextIO
 
 from .blas import use_package_threads
 
-__all__ = ["quick", "result", "result_line", "latex_to_unicode", "parse_result", "step_through", "figure", "parse_cells", "run", "main"]
+__all__ = ["quick", "result", "result_line", "latex_to_unicode", "is_boilerplate", "parse_result", "step_through", "figure", "parse_cells", "run", "main"]
 
 _inside_runner = False      # True while run() executes a tutorial (so its step_through() does nothing)
 
@@ -354,9 +354,11 @@ def run(path: str | os.PathLike, *, step: bool = False, quick_mode: bool = False
     """Run a tutorial's cells in one namespace (``__name__ == "__main__"``); return an exit code.
 
     ``step``: before each code cell, show the text cells before it (rich
-    Markdown panels) and its code (syntax-highlighted), wait for Enter (``q``
-    then Enter quits, exit code 0; end of input runs on to the end without
-    pausing), then run it, its output printed below.  ``quick_mode`` puts
+    Markdown panels, the maths drawn in Unicode) and its code (syntax-highlighted,
+    each line whole), wait for Enter (``q`` then Enter quits, exit code 0; end of
+    input runs on to the end without pausing), then run it, its output printed
+    below.  The runner's own first cell (``is_boilerplate``) runs without a stop,
+    so the first pause is on a cell a learner reads.  ``quick_mode`` puts
     ``--quick`` in ``sys.argv`` for the tutorial's ``quick()``.
     """
     global _inside_runner
