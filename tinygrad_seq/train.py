@@ -17,7 +17,13 @@ Checkpoints (``last.npz`` every ``eval_every`` steps and at the end, ``best.npz`
 validation bpc) hold the model, the optimizer, the vocabulary, the config, the random generator's
 state, the data position and the carried state, so a resumed run continues bit for bit as if it had
 never stopped.  Every user-facing problem raises ``ConfigError``, ``data.DataError`` or
-``CheckpointError`` with one clear line.
+``CheckpointError`` with one clear line, before anything is created on disk.
+
+``train`` reads as its pieces, each a function of its own: ``restore_checkpoint`` (and the checks
+that the text and the limit fit it), ``training_text``, ``prepare_out`` (never into another run's
+folder), ``build_model_and_optimizer``, then a loop of ``training_step`` (forward, loss,
+``zero_grad``, ``backward``, clip, ``step``) with ``evaluate_and_save`` every ``eval_every`` steps.
+What it reports goes to a ``Reporter`` (``progress.py``: ``ConsoleReporter`` is the command line's).
 """
 from __future__ import annotations
 
