@@ -214,12 +214,17 @@ def test_the_package_picks_the_blas_threads_for_tutorials_and_it_can_be_overridd
     from tinygrad_seq import blas
     if blas.get_blas_threads() is None:
         pytest.skip("no BLAS whose thread count can be read here")
-    code = ("import numpy, tinygrad_seq.blas as b; before = b.get_blas_threads(); "
-            "import tinygrad_seq.tutorial; print(before, b.get_blas_threads())")
+    code = ("import numpy, importlib.util as u; "
+            f"s = u.spec_from_file_location('alone', {str(ROOT / 'tinygrad_seq' / 'blas.py')!r}); "
+            "b = u.module_from_spec(s); s.loader.exec_module(b); first = b.get_blas_threads(); "
+            "import tinygrad_seq; before = b.get_blas_threads(); "
+            "from tinygrad_seq.tutorial import step_through; step_through(); "   # every tutorial's first cell
+            "print(first, before, b.get_blas_threads())")
     env = {k: v for k, v in os.environ.items() if not k.endswith("NUM_THREADS")}
     env["PYTHONPATH"] = str(ROOT)
     for setting, want in (("", "1"), ("3", "3"), ("default", None)):
         env["TINYGRAD_SEQ_BLAS_THREADS"] = setting
-        before, after = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                                       timeout=60).stdout.split()
-        assert after == (want or before), (setting, before, after)
+        first, before, after = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                              env=env, timeout=60).stdout.split()
+        assert before == first, setting                 # import tinygrad_seq alone leaves your BLAS alone
+        assert after == (want or first), (setting, first, after)

@@ -37,11 +37,6 @@ __all__ = ["quick", "result", "result_line", "latex_to_unicode", "is_boilerplate
 
 _inside_runner = False      # True while run() executes a tutorial (so its step_through() does nothing)
 
-# A tutorial imports this module in its first cell, as a script, through the runner or in a notebook:
-# from here on numpy's BLAS uses the package's thread count (one, unless $TINYGRAD_SEQ_BLAS_THREADS
-# says otherwise; see tinygrad_seq.blas), which is what the times in tutorials/README.md assume.
-use_package_threads()
-
 
 def quick() -> bool:
     """Whether to run in quick mode: ``--quick`` on the command line or ``TINYGRAD_SEQ_QUICK=1``."""
@@ -362,6 +357,7 @@ def run(path: str | os.PathLike, *, step: bool = False, quick_mode: bool = False
     ``--quick`` in ``sys.argv`` for the tutorial's ``quick()``.
     """
     global _inside_runner
+    use_package_threads()
     path = Path(path)
     cells = parse_cells(path.read_text(encoding="utf-8"))
     stdin = stdin if stdin is not None else sys.stdin
@@ -433,9 +429,12 @@ def run(path: str | os.PathLike, *, step: bool = False, quick_mode: bool = False
 def step_through(path: str | None = None) -> None:
     """A tutorial's first cell: with ``--step`` on the command line, run the file through the runner and exit.
 
-    Does nothing otherwise (a plain run, a notebook, or already inside the
-    runner).  ``path`` defaults to the calling file's ``__file__``.
+    Otherwise it only sets numpy's BLAS to the package's thread count (one, unless
+    ``$TINYGRAD_SEQ_BLAS_THREADS`` says otherwise; see ``tinygrad_seq.blas``), as every
+    tutorial's first cell calls it, in a script, the runner or a notebook: the times in
+    tutorials/README.md assume it.  ``path`` defaults to the calling file's ``__file__``.
     """
+    use_package_threads()
     if _inside_runner or "--step" not in sys.argv[1:]:
         return
     path = path or sys._getframe(1).f_globals.get("__file__")
