@@ -45,3 +45,18 @@ def test_recurrent_layers_document_arguments_shapes_and_parameters():
             assert word in doc, f"{cls.__name__}'s docstring does not mention {word}"
     help_text = inspect.getdoc(tg.Tensor.backward)
     assert "gradient" in help_text and "retain_graph" in help_text and "freed" in help_text
+
+
+def test_the_training_command_line_and_display_modules_document_every_public_name(monkeypatch):
+    import sys
+
+    import tinygrad_seq.bench
+    import tinygrad_seq.blas
+    import tinygrad_seq.cli
+    import tinygrad_seq.data.corpus
+    import tinygrad_seq.train
+    monkeypatch.setattr(sys.modules[__name__], "MODULES",
+                        [tinygrad_seq.train, tinygrad_seq.cli, tinygrad_seq.bench, tinygrad_seq.data,
+                         tinygrad_seq.data.corpus, tinygrad_seq.blas, tg.progress, tg.charts, tg.tutorial])
+    missing = _missing()
+    assert not missing, f"{len(missing)} public names without a docstring: {missing}"

@@ -132,11 +132,14 @@ def test_every_tutorial_is_listed_in_the_readme():
 
 def test_step_mode_runs_every_cell_when_enter_is_fed():
     name = "01_autograd_scalar.py"
-    cells = [k for k, _ in tutorial.parse_cells((TUTORIALS / name).read_text(encoding="utf-8"))]
-    proc = run_script(name, "--step", "--quick", stdin="\n" * cells.count("code"))
+    code = [text for kind, text in tutorial.parse_cells((TUTORIALS / name).read_text(encoding="utf-8"))
+            if kind == "code"]
+    learner = [c for c in code if not tutorial.is_boilerplate(c)]
+    assert len(learner) == len(code) - 1                        # only the runner's own first cell is skipped
+    proc = run_script(name, "--step", "--quick", stdin="\n" * len(learner))
     assert proc.returncode == 0, proc.stderr
     assert "RESULT hand_vs_backward=" in proc.stdout
-    assert proc.stdout.count("Enter: run this cell") == cells.count("code")
+    assert proc.stdout.count("Enter: run this cell") == len(learner)
     assert "Autograd from one scalar" in proc.stdout            # a markdown cell, rendered
     assert "def leaf(v):" in proc.stdout                        # a code cell, shown before it runs
 
@@ -176,7 +179,7 @@ def test_run_in_process_with_step_namespace_and_errors(tmp_path):
     good.write_text("# %% [markdown]\n# hello\n\n# %%\nassert __name__ == '__main__'\nprint('ran', __file__)\n")
     out = io.StringIO()
     assert tutorial.run(good, step=True, stdin=io.StringIO("\n"), file=out) == 0
-    assert "hello" in out.getvalue() and "Done: 1 cells" in out.getvalue()
+    assert "hello" in out.getvalue() and "Done: 1 cell of" in out.getvalue()
     bad = tmp_path / "bad.py"
     bad.write_text("# %%\nraise ValueError('boom')\n")
     assert tutorial.run(bad) == 1

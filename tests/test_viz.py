@@ -67,7 +67,8 @@ def lstm_loss(T=100, layers=2, seed=0):
     return m, out[-1].sum()
 
 
-def test_the_tree_of_a_two_layer_lstm_over_100_steps_collapses_its_steps_onto_one_screen():
+def test_the_tree_of_a_two_layer_lstm_over_100_steps_collapses_its_steps_onto_one_screen(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")                  # a 100 x 50 screen
     m, loss = lstm_loss()
     view = viz.graph(loss, model=m)
     text = str(view)

@@ -153,6 +153,8 @@ def _peak_memory(step: Callable[[], float]) -> float:
 
 
 def run_config(name: str, B: int, T: int, I: int, H: int, reps: int, dtype: Any) -> dict:
+    """Time one configuration's rows (tinygrad_seq, hand-derived BPTT, PyTorch when importable) interleaved;
+    returns ``{"config", "B", "T", "I", "H", ..., "rows": {row: {"median_ms", "ratio", "gflops", "peak_mb"}}}``."""
     rows = {"tinygrad_seq": _tg_step(B, T, I, H, dtype), "hand-derived BPTT (numpy)": _reference_step(B, T, I, H, dtype)}
     for step in rows.values():          # warm-up
         step()
@@ -319,6 +321,7 @@ def run_memory_stability(steps: int = 1000) -> dict:
 
 
 def print_results(results: list[dict]) -> None:
+    """Print one table per configuration (median ms, ratio to hand-derived BPTT, GFLOP/s, peak memory)."""
     from rich.console import Console
     from rich.table import Table
     console = Console()
@@ -364,6 +367,11 @@ def print_results(results: list[dict]) -> None:
 
 
 def main(configs: list[str], reps: int, dtype: str, json_path: str | None, scaling: bool) -> int:
+    """Run the named configurations (``small``, ``medium``, ``large``, ``charlm``), print the tables and,
+    with ``json_path``, write the results as JSON; returns the exit code.  The BLAS thread count is the
+    package's (one unless ``$TINYGRAD_SEQ_BLAS_THREADS`` says otherwise; see ``tinygrad_seq.blas``)."""
+    from .blas import use_package_threads
+    use_package_threads()
     dt = np.dtype(dtype).type
     results = []
     for name in configs:

@@ -152,9 +152,13 @@ def save_png(series: Mapping[str, Sequence[float]] | Sequence[float], path: str 
              logy: bool = False, show: bool = False) -> str | None:
     """The same chart drawn with matplotlib: saved to ``path`` (if given), shown inline if ``show``.
 
-    Returns the path written, or ``None`` when matplotlib is not installed.
+    Returns the path written, or ``None`` when matplotlib is not installed (then, if a ``path`` was
+    asked for, one line says what is missing and how to get it).
     """
     if not have_matplotlib():
+        if path:
+            print(f"{path} not written: matplotlib is not installed "
+                  '(pip install "tinygrad-seq[plot]", or pip install matplotlib)')
         return None
     import matplotlib
     if not show:

@@ -20,6 +20,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .blas import use_package_threads
+from .progress import plural
+
 PROG = "tinygrad-seq"
 
 
@@ -116,9 +119,11 @@ def _gradcheck_table() -> int:
 
     import tinygrad_seq as tg
 
-    table = Table(title="tinygrad_seq: analytic gradients vs central differences (float64)")
-    for col in ("op / layer / loss", "inputs", "result", "ms"):
-        table.add_column(col)
+    table = Table(title="analytic gradients vs central differences (float64)")
+    table.add_column("op / layer / loss", no_wrap=True)          # names are never cut
+    table.add_column("inputs")
+    table.add_column("result")
+    table.add_column("ms", justify="right", no_wrap=True)
     failures = 0
     for name, fn, inputs in _check_cases():
         start = time.perf_counter()
@@ -129,10 +134,10 @@ def _gradcheck_table() -> int:
             failures += 1
             result = f"[red]{e}[/red]"
         ms = (time.perf_counter() - start) * 1e3
-        shapes = " ".join(str(tuple(x.shape)) for x in inputs[:2]) + (f" +{len(inputs) - 2} params"
-                                                                      if len(inputs) > 2 else "")
+        shapes = ", ".join("×".join(map(str, x.shape)) or "scalar" for x in inputs[:2]) + (
+            f" +{len(inputs) - 2}" if len(inputs) > 2 else "")
         table.add_row(name, shapes, result, f"{ms:.1f}")
-    Console().print(table)
+    Console().print(table)                  # rich sizes it to the terminal (80 columns when unknown)
     return 1 if failures else 0
 
 
@@ -141,6 +146,7 @@ def _gradcheck_table() -> int:
 # ---------------------------------------------------------------------------
 
 def build_parser() -> _Parser:
+    """The ``tinygrad-seq`` argument parser with its five subcommands (defaults shown in ``--help``)."""
     from . import __version__
     from .train import DEFAULT_LR, MODELS, OPTIMIZERS, SCHEDULES, TrainConfig
     d = TrainConfig()
@@ -185,6 +191,9 @@ def build_parser() -> _Parser:
                    help="folder for checkpoints; None means runs/<YYYYmmdd-HHMMSS>/, or the resumed checkpoint's folder")
     t.add_argument("--resume", metavar="CKPT", default=None,
                    help="continue a run from its checkpoint exactly (its settings apply unless given again)")
+    t.add_argument("--overwrite", action="store_true",
+                   help="start over in an --out folder that holds another run (its checkpoints are deleted); "
+                        "without it such a folder is refused")
     t.add_argument("--seed", type=int, default=d.seed, help="random seed (initial weights, dropout)")
     t.add_argument("--dtype", choices=["float32", "float64"], default=d.dtype, help="floating-point type")
 
@@ -232,6 +241,8 @@ def _explicit(parser: _Parser, argv: Sequence[str], command: str) -> set[str]:
 # ---------------------------------------------------------------------------
 
 def _cmd_train(args: argparse.Namespace, explicit: set[str]) -> int:
+    """``tinygrad-seq train``: build the config (a resumed run's own, with the flags given again on top),
+    train with the console display; exit code 130 after Ctrl-C, having saved and said how to resume."""
     from . import train as T
     given = {k: v for k, v in vars(args).items() if k in T.TrainConfig.__dataclass_fields__}
     if args.resume is not None:
@@ -240,8 +251,7 @@ def _cmd_train(args: argparse.Namespace, explicit: set[str]) -> int:
         if "steps" in explicit and "minutes" not in explicit:
             given["minutes"] = None
         config = T.TrainConfig(**given).validate()
-    T.set_blas_threads(1)
-    result = T.train(config, T.ConsoleReporter(), resume=args.resume)
+    result = T.train(config, T.ConsoleReporter(), resume=args.resume, overwrite=args.overwrite)
     if result.interrupted:
         print(f"interrupted: checkpoint saved; resume with: {PROG} train --resume {result.last_path}", flush=True)
         return 130
@@ -249,6 +259,7 @@ def _cmd_train(args: argparse.Namespace, explicit: set[str]) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
+    """``tinygrad-seq sample``: check the flags, then stream the generated text character by character."""
     from . import train as T
     if args.length < 0:
         raise UsageError(f"--length {args.length}: must be at least 0")
@@ -256,8 +267,10 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         raise UsageError(f"--temperature {args.temperature:g}: must be a positive number")
     if args.top_k is not None and args.top_k < 1:
         raise UsageError(f"--top-k {args.top_k}: must be at least 1")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed {args.seed}: the random seed must be a whole number of at least 0")
     ckpt = T.load_checkpoint(args.ckpt)
-    T.set_blas_threads(1)
+    use_package_threads()
     gen = np.random.default_rng(args.seed)
     chars = T.sample(ckpt.model, ckpt.vocab, args.prompt, args.length, args.temperature, args.top_k, gen)
     first = next(chars, "")           # checks the prompt before anything is printed
@@ -272,17 +285,19 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
+    """``tinygrad-seq eval``: bits per character of a checkpoint, on a file or its own validation split."""
     from . import train as T
     ckpt = T.load_checkpoint(args.ckpt)
-    T.set_blas_threads(1)
+    use_package_threads()
     start = time.perf_counter()
     bpc, what, n = T.evaluate_checkpoint(ckpt, args.data)
-    print(f"{bpc:.4f} bits per character on {what} ({n:,} characters predicted, "
+    print(f"{bpc:.4f} bits per character on {what} ({plural(n, 'character')} predicted, "
           f"step {ckpt.step}, {time.perf_counter() - start:.1f} s)")
     return 0
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    """``tinygrad-seq bench``: check every flag (and that --json can be written) before the timing starts."""
     from . import bench
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     if not configs:
@@ -300,10 +315,28 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         folder = os.path.dirname(os.path.abspath(args.json))
         if not os.path.isdir(folder):
             raise UsageError(f"--json: folder {folder} does not exist")
+        _check_writable(args.json)
     return bench.main(configs, args.reps, args.dtype, args.json, args.scaling)
 
 
+def _check_writable(path: str) -> None:
+    """``UsageError`` now, before minutes of work, if ``path`` cannot be written (the file is left as it was)."""
+    existed = os.path.exists(path)
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as e:
+        raise UsageError(f"--json {path}: cannot write there ({e.strerror or e})") from None
+    if not existed:
+        os.unlink(path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``tinygrad-seq`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code.
+
+    0 on success, 1 when ``check`` finds a failing gradient, 2 for a bad flag, file or checkpoint
+    (one line on standard error, never a traceback), 130 after Ctrl-C.
+    """
     from .data import DataError
     from .serialization import CheckpointError
     from .train import ConfigError

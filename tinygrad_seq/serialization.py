@@ -6,7 +6,9 @@ stored as one ``.npz`` file: every array under a numbered key, and the shape
 of the structure as JSON in the key ``__structure__``.  Loading uses
 ``allow_pickle=False``, so opening a file never runs code.  Saving writes a
 temporary file in the same folder and renames it over the target, so an
-interrupted save leaves the previous checkpoint intact.
+interrupted save leaves the previous checkpoint intact; the file gets the
+permissions the user's umask gives (as ``open`` and ``torch.save`` do), not
+the temporary file's private 0600.
 """
 from __future__ import annotations
 
@@ -21,6 +23,21 @@ import numpy as np
 from .tensor import Tensor
 
 FORMAT = "tinygrad_seq-checkpoint-1"
+TMP_PREFIX = ".tmp-"            # save()'s temporary files: ``.tmp-*.npz`` beside the target
+
+
+def _umask() -> int:
+    """The process's umask (read without changing it where /proc allows, else set and restored at once)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 class CheckpointError(ValueError):
@@ -88,8 +105,9 @@ def save(obj: Any, f: Any) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise IsADirectoryError(f"save: {path} is a directory; give a file name")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".npz", dir=folder)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
             fh.flush()
@@ -111,6 +129,13 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
     if not hasattr(f, "read") and not os.path.isfile(path):
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
+        if not hasattr(f, "read"):
+            with open(path, "rb") as fh:
+                magic = fh.read(4)
+            if magic != b"PK\x03\x04":               # every .npz is a zip archive
+                what = "an empty file" if not magic else "not an .npz archive"
+                raise CheckpointError(f"{path}: not a tinygrad_seq checkpoint ({what}; checkpoints are the .npz "
+                                      "files written by tg.save or tinygrad-seq train)")
         with np.load(f if hasattr(f, "read") else path, allow_pickle=False) as npz:
             if "__structure__" not in npz.files:
                 raise CheckpointError(f"{path}: not a tinygrad_seq checkpoint (an .npz without its structure entry)")
@@ -123,4 +148,7 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, KeyError, EOFError, UnicodeDecodeError, AttributeError, TypeError,
             json.JSONDecodeError) as e:
+        if "pickle" in str(e).lower():                 # numpy's advice to unpickle is unsafe: never pass it on
+            raise CheckpointError(f"{path}: not a tinygrad_seq checkpoint (not an .npz archive; pickled data "
+                                  "is never loaded)") from None
         raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupted?): {e}") from None

@@ -17,7 +17,13 @@ Checkpoints (``last.npz`` every ``eval_every`` steps and at the end, ``best.npz`
 validation bpc) hold the model, the optimizer, the vocabulary, the config, the random generator's
 state, the data position and the carried state, so a resumed run continues bit for bit as if it had
 never stopped.  Every user-facing problem raises ``ConfigError``, ``data.DataError`` or
-``CheckpointError`` with one clear line.
+``CheckpointError`` with one clear line, before anything is created on disk.
+
+``train`` reads as its pieces, each a function of its own: ``restore_checkpoint`` (and the checks
+that the text and the limit fit it), ``training_text``, ``prepare_out`` (never into another run's
+folder), ``build_model_and_optimizer``, then a loop of ``training_step`` (forward, loss,
+``zero_grad``, ``backward``, clip, ``step``) with ``evaluate_and_save`` every ``eval_every`` steps.
+What it reports goes to a ``Reporter`` (``progress.py``: ``ConsoleReporter`` is the command line's).
 """
 from __future__ import annotations
 
@@ -36,13 +42,17 @@ import numpy as np
 from . import nn, optim
 from .data import CharVocab, DataError, Streams, load_text, min_text_length, split_text
 from .data.corpus import describe_chars
-from .serialization import CheckpointError, load, save
-from ._state import State
+from . import blas
+from .blas import package_threads, set_blas_threads
+from .progress import ConsoleReporter, Reporter, plural
+from .serialization import TMP_PREFIX, CheckpointError, load, save
+from ._state import State, manual_seed
 from .tensor import Tensor, get_default_dtype, no_grad, set_default_dtype
 
 __all__ = ["TrainConfig", "ConfigError", "CheckpointError", "DataError", "CharLM", "Checkpoint", "TrainResult",
            "train", "evaluate", "evaluate_checkpoint", "resume_config", "sample", "save_checkpoint", "load_checkpoint", "Reporter", "ConsoleReporter",
-           "MODELS", "OPTIMIZERS", "DEFAULT_LR"]
+           "MODELS", "OPTIMIZERS", "DEFAULT_LR", "training_step", "build_model_and_optimizer", "restore_checkpoint",
+           "evaluate_and_save", "training_text", "prepare_out", "check_out", "set_blas_threads"]
 
 KIND = "tinygrad_seq-charlm"
 MODELS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
@@ -110,13 +120,21 @@ class TrainConfig:
             raise bad("dropout", self.dropout, "must be in [0, 1)")
         if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
             raise bad("lr", self.lr, "the learning rate must be a positive number")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise bad("seed", self.seed, "the random seed must be a whole number of at least 0")
         if not (math.isfinite(self.clip) and self.clip >= 0):
             raise bad("clip", self.clip, "must be a non-negative number (0 turns clipping off)")
         return self
 
     @property
     def learning_rate(self) -> float:
+        """``lr``, or the optimizer's ``DEFAULT_LR`` when it is ``None``."""
         return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
+
+    @property
+    def cosine(self) -> bool:
+        """Whether the learning rate really decays: the ``cosine`` schedule under a time limit."""
+        return self.schedule == "cosine" and self.minutes is not None
 
     def lr_at(self, step: int, seconds: float) -> float:
         """The learning rate for the next step: constant, or (``cosine``, under a time limit) cosine
@@ -126,16 +144,18 @@ class TrainConfig:
         must take the same steps as one run of 2N, so a step-limited run keeps ``lr`` constant.
         """
         lr = self.learning_rate
-        if self.schedule == "constant" or self.minutes is None:
+        if not self.cosine:
             return lr
         frac = min(max(seconds / (self.minutes * 60), 0.0), 1.0)
         return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
 
     def to_dict(self) -> dict:
+        """The settings as a plain dict (stored in every checkpoint)."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
+        """A config from ``to_dict()``'s output (unknown keys are ignored)."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
@@ -161,11 +181,13 @@ class CharLM(nn.Module):
         self.head = nn.Linear(hidden, vocab_size)
 
     def forward(self, x: Any, state: Any = None) -> tuple[Tensor, Any]:
+        """Logits ``(T, B, vocab_size)`` for characters ``x`` ``(T, B)``, and the new carried state."""
         h = self.embed(x)
         out, state = self.rnn(h, state)
         return self.head(self.drop(out)), state
 
     def extra_repr(self) -> str:
+        """The settings shown in ``print(model)``."""
         return f"{self.kind}, vocab={self.vocab_size}, hidden={self.hidden}, layers={self.layers}, dropout={self.p}"
 
 
@@ -292,6 +314,7 @@ class Checkpoint:
 
     @property
     def step(self) -> int:
+        """The number of training steps the checkpoint has taken."""
         return int(self.state["step"])
 
 
@@ -379,67 +402,8 @@ def resume_config(path: str, overrides: dict) -> TrainConfig:
 # reporting
 # ---------------------------------------------------------------------------
 
-class Reporter:
-    """What ``train`` tells the outside world; subclass and override what you need (all no-ops here)."""
-
-    def start(self, info: dict) -> None: ...
-    def step(self, step: int, metrics: dict) -> None: ...
-    def set_total(self, total: int | None) -> None: ...
-    def evaluated(self, step: int, val_bpc: float, best: bool) -> None: ...
-    def sampled(self, step: int, text: str) -> None: ...
-    def message(self, text: str) -> None: ...
-    def end(self, result: "TrainResult") -> None: ...
-
-
-class ConsoleReporter(Reporter):
-    """A rich live progress bar in a terminal (plain log lines elsewhere), sample panels, a summary."""
-
-    def __init__(self, file: Any = None, live: bool | None = None):
-        self.file, self.live, self.bar = file, live, None
-
-    def start(self, info: dict) -> None:
-        from .progress import Progress
-        for line in info["lines"]:
-            self._print(line)
-        self.bar = Progress(info["total"], "train", live=self.live, file=self.file,
-                            log_every=info.get("log_every"))
-        self.bar.step = info["step"]
-        self.bar.__enter__()
-
-    def _print(self, obj: Any) -> None:
-        if self.bar is not None:
-            self.bar.print(obj)
-        else:
-            from .progress import _plain
-            print(_plain(obj), file=self.file, flush=True)
-
-    def set_total(self, total: int | None) -> None:
-        if self.bar is not None:
-            self.bar.set_total(total)
-
-    def step(self, step: int, metrics: dict) -> None:
-        self.bar.update(advance=step - self.bar.step, **metrics)
-
-    def evaluated(self, step: int, val_bpc: float, best: bool) -> None:
-        if not self.bar.live:
-            self._print(f"eval: step {step}  val bpc {val_bpc:.4f}" + ("  (best so far)" if best else ""))
-
-    def sampled(self, step: int, text: str) -> None:
-        if self.bar.live:
-            from rich.panel import Panel
-            from rich.text import Text
-            self._print(Panel(Text(text), title=f"sample at step {step}", title_align="left", expand=False))
-        else:
-            self._print(f"sample at step {step}:\n" + "\n".join("  | " + ln for ln in text.split("\n")))
-
-    def message(self, text: str) -> None:
-        self._print(text)
-
-    def end(self, result: "TrainResult") -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
-        print(result.summary(), file=self.file, flush=True)
+# ``Reporter`` (the interface) and ``ConsoleReporter`` (the command line's display) live beside the
+# progress bar in ``progress.py``; they are imported here so ``from tinygrad_seq.train import ...`` works.
 
 
 # ---------------------------------------------------------------------------
@@ -476,7 +440,9 @@ class TrainResult:
         if math.isfinite(self.final_bpc):
             lines.append(f"final validation: {self.final_bpc:.3f} bits per character "
                          f"({self.val_chars:,} held-out characters)")
-        lines.append(f"checkpoints: {self.last_path} (last)" + (f", {self.best_path} (best)" if self.best_path else ""))
+        lines.append(f"checkpoints: {self.last_path} (last)")
+        if self.best_path:
+            lines.append(f"             {self.best_path} (best)")
         if len(self.train_bpc) >= 2:
             n = len(self.train_bpc)
             k = max(1, n // 60)
@@ -521,32 +487,14 @@ class _Interrupt:
             signal.signal(signal.SIGINT, self.prev)
 
 
-def set_blas_threads(n: int) -> int | None:
-    """Ask numpy's OpenBLAS to use ``n`` threads; returns the previous count (``None`` if not OpenBLAS).
+class _NoInterrupt:
+    flag = False
 
-    A char-LM step is hundreds of small matrix products: on a busy 2-core machine OpenBLAS's
-    worker threads spin and wait for each other (a step measured 3.1 s with 2 threads under load,
-    0.66 s with 1), so ``tinygrad-seq train`` runs with one.  Best effort: does nothing elsewhere.
-    """
-    import ctypes
-    try:
-        with open("/proc/self/maps") as f:
-            libs = {line.split()[-1] for line in f if "openblas" in line.lower() and ".so" in line.split()[-1]}
-    except OSError:
-        return None
-    for path in sorted(libs):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for get, put in (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
-                         ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
-                         ("openblas_get_num_threads", "openblas_set_num_threads")):
-            if hasattr(lib, get) and hasattr(lib, put):
-                prev = int(getattr(lib, get)())
-                getattr(lib, put)(int(n))
-                return prev
-    return None
+    def __enter__(self) -> "_NoInterrupt":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
 
 
 def _rng_state() -> str:
@@ -560,218 +508,340 @@ def _set_rng_state(text: str) -> None:
     State.rng = gen
 
 
-def prepare_out(out: str | None, default_parent: str = "runs") -> str:
-    """Create (if needed) and check the output folder; ``ConfigError`` if it cannot be written."""
+# ---------------------------------------------------------------------------
+# the output folder: never another run's checkpoints
+# ---------------------------------------------------------------------------
+
+CHECKPOINT_NAMES = ("last.npz", "best.npz")
+
+
+def describe_run(folder: str) -> str:
+    """What a folder's checkpoints hold, in a few words: ``'best 1.895 bpc at step 3000, last at step 3200'``."""
+    parts = []
+    for name in ("best.npz", "last.npz"):
+        path = os.path.join(folder, name)
+        if not os.path.exists(path):
+            continue
+        try:
+            st = load(path)
+            if name == "best.npz":
+                parts.append(f"best {float(st['best_bpc']):.3f} bpc at step {int(st['best_step'])}")
+            else:
+                parts.append(f"last at step {int(st['step'])}")
+        except (CheckpointError, KeyError, TypeError, ValueError):
+            parts.append(f"{name} (unreadable)")
+    return ", ".join(parts)
+
+
+def check_out(out: str, resume: str | None = None, overwrite: bool = False) -> None:
+    """Refuse (``ConfigError``, one line) a folder that holds another run's checkpoints.
+
+    Allowed: a new or empty folder, the folder of the checkpoint being resumed, or any folder with
+    ``overwrite``.  Creates nothing.
+    """
+    if overwrite or not os.path.isdir(out):
+        return
+    if resume is not None and os.path.abspath(out) == os.path.dirname(os.path.abspath(resume)):
+        return
+    if not any(os.path.exists(os.path.join(out, n)) for n in CHECKPOINT_NAMES):
+        return
+    last = os.path.join(out, "last.npz")
+    raise ConfigError(f"--out {out}: already holds a run ({describe_run(out)}); continue it with "
+                      f"--resume {last}, or start over in it with --overwrite")
+
+
+def prepare_out(out: str | None, default_parent: str = "runs", *, resume: str | None = None,
+                overwrite: bool = False) -> str:
+    """Create (if needed) and check the output folder; returns it.
+
+    ``out=None`` picks ``<default_parent>/<YYYYmmdd-HHMMSS>`` (with a suffix if that exists).  A folder
+    holding another run's checkpoints is refused (see ``check_out``); with ``overwrite`` its checkpoints
+    are removed first, so a new run never mixes with an old one.  Temporary files a killed save left
+    behind (``.tmp-*.npz``) are removed.  ``ConfigError`` if the folder cannot be written.
+    """
     if out is None:
-        out = os.path.join(default_parent, time.strftime("%Y%m%d-%H%M%S"))
+        out = base = os.path.join(default_parent, time.strftime("%Y%m%d-%H%M%S"))
+        k = 1
+        while os.path.exists(out):
+            k += 1
+            out = f"{base}-{k}"
+    check_out(out, resume, overwrite)
     try:
         os.makedirs(out, exist_ok=True)
         probe = os.path.join(out, f".write-test-{os.getpid()}")
         with open(probe, "wb") as f:
             f.write(b"ok")
         os.unlink(probe)
+        for name in os.listdir(out):
+            if name.startswith(TMP_PREFIX) and name.endswith(".npz"):
+                os.unlink(os.path.join(out, name))
+        if overwrite and not (resume and os.path.abspath(out) == os.path.dirname(os.path.abspath(resume))):
+            for name in CHECKPOINT_NAMES:
+                if os.path.exists(os.path.join(out, name)):
+                    os.unlink(os.path.join(out, name))
     except OSError as e:
         raise ConfigError(f"--out {out}: cannot write there ({e.strerror or e})") from None
     return out
 
 
-def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | None = None,
-          text: str | None = None, handle_sigint: bool = True, blas_threads: int | None = 1) -> TrainResult:
-    """Train (or, with ``resume``, continue training) a ``CharLM`` as ``config`` says.
+# ---------------------------------------------------------------------------
+# training: the pieces
+# ---------------------------------------------------------------------------
 
-    ``text`` overrides ``config.data`` (which is a path, or ``None`` for the bundled corpus).
-    Progress goes to ``reporter`` (default: none; the CLI passes a ``ConsoleReporter``).
-    Checkpoints go to ``config.out``.  With ``handle_sigint`` Ctrl-C finishes the current step,
-    saves ``last.npz`` and returns with ``interrupted=True``.  ``blas_threads`` (default 1, see
-    ``set_blas_threads``; ``None`` leaves it alone) applies while training and is restored after.
-    """
-    config.validate()
-    reporter = reporter or Reporter()
-    ckpt_state = None
-    if resume is not None:
-        ckpt = load_checkpoint(resume)
-        ckpt_state = ckpt.state
-        saved = ckpt.config
-        for name in ("model", "hidden", "layers", "dtype"):
-            if getattr(saved, name) != getattr(config, name):
-                raise CheckpointError(f"{resume}: the checkpoint is a {saved.model} model with hidden {saved.hidden}, "
-                                      f"layers {saved.layers}, {saved.dtype}; {name} {getattr(config, name)} was asked")
+def restore_checkpoint(resume: str, config: TrainConfig) -> dict:
+    """The state saved at ``resume``, checked against ``config``: same model, size and dtype.  Every
+    problem is one line (``CheckpointError``)."""
+    ckpt = load_checkpoint(resume)
+    saved = ckpt.config
+    for name in ("model", "hidden", "layers", "dtype"):
+        if getattr(saved, name) != getattr(config, name):
+            raise CheckpointError(f"{resume}: the checkpoint is a {saved.model} model with hidden {saved.hidden}, "
+                                  f"layers {saved.layers}, {saved.dtype}; {name} {getattr(config, name)} was asked")
+    return ckpt.state
+
+
+def check_limit(config: TrainConfig, ckpt_state: dict) -> None:
+    """``ConfigError`` unless ``config``'s limit (``steps`` / ``minutes``) lies beyond what the checkpoint
+    has already done."""
+    step, elapsed = int(ckpt_state["step"]), float(ckpt_state["elapsed"])
+    if config.steps is not None and step >= config.steps:
+        raise ConfigError(f"the checkpoint is already at step {step}: give --steps larger than {step} "
+                          "to train further")
+    if config.minutes is not None and elapsed >= config.minutes * 60:
+        raise ConfigError(f"the checkpoint has already trained {elapsed / 60:.1f} minutes: give "
+                          "--minutes larger than that (or --steps) to train further")
+
+
+def training_text(config: TrainConfig, text: str | None = None) -> tuple[str, str]:
+    """``(text, source)``: ``text`` if given, else ``config.data`` (or the bundled corpus), checked to be
+    long enough for one batch; ``DataError`` otherwise."""
     source = "(given text)"
     if text is None:
         text, source = load_text(config.data)
     need = min_text_length(config.batch, config.seq_len)
     if len(text) < need:
-        raise DataError(f"{source}: the text is too short: {len(text)} characters, but --batch {config.batch} x "
-                        f"--seq-len {config.seq_len} needs at least {need} (5 % is held out for validation)")
-    train_text, val_text = split_text(text)
+        raise DataError(f"{source}: the text is too short: {plural(len(text), 'character')}, but --batch {config.batch} x "
+                        f"--seq-len {config.seq_len} needs at least {need:,} (5 % is held out for validation)")
+    return text, source
+
+
+def check_same_text(resume: str, ckpt_state: dict, text: str, vocab: CharVocab) -> None:
+    """``CheckpointError`` unless ``text`` is the one the checkpoint was trained on (vocabulary and digest)."""
+    saved_vocab = CharVocab.from_array(ckpt_state["vocab"])
+    if saved_vocab != vocab:
+        extra = vocab.unknown("".join(saved_vocab.itos)) + saved_vocab.unknown("".join(vocab.itos))
+        raise CheckpointError(f"{resume}: the checkpoint's vocabulary ({plural(len(saved_vocab), 'character')}) "
+                              f"differs from this text's ({len(vocab)}): {describe_chars(extra[:5])} "
+                              "(resume on the text it was trained on)")
+    if ckpt_state.get("text_digest") != _text_digest(text):
+        raise CheckpointError(f"{resume}: the checkpoint was trained on a different text "
+                              "(resume on the text it was trained on)")
+
+
+def build_model_and_optimizer(config: TrainConfig, vocab_size: int) -> tuple[CharLM, optim.Optimizer]:
+    """A fresh ``CharLM`` (seeded by ``config.seed``) and its optimizer, as ``config`` says."""
+    manual_seed(config.seed)
+    model = CharLM(vocab_size, config.hidden, config.layers, config.model, config.dropout)
+    opt = OPTIMIZERS[config.optimizer](model.parameters(), lr=config.learning_rate)
+    return model, opt
+
+
+def training_step(model: CharLM, opt: optim.Optimizer, x: np.ndarray, y: np.ndarray, state: Any,
+                  clip: float) -> tuple[float, Any]:
+    """One step of truncated BPTT: predict every next character of the chunk, backpropagate through the
+    chunk, clip, update.  Returns the loss (nats per character) and the carried state, detached."""
+    logits, state = model(x, state)
+    V = logits.shape[-1]
+    loss = nn.functional.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
+    opt.zero_grad()
+    loss.backward()
+    if clip > 0:
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
+    opt.step()
+    return loss.item(), detach_state(state)
+
+
+@dataclass
+class _Run:
+    """Everything a run changes as it goes (what a checkpoint stores), and where it saves."""
+    config: TrainConfig
+    model: CharLM
+    opt: Any
+    streams: Streams
+    vocab: CharVocab
+    val_ids: np.ndarray
+    digest: str
+    out: str
+    state: Any = None
+    step: int = 0
+    elapsed_before: float = 0.0
+    best_bpc: float = math.inf
+    best_step: int = -1
+    hist: dict = field(default_factory=lambda: {"train_loss": [], "val_step": [], "val_bpc": []})
+    t0: float = 0.0
+
+    @property
+    def last_path(self) -> str:
+        return os.path.join(self.out, "last.npz")
+
+    @property
+    def best_path(self) -> str:
+        return os.path.join(self.out, "best.npz")
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + (time.perf_counter() - self.t0)
+
+    def restore(self, st: dict) -> None:
+        self.model.load_state_dict(st["model"])
+        self.opt.load_state_dict(st["optimizer"])
+        self.streams.restore(st["position"])
+        self.state = _state_from_arrays(st["hidden"], self.config.model, self.config.dtype)
+        _set_rng_state(st["rng"])
+        self.step, self.elapsed_before = int(st["step"]), float(st["elapsed"])
+        self.best_bpc, self.best_step = float(st["best_bpc"]), int(st["best_step"])
+        self.hist = {k: list(v) for k, v in st["history"].items()}
+
+    def snapshot(self) -> dict:
+        return {"kind": KIND, "version": 1, "config": self.config.to_dict(), "vocab": self.vocab.to_array(),
+                "text_digest": self.digest, "model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                "rng": _rng_state(), "position": self.streams.position(), "hidden": _state_arrays(self.state),
+                "step": self.step, "elapsed": self.elapsed(), "best_bpc": self.best_bpc,
+                "best_step": self.best_step, "history": self.hist}
+
+
+def evaluate_and_save(run: _Run, reporter: Reporter) -> float:
+    """Score the validation split, tell ``reporter``, save ``best.npz`` if (and only if) the score beats
+    the run's best so far, and ``last.npz`` always.  Returns the score (bits per character)."""
+    bpc = evaluate(run.model, run.val_ids)
+    run.hist["val_step"].append(run.step)
+    run.hist["val_bpc"].append(bpc)
+    is_best = bpc < run.best_bpc
+    if is_best:
+        run.best_bpc, run.best_step = bpc, run.step
+    reporter.evaluated(run.step, bpc, is_best)
+    snap = run.snapshot()
+    if is_best:
+        save_checkpoint(run.best_path, snap)
+    save_checkpoint(run.last_path, snap)
+    return bpc
+
+
+def _header(config: TrainConfig, run: _Run, source: str, text: str, n_train: int, resume: str | None) -> list[str]:
+    n_params = sum(p.numel() for p in run.model.parameters())
+    lr = f"{config.optimizer} lr {config.learning_rate:g}" + (
+        f" cosine to {config.learning_rate / 10:g} over {plural(config.minutes, 'minute')}" if config.cosine
+        else " constant")
+    return [f"data: {source}: {plural(len(text), 'character')}, vocabulary {len(run.vocab)}; training on the first "
+            f"{n_train:,}, validating on the last {len(run.val_ids):,}",
+            f"model: {config.model.upper()} {config.layers} x {config.hidden}, dropout {config.dropout}, "
+            f"{plural(n_params, 'parameter')}, {config.dtype}",
+            f"optimizer: {lr}, clip {config.clip:g}",
+            f"batch: {config.batch} streams x seq-len {config.seq_len} (truncated BPTT)",
+            ("resuming from " + resume + f" at step {run.step}; " if resume else "") +
+            f"limit: {_limit(config)}; checkpoints in {run.out}/"]
+
+
+class _default_dtype:
+    def __init__(self, dtype: str) -> None:
+        self.dtype = dtype
+
+    def __enter__(self) -> None:
+        self.prev = get_default_dtype()
+        set_default_dtype(self.dtype)
+
+    def __exit__(self, *exc: Any) -> None:
+        set_default_dtype(self.prev)
+
+
+def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | None = None,
+          text: str | None = None, handle_sigint: bool = True, blas_threads: int | None | str = "package",
+          overwrite: bool = False) -> TrainResult:
+    """Train (or, with ``resume``, continue training) a ``CharLM`` as ``config`` says.
+
+    ``text`` overrides ``config.data`` (which is a path, or ``None`` for the bundled corpus).
+    Progress goes to ``reporter`` (default: none; the CLI passes a ``ConsoleReporter``).
+    Checkpoints go to ``config.out``, which must not hold another run's checkpoints unless
+    ``overwrite`` (then they are removed first); nothing is created before every argument is checked.
+    With ``handle_sigint`` Ctrl-C finishes the current step, saves ``last.npz`` and returns with
+    ``interrupted=True``.  ``blas_threads``: the BLAS thread count while training, restored after
+    (``"package"``: the package's choice, one thread unless ``$TINYGRAD_SEQ_BLAS_THREADS`` says
+    otherwise, see ``tinygrad_seq.blas``; ``None`` leaves it alone).
+    """
+    config.validate()
+    reporter = reporter or Reporter()
+    ckpt_state = restore_checkpoint(resume, config) if resume is not None else None
+    text, source = training_text(config, text)
     vocab = CharVocab.from_text(text)
     if ckpt_state is not None:
-        saved_vocab = CharVocab.from_array(ckpt_state["vocab"])
-        if saved_vocab != vocab:
-            extra = vocab.unknown("".join(saved_vocab.itos)) + saved_vocab.unknown("".join(vocab.itos))
-            raise CheckpointError(f"{resume}: the checkpoint's vocabulary ({len(saved_vocab)} characters) differs "
-                                  f"from this text's ({len(vocab)}): {describe_chars(extra[:5])} "
-                                  "(resume on the text it was trained on)")
-        if ckpt_state.get("text_digest") != _text_digest(text):
-            raise CheckpointError(f"{resume}: the checkpoint was trained on a different text "
-                                  "(resume on the text it was trained on)")
-    out = prepare_out(config.out)
-    last_path, best_path = os.path.join(out, "last.npz"), os.path.join(out, "best.npz")
-
-    prev_dtype = get_default_dtype()
-    set_default_dtype(config.dtype)
-    prev_threads = set_blas_threads(blas_threads) if blas_threads else None
-    try:
-        from .tensor import manual_seed
-        manual_seed(config.seed)
-        model = CharLM(len(vocab), config.hidden, config.layers, config.model, config.dropout)
-        params = list(model.parameters())
-        opt = OPTIMIZERS[config.optimizer](params, lr=config.learning_rate)
-        streams = Streams(vocab.encode(train_text), config.batch, config.seq_len)
-        val_ids = vocab.encode(val_text)
-        state = None
-        step, elapsed_before, best_bpc, best_step = 0, 0.0, math.inf, -1
-        hist: dict = {"train_loss": [], "val_step": [], "val_bpc": []}
+        check_same_text(resume, ckpt_state, text, vocab)
+        check_limit(config, ckpt_state)
+    out = prepare_out(config.out, resume=resume, overwrite=overwrite)        # every argument is good: create it
+    threads = package_threads() if blas_threads == "package" else blas_threads
+    with blas.blas_threads(threads), _default_dtype(config.dtype):
+        train_text, val_text = split_text(text)
+        model, opt = build_model_and_optimizer(config, len(vocab))
+        run = _Run(config, model, opt, Streams(vocab.encode(train_text), config.batch, config.seq_len), vocab,
+                   vocab.encode(val_text), _text_digest(text), out)
         if ckpt_state is not None:
-            model.load_state_dict(ckpt_state["model"])
-            opt.load_state_dict(ckpt_state["optimizer"])
-            streams.restore(ckpt_state["position"])
-            state = _state_from_arrays(ckpt_state["hidden"], config.model, config.dtype)
-            _set_rng_state(ckpt_state["rng"])
-            step = int(ckpt_state["step"])
-            elapsed_before = float(ckpt_state["elapsed"])
-            best_bpc, best_step = float(ckpt_state["best_bpc"]), int(ckpt_state["best_step"])
-            hist = {k: list(v) for k, v in ckpt_state["history"].items()}
-        if config.steps is not None and step >= config.steps:
-            raise ConfigError(f"the checkpoint is already at step {step}: give --steps larger than {step} "
-                              "to train further")
+            run.restore(ckpt_state)
+        first_step = run.step
         budget = config.minutes * 60 if config.minutes is not None else math.inf
-        if elapsed_before >= budget:
-            raise ConfigError(f"the checkpoint has already trained {elapsed_before / 60:.1f} minutes: give "
-                              "--minutes larger than that (or --steps) to train further")
-        digest = _text_digest(text)
-
-        def snapshot() -> dict:
-            return {"kind": KIND, "version": 1, "config": config.to_dict(), "vocab": vocab.to_array(),
-                    "text_digest": digest, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "rng": _rng_state(), "position": streams.position(), "hidden": _state_arrays(state),
-                    "step": step, "elapsed": elapsed_before + (time.perf_counter() - t0),
-                    "best_bpc": best_bpc, "best_step": best_step, "history": hist}
-
-        n_params = sum(p.numel() for p in params)
-        lines = [f"data: {source}: {len(text):,} characters, vocabulary {len(vocab)}; training on the first "
-                 f"{len(train_text):,}, validating on the last {len(val_text):,}",
-                 f"model: {config.model.upper()} {config.layers} x {config.hidden}, dropout {config.dropout}, "
-                 f"{n_params:,} parameters, {config.dtype}; {config.optimizer} lr {config.learning_rate:g}, "
-                 f"{config.schedule}, clip {config.clip:g}; batch {config.batch} x seq-len {config.seq_len}",
-                 ("resuming from " + resume + f" at step {step}; " if resume else "") +
-                 f"limit: {_limit(config)}; checkpoints in {out}/"]
-        total = config.steps if config.minutes is None else None
-        reporter.start({"lines": lines, "total": total, "step": step,
+        reporter.start({"lines": _header(config, run, source, text, len(train_text), resume),
+                        "total": config.steps if config.minutes is None else None, "step": run.step,
                         "log_every": max(1, min(config.eval_every, 50))})
-        t0 = time.perf_counter()
-        chars_this_run, train_time = 0, 0.0
-        interrupted = False
-        sample_rng_seed = config.seed
+        run.t0 = time.perf_counter()
+        chars_this_run, train_time, interrupted = 0, 0.0, False
         model.train()
         with (_Interrupt() if handle_sigint else _NoInterrupt()) as stop:
-            while True:
-                now = time.perf_counter() - t0
-                if config.steps is not None and step >= config.steps:
-                    break
-                if elapsed_before + now >= budget:
-                    break
+            while not (config.steps is not None and run.step >= config.steps) and run.elapsed() < budget:
                 if stop.flag:
                     interrupted = True
                     break
                 ts = time.perf_counter()
-                lr_now = config.lr_at(step, elapsed_before + now)
                 for g in opt.param_groups:
-                    g["lr"] = lr_now
-                x, y, wrapped = streams.next_batch()
-                if wrapped:
-                    state = None
-                logits, state = model(x, state)
-                V = logits.shape[-1]
-                loss = nn.functional.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
-                opt.zero_grad()
-                loss.backward()
-                if config.clip > 0:
-                    nn.utils.clip_grad_norm_(params, config.clip)
-                opt.step()
-                state = detach_state(state)
-                step += 1
-                lv = float(loss.item())
-                hist["train_loss"].append(lv)
-                dt = time.perf_counter() - ts
-                train_time += dt
+                    g["lr"] = config.lr_at(run.step, run.elapsed())
+                x, y, wrapped = run.streams.next_batch()
+                loss, run.state = training_step(model, opt, x, y, None if wrapped else run.state, config.clip)
+                run.step += 1
+                run.hist["train_loss"].append(loss)
+                train_time += time.perf_counter() - ts
                 chars_this_run += x.size
-                if config.minutes is not None and train_time > 0:
-                    rate = (time.perf_counter() - t0) / max(1, step - (int(ckpt_state["step"]) if ckpt_state else 0))
-                    left = budget - elapsed_before - (time.perf_counter() - t0)
-                    est = step + max(1, int(left / rate))
+                if config.minutes is not None:           # the expected total, at this run's own pace
+                    pace = (time.perf_counter() - run.t0) / (run.step - first_step)
+                    est = run.step + max(1, int((budget - run.elapsed()) / pace))
                     reporter.set_total(min(est, config.steps) if config.steps else est)
-                recent = hist["train_loss"][-20:]
-                metrics = {"train bpc": sum(recent) / len(recent) / LN2,
-                           "val bpc": hist["val_bpc"][-1] if hist["val_bpc"] else None,
-                           "chars/s": chars_this_run / train_time}
-                reporter.step(step, metrics)
-                if step % config.sample_every == 0:
-                    text_s = "".join(sample(model, vocab, "", 200, 0.8, None,
-                                            np.random.default_rng([sample_rng_seed, step])))
-                    reporter.sampled(step, text_s)
-                if step % config.eval_every == 0:
-                    bpc = evaluate(model, val_ids)
-                    hist["val_step"].append(step)
-                    hist["val_bpc"].append(bpc)
-                    is_best = bpc < best_bpc
-                    if is_best:
-                        best_bpc, best_step = bpc, step
-                    reporter.evaluated(step, bpc, is_best)
-                    snap = snapshot()
-                    if is_best:
-                        save_checkpoint(best_path, snap)
-                    save_checkpoint(last_path, snap)
-        # the end: evaluate (unless just done), save last (and best), summarise
-        if not interrupted and (not hist["val_step"] or hist["val_step"][-1] != step):
-            bpc = evaluate(model, val_ids)
-            hist["val_step"].append(step)
-            hist["val_bpc"].append(bpc)
-            if bpc < best_bpc:
-                best_bpc, best_step = bpc, step
-                save_checkpoint(best_path, snapshot())
-        save_checkpoint(last_path, snapshot())
-        elapsed = elapsed_before + (time.perf_counter() - t0)
-        final = hist["val_bpc"][-1] if (hist["val_step"] and hist["val_step"][-1] == step) else math.nan
-        result = TrainResult(out=out, step=step, elapsed=elapsed,
+                recent = run.hist["train_loss"][-20:]
+                reporter.step(run.step, {"train bpc": sum(recent) / len(recent) / LN2,
+                                         "val bpc": run.hist["val_bpc"][-1] if run.hist["val_bpc"] else None,
+                                         "chars/s": chars_this_run / train_time})
+                if run.step % config.sample_every == 0:
+                    reporter.sampled(run.step, "".join(sample(model, vocab, "", 200, 0.8, None,
+                                                              np.random.default_rng([config.seed, run.step]))))
+                if run.step % config.eval_every == 0:
+                    evaluate_and_save(run, reporter)
+        # the end: evaluate (unless just done, or interrupted) and save
+        if not interrupted and run.hist["val_step"][-1:] != [run.step]:
+            evaluate_and_save(run, reporter)
+        else:
+            save_checkpoint(run.last_path, run.snapshot())
+        hist = run.hist
+        final = hist["val_bpc"][-1] if hist["val_step"][-1:] == [run.step] else math.nan
+        result = TrainResult(out=out, step=run.step, elapsed=run.elapsed(),
                              chars_per_s=chars_this_run / train_time if train_time else 0.0,
-                             best_bpc=best_bpc, best_step=best_step, final_bpc=final, interrupted=interrupted,
-                             train_bpc=[v / LN2 for v in hist["train_loss"]], val_steps=list(hist["val_step"]),
-                             val_bpc=list(hist["val_bpc"]), last_path=last_path,
-                             best_path=best_path if os.path.exists(best_path) else "",
-                             val_chars=len(val_ids) - 1)
+                             best_bpc=run.best_bpc, best_step=run.best_step, final_bpc=final,
+                             interrupted=interrupted, train_bpc=[v / LN2 for v in hist["train_loss"]],
+                             val_steps=list(hist["val_step"]), val_bpc=list(hist["val_bpc"]),
+                             last_path=run.last_path,
+                             best_path=run.best_path if os.path.exists(run.best_path) else "",
+                             val_chars=len(run.val_ids) - 1)
         reporter.end(result)
         return result
-    finally:
-        set_default_dtype(prev_dtype)
-        if prev_threads:
-            set_blas_threads(prev_threads)
-
-
-class _NoInterrupt:
-    flag = False
-
-    def __enter__(self) -> "_NoInterrupt":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        pass
 
 
 def _limit(config: TrainConfig) -> str:
     parts = []
     if config.steps is not None:
-        parts.append(f"{config.steps} steps")
+        parts.append(plural(config.steps, "step"))
     if config.minutes is not None:
-        parts.append(f"{config.minutes:g} minutes")
+        parts.append(plural(config.minutes, "minute"))
     return " or ".join(parts)

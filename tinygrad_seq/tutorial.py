@@ -12,7 +12,7 @@ and the rest uses
     QUICK = quick()            # True with --quick or TINYGRAD_SEQ_QUICK=1: small sizes, few steps
     steps = 50 if QUICK else 2000
     charts.plot(losses, png=figure("loss"))  # PNG into tutorials/figures/ (inline in a notebook)
-    result(lstm_mse=0.004, rnn_mse=0.170)    # prints: RESULT lstm_mse=0.004 rnn_mse=0.17
+    result(lstm_mse=0.004, rnn_mse=0.170)    # prints: RESULT lstm_mse=0.004 rnn_mse=0.17 (returns None)
 
 Three ways to run one:
 
@@ -31,7 +31,9 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["quick", "result", "parse_result", "step_through", "figure", "parse_cells", "run", "main"]
+from .blas import use_package_threads
+
+__all__ = ["quick", "result", "result_line", "latex_to_unicode", "is_boilerplate", "parse_result", "step_through", "figure", "parse_cells", "run", "main"]
 
 _inside_runner = False      # True while run() executes a tutorial (so its step_through() does nothing)
 
@@ -41,13 +43,19 @@ def quick() -> bool:
     return "--quick" in sys.argv[1:] or os.environ.get("TINYGRAD_SEQ_QUICK", "") not in ("", "0")
 
 
-def result(**values: Any) -> str:
-    """Print (and return) the tutorial's one machine-readable line of headline results."""
+def result_line(**values: Any) -> str:
+    """The tutorial's one machine-readable line of headline results: ``RESULT k=v ...`` (floats to 6 digits)."""
     def fmt(v: Any) -> str:
         return f"{v:.6g}" if isinstance(v, float) else str(v)
-    line = "RESULT " + " ".join(f"{k}={fmt(v)}" for k, v in values.items())
-    print(line, flush=True)
-    return line
+    return "RESULT " + " ".join(f"{k}={fmt(v)}" for k, v in values.items())
+
+
+def result(**values: Any) -> None:
+    """Print the tutorial's one machine-readable line of headline results (``result_line``).
+
+    Returns nothing, so a notebook whose last cell calls it shows the line once, not echoed again.
+    """
+    print(result_line(**values), flush=True)
 
 
 def parse_result(text: str) -> dict[str, Any]:
@@ -121,12 +129,196 @@ def parse_cells(source: str) -> list[tuple[str, str]]:
     return out
 
 
+# ---------------------------------------------------------------------------
+# maths in the terminal: LaTeX -> Unicode (notebooks keep the LaTeX)
+# ---------------------------------------------------------------------------
+
+_SYMBOLS = {
+    "partial": "∂", "nabla": "∇", "sum": "Σ", "prod": "Π", "int": "∫", "infty": "∞", "dots": "…", "ldots": "…",
+    "cdots": "⋯", "cdot": "·", "odot": "⊙", "otimes": "⊗", "times": "×", "top": "ᵀ", "mid": "|", "in": "∈",
+    "notin": "∉", "to": "→", "rightarrow": "→", "leftarrow": "←", "Rightarrow": "⇒", "mapsto": "↦",
+    "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠", "approx": "≈", "propto": "∝",
+    "sim": "∼", "equiv": "≡", "pm": "±", "lVert": "‖", "rVert": "‖", "Vert": "‖", "lvert": "|", "rvert": "|",
+    "langle": "⟨", "rangle": "⟩", "prime": "′", "circ": "∘", "forall": "∀", "exists": "∃",
+    "{": "{", "}": "}", "%": "%", "$": "$", "#": "#", "&": "&", "_": "_",
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε", "zeta": "ζ",
+    "eta": "η", "theta": "θ", "iota": "ι", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ",
+    "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "varphi": "φ", "chi": "χ", "psi": "ψ",
+    "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Sigma": "Σ",
+    "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
+}
+_BINARY = {"odot", "otimes", "times", "cdot", "le", "leq", "ge", "geq", "ne", "neq", "approx", "propto", "sim",
+           "equiv", "in", "notin", "to", "rightarrow", "leftarrow", "Rightarrow", "mapsto", "pm", "mid", "circ"}
+_WORDS = {"log", "ln", "exp", "tanh", "sinh", "cosh", "sin", "cos", "max", "min", "arg", "argmax", "argmin",
+          "det", "lim", "sup", "inf", "softmax", "sgn"}
+_SPACES = {",": " ", ";": " ", ":": " ", "!": "", " ": " ", "quad": "  ", "qquad": "    "}
+_DROP = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr",
+         "textstyle", "displaystyle", "limits", "nolimits"}
+_TEXT = {"text", "mathrm", "textrm", "texttt", "mathbf", "textbf", "mathit", "textit", "operatorname",
+         "boldsymbol", "mathsf"}
+_ACCENTS = {"hat": "\u0302", "widehat": "\u0302", "bar": "\u0304", "overline": "\u0305", "tilde": "\u0303",
+            "widetilde": "\u0303", "dot": "\u0307", "ddot": "\u0308", "vec": "\u20d7",
+            "overrightarrow": "\u20d7", "overleftarrow": "\u20d6"}
+_BB = dict(zip("RNZQC", "ℝℕℤℚℂ"))
+_CAL = dict(zip("LNOHDFEGX", "ℒ𝒩𝒪ℋ𝒟ℱℰ𝒢𝒳"))
+_SUP = dict(zip("0123456789+-=()nijtTkmabcdeghlopsuvwxyzABDEGHIJKLMNOPRUVW′ᵀ,",
+                "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱʲᵗᵀᵏᵐᵃᵇᶜᵈᵉᵍʰˡᵒᵖˢᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵁⱽᵂ′ᵀ'"))
+_SUB = dict(zip("0123456789+-=()aehijklmnoprstuvx,βγρφχ", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ,ᵦᵧᵨᵩᵪ"))
+
+
+def _group(s: str, i: int) -> tuple[str, int]:
+    """The text of the brace group opening at ``s[i] == '{'`` and the index after its closing brace."""
+    depth = 0
+    for j in range(i, len(s)):
+        if s[j] == "\\":
+            continue
+        if s[j] == "{" and (j == 0 or s[j - 1] != "\\"):
+            depth += 1
+        elif s[j] == "}" and s[j - 1] != "\\":
+            depth -= 1
+            if depth == 0:
+                return s[i + 1:j], j + 1
+    return s[i + 1:], len(s)
+
+
+def _arg(s: str, i: int) -> tuple[str, int]:
+    """One argument: a brace group, a command (``\\top``) or one character."""
+    while i < len(s) and s[i] == " ":
+        i += 1
+    if i >= len(s):
+        return "", i
+    if s[i] == "{":
+        return _group(s, i)
+    if s[i] == "\\":
+        m = re.match(r"\\([A-Za-z]+|.)", s[i:])
+        return m.group(0), i + len(m.group(0))
+    return s[i], i + 1
+
+
+def _script(text: str, table: dict, mark: str) -> str:
+    if text and all(c in table for c in text):
+        return "".join(table[c] for c in text)
+    return mark + (text if len(text) == 1 else f"({text})")
+
+
+def _paren(text: str) -> str:
+    return text if len(text) <= 1 or re.fullmatch(r"[\w∂∇.′ᵀ⁰-⁹₀-₉\u0300-\u036f\u20d6\u20d7|‖]+", text) \
+        else f"({text})"
+
+
+def latex_to_unicode(s: str) -> str:
+    """LaTeX maths as readable Unicode text: ``\\frac{\\partial L}{\\partial V}`` -> ``∂L/∂V``,
+    ``\\eta\\,\\partial`` -> ``η ∂``, ``s_{t-1}`` -> ``sₜ₋₁``, ``W^\\top`` -> ``Wᵀ``,
+    ``\\sum_t`` -> ``Σₜ``; ``\\\\`` starts a new line; ``&`` (alignment) is dropped."""
+    out: list[str] = []
+    i = 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\":
+            m = re.match(r"\\([A-Za-z]+|.)", s[i:])
+            name = m.group(1) if m else ""
+            i += len(m.group(0)) if m else 1
+            if name.isalpha():                       # a control word eats the spaces after it
+                while i < len(s) and s[i] == " ":
+                    i += 1
+            if name in ("frac", "dfrac", "tfrac"):
+                a, i = _arg(s, i)
+                b, i = _arg(s, i)
+                out.append(f"{_paren(latex_to_unicode(a))}/{_paren(latex_to_unicode(b))}")
+            elif name in _TEXT:
+                a, i = _arg(s, i)
+                out.append(a if name.startswith("text") else latex_to_unicode(a))
+            elif name in _ACCENTS:
+                a, i = _arg(s, i)
+                a = latex_to_unicode(a)
+                out.append(a + _ACCENTS[name] if len(a) == 1 else f"{a}{_ACCENTS[name]}")
+            elif name in ("mathbb", "mathcal", "mathscr"):
+                a, i = _arg(s, i)
+                table = _BB if name == "mathbb" else _CAL
+                out.append("".join(table.get(ch, ch) for ch in a))
+            elif name == "sqrt":
+                a, i = _arg(s, i)
+                out.append("√" + _paren(latex_to_unicode(a)))
+            elif name in ("begin", "end"):
+                _, i = _arg(s, i)
+            elif name in ("underbrace", "overbrace"):
+                a, i = _arg(s, i)
+                j = i
+                while j < len(s) and s[j] == " ":
+                    j += 1
+                if j < len(s) and s[j] in "_^":
+                    b, i = _arg(s, j + 1)
+                    out.append(f"{latex_to_unicode(a)} [{latex_to_unicode(b)}]")
+                else:
+                    out.append(latex_to_unicode(a))
+            elif name == "\\":
+                out.append("\n")
+            elif name in _SPACES:
+                out.append(_SPACES[name])
+            elif name in _DROP:
+                pass
+            elif name in _BINARY:
+                out.append(f" {_SYMBOLS[name]} ")
+            elif name in _SYMBOLS:
+                out.append(_SYMBOLS[name])
+            elif name in _WORDS:
+                out.append(name + ("" if i < len(s) and s[i] in "^_({[" else " "))
+            else:
+                out.append(name)
+        elif c in "^_":
+            a, i = _arg(s, i + 1)
+            out.append(_script(latex_to_unicode(a), _SUP if c == "^" else _SUB, c))
+        elif c == "{":
+            a, i = _group(s, i)
+            out.append(latex_to_unicode(a))
+        elif c == "&":
+            i += 1
+        elif c == "~":
+            out.append(" ")
+            i += 1
+        else:
+            out.append(c)
+            i += 1
+    return re.sub(r"(?<=\S)  +(?=\S)", lambda m: m.group(0) if len(m.group(0)) > 2 else " ", "".join(out))
+
+
+def _display_math(body: str) -> str:
+    """A display equation as Unicode lines; ``aligned`` rows keep their alignment at the ``&``."""
+    rows = [r for r in re.split(r"\\\\(?:\[[^\]]*\])?", body) if r.strip()]
+    rows = [re.sub(r"\\(begin|end)\{[a-z*]+\}", "", r) for r in rows]
+    split = [r.split("&", 1) if "&" in r else [r] for r in rows]
+    if all(len(p) == 2 for p in split) and len(split) > 1:
+        left = [_one_line(latex_to_unicode(p[0])) for p in split]
+        right = [_one_line(latex_to_unicode(p[1])) for p in split]
+        w = max(len(x) for x in left)
+        return "\n".join(f"{a:>{w}} {b}".rstrip() for a, b in zip(left, right))
+    return "\n".join(_one_line(latex_to_unicode(r.replace("&", ""))) for r in rows if r.strip())
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s*\n\s*", " ", text).strip()
+
+
 _DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$(?!\$)", re.S)
 
 
 def _terminal_markdown(text: str) -> str:
-    """Display equations (``$$ ... $$``) as code blocks, so a terminal keeps their lines and spacing."""
-    return _DISPLAY_MATH.sub(lambda m: "\n```\n" + m.group(1).strip("\n") + "\n```\n", text)
+    """A Markdown cell for the terminal: display equations (``$$ ... $$``) as Unicode in code blocks
+    (their lines and spacing kept), inline maths (``$...$``) as Unicode text."""
+    blocks: list[str] = []
+
+    def display(m: re.Match) -> str:
+        blocks.append(_display_math(m.group(1)))
+        return f"\n```\n\x00{len(blocks) - 1}\x00\n```\n"
+
+    def inline(m: re.Match) -> str:
+        u = " ".join(latex_to_unicode(m.group(1)).split())
+        return re.sub(r"([*_`\\])", r"\\\1", u)       # Markdown must not read the maths as emphasis
+
+    text = _DISPLAY_MATH.sub(display, text)
+    text = _INLINE_MATH.sub(inline, text)
+    return re.sub("\x00(\\d+)\x00", lambda m: blocks[int(m.group(1))], text)
 
 
 def _console(file: TextIO | None):
@@ -134,17 +326,38 @@ def _console(file: TextIO | None):
     return Console(file=file) if file is not None else Console()
 
 
+_BOILERPLATE = re.compile(r"(from tinygrad_seq\.tutorial import [\w, ()]+|step_through\(\)|#.*|\s*)")
+
+
+def is_boilerplate(code: str) -> bool:
+    """Whether a code cell only imports the tutorial helpers and calls ``step_through()`` (the runner's own
+    cell: step mode runs it without showing it or pausing, so the first pause is on a cell a learner reads)."""
+    return all(_BOILERPLATE.fullmatch(line) for line in code.splitlines())
+
+
+def _print_code(console: Any, code: str) -> None:
+    """Syntax-highlighted code, every line whole: a line longer than the terminal runs on (the terminal
+    soft-wraps it) instead of being broken into pieces that look like separate lines of code."""
+    from rich.syntax import Syntax
+    text = Syntax(code, "python", theme="ansi_dark").highlight(code)
+    text.rstrip()
+    console.print(text, soft_wrap=True)
+
+
 def run(path: str | os.PathLike, *, step: bool = False, quick_mode: bool = False,
         stdin: TextIO | None = None, file: TextIO | None = None) -> int:
     """Run a tutorial's cells in one namespace (``__name__ == "__main__"``); return an exit code.
 
     ``step``: before each code cell, show the text cells before it (rich
-    Markdown panels) and its code (syntax-highlighted), wait for Enter (``q``
-    then Enter quits, exit code 0; end of input runs on to the end without
-    pausing), then run it, its output printed below.  ``quick_mode`` puts
+    Markdown panels, the maths drawn in Unicode) and its code (syntax-highlighted,
+    each line whole), wait for Enter (``q`` then Enter quits, exit code 0; end of
+    input runs on to the end without pausing), then run it, its output printed
+    below.  The runner's own first cell (``is_boilerplate``) runs without a stop,
+    so the first pause is on a cell a learner reads.  ``quick_mode`` puts
     ``--quick`` in ``sys.argv`` for the tutorial's ``quick()``.
     """
     global _inside_runner
+    use_package_threads()
     path = Path(path)
     cells = parse_cells(path.read_text(encoding="utf-8"))
     stdin = stdin if stdin is not None else sys.stdin
@@ -155,7 +368,7 @@ def run(path: str | os.PathLike, *, step: bool = False, quick_mode: bool = False
     sys.path.insert(0, str(path.resolve().parent))
     _inside_runner = True
     pausing = step
-    n_code = sum(kind == "code" for kind, _ in cells)
+    n_code = sum(kind == "code" and not (step and is_boilerplate(text)) for kind, text in cells)
     done = 0
     pending: list[str] = []
     try:
@@ -163,16 +376,18 @@ def run(path: str | os.PathLike, *, step: bool = False, quick_mode: bool = False
             if kind == "markdown":
                 pending.append(text)
                 continue
-            done += 1
-            if step:
+            if step and is_boilerplate(text):
+                pass                                   # the runner's own cell: run it, show its text later
+            else:
+                done += 1
+            if step and not is_boilerplate(text):
                 from rich.markdown import Markdown
                 from rich.panel import Panel
                 from rich.rule import Rule
-                from rich.syntax import Syntax
                 console.print(Rule(f"cell {done} of {n_code}"))
                 for md in pending:
                     console.print(Panel(Markdown(_terminal_markdown(md)), border_style="blue"))
-                console.print(Syntax(text, "python", theme="ansi_dark", word_wrap=True))
+                _print_code(console, text)
                 if pausing:
                     console.print("[dim]Enter: run this cell · q: quit[/dim] ", end="")
                     answer = stdin.readline()
@@ -185,8 +400,9 @@ def run(path: str | os.PathLike, *, step: bool = False, quick_mode: bool = False
                         console.print(f"Quit before cell {done} of {n_code}.")
                         return 0
                 console.print(Rule("output", style="dim"))
-            pending = []
-            code = compile(text + "\n", f"{path.name} (cell {done})", "exec")
+            if not (step and is_boilerplate(text)):
+                pending = []
+            code = compile(text + "\n", f"{path.name} (cell {max(done, 1)})", "exec")
             try:
                 exec(code, namespace)
             except SystemExit as e:
@@ -203,7 +419,7 @@ def run(path: str | os.PathLike, *, step: bool = False, quick_mode: bool = False
                 from rich.markdown import Markdown
                 from rich.panel import Panel
                 console.print(Panel(Markdown(_terminal_markdown(md)), border_style="blue"))
-            console.print(f"Done: {n_code} cells of {path.name}.")
+            console.print(f"Done: {n_code} cell{'' if n_code == 1 else 's'} of {path.name}.")
         return 0
     finally:
         _inside_runner = False
@@ -213,9 +429,12 @@ def run(path: str | os.PathLike, *, step: bool = False, quick_mode: bool = False
 def step_through(path: str | None = None) -> None:
     """A tutorial's first cell: with ``--step`` on the command line, run the file through the runner and exit.
 
-    Does nothing otherwise (a plain run, a notebook, or already inside the
-    runner).  ``path`` defaults to the calling file's ``__file__``.
+    Otherwise it only sets numpy's BLAS to the package's thread count (one, unless
+    ``$TINYGRAD_SEQ_BLAS_THREADS`` says otherwise; see ``tinygrad_seq.blas``), as every
+    tutorial's first cell calls it, in a script, the runner or a notebook: the times in
+    tutorials/README.md assume it.  ``path`` defaults to the calling file's ``__file__``.
     """
+    use_package_threads()
     if _inside_runner or "--step" not in sys.argv[1:]:
         return
     path = path or sys._getframe(1).f_globals.get("__file__")

@@ -42,11 +42,13 @@ def _text(*parts: Any, style: str = "") -> Any:
     return Text.assemble(*parts, style=style)
 
 
-def _plain(renderable: Any, width: int = 100) -> str:
-    """Render a rich renderable to plain text (what ``print`` shows)."""
+def _plain(renderable: Any, width: int | None = None) -> str:
+    """Render a rich renderable to plain text (what ``print`` shows), as wide as the terminal (80 when unknown)."""
     from rich.console import Console
+
+    from .progress import terminal_width
     buf = io.StringIO()
-    Console(file=buf, width=width, force_terminal=False, color_system=None).print(renderable)
+    Console(file=buf, width=width or terminal_width(), force_terminal=False, color_system=None).print(renderable)
     return buf.getvalue().rstrip("\n")
 
 
@@ -200,7 +202,7 @@ class GraphView(_View):
         self._count = 0
         from rich.tree import Tree
         tree = Tree(_text(("graph", "bold"), f" of a {self.root.dtype} tensor {_shape(self.root.shape)}: "
-                          f"{self.num_ops} ops" + ("" if self.expand else ", repeats collapsed")))
+                          f"{self.num_ops} op{'' if self.num_ops == 1 else 's'}" + ("" if self.expand else ", repeats collapsed")))
         self._add(tree, self.root)
         return tree
 
@@ -322,7 +324,7 @@ class GraphView(_View):
         ops = self._mark(rest, f"in {ref} × {len(group)}")
         branch.add(_text((f"× {len(group)} steps", "bold yellow"), f" like {ref} above"
                          + (", each reading the one before" if recurrent else "")
-                         + f" ({ops} more ops not drawn; expand=True draws them)"))
+                         + f" ({ops} ops not drawn: expand=True)"))
 
     def _mark(self, starts: list, label: str) -> int:
         """Label every node only reachable through skipped blocks, so later references name the block."""
@@ -639,7 +641,7 @@ def _module_rich(m: Module, name: str = "") -> Any:
     from rich.tree import Tree
     count = sum(p.numel() for p in m.parameters())
     tree = Tree(_text((f"({name}) " if name else "", "dim"), (type(m).__name__, "bold cyan"),
-                      f"({m.extra_repr()})", (f"  {count:,} params", "magenta")))
+                      f"({m.extra_repr()})", (f"  {count:,} param{'' if count == 1 else 's'}", "magenta")))
     for pname, p in m._parameters.items():
         tree.add(_text((pname, "green"), f" {_shape(p.shape)} {p.dtype}",
                        ("" if p.requires_grad else "  frozen", "yellow")))

@@ -1,6 +1,16 @@
-"""The corpus, the character vocabulary and the parallel streams of truncated BPTT."""
+"""The corpus, the character vocabulary and the parallel streams of truncated BPTT.
+
+    text, source = load_text(None)                 # Python's bundled documentation topics (or a file path)
+    train_text, val_text = split_text(text)        # the last 5 % held out
+    vocab = CharVocab.from_text(text)
+    streams = Streams(vocab.encode(train_text), batch=32, seq_len=64)
+    x, y, wrapped = streams.next_batch()           # (64, 32) inputs and next-character targets
+
+Every problem with a text raises ``DataError`` with one line.
+"""
 from __future__ import annotations
 
+import math
 import os
 from typing import Iterable
 
@@ -68,12 +78,20 @@ def split_text(text: str, val_fraction: float = VAL_FRACTION) -> tuple[str, str]
 
 
 def min_text_length(batch: int, seq_len: int, val_fraction: float = VAL_FRACTION) -> int:
-    """The shortest text whose training split fills one batch: ``batch`` streams of ``seq_len + 1`` chars."""
-    need_train = batch * seq_len + 1
-    n = need_train + 2
-    while len(split_text("x" * n, val_fraction)[0]) < need_train:
+    """The shortest text whose training split fills one batch: ``batch`` streams of ``seq_len + 1`` chars.
+
+    Constant time whatever the sizes: the training split of ``n`` characters has
+    ``n - max(2, round(n * val_fraction))``, so the answer is within a few characters of
+    ``need / (1 - val_fraction)``; start just below and step to the exact smallest ``n``.
+    """
+    need = batch * seq_len + 1
+
+    def train_len(n: int) -> int:
+        return n - max(2, int(round(n * val_fraction)))
+    n = max(need + 2, math.ceil(need / (1 - val_fraction)) - 2)
+    while train_len(n) < need:
         n += 1
-    while n > need_train + 2 and len(split_text("x" * (n - 1), val_fraction)[0]) >= need_train:
+    while n > need + 2 and train_len(n - 1) >= need:
         n -= 1
     return n
 
@@ -94,6 +112,7 @@ class CharVocab:
 
     @classmethod
     def from_text(cls, text: str) -> "CharVocab":
+        """The vocabulary of the distinct characters of ``text``."""
         return cls(text)
 
     def __len__(self) -> int:
@@ -106,7 +125,7 @@ class CharVocab:
         return isinstance(other, CharVocab) and self.itos == other.itos
 
     def __repr__(self) -> str:
-        return f"CharVocab({len(self)} characters)"
+        return f"CharVocab({len(self)} character{'' if len(self) == 1 else 's'})"
 
     def unknown(self, text: str) -> list[str]:
         """The distinct characters of ``text`` that are not in the vocabulary, in order of appearance."""
@@ -123,13 +142,16 @@ class CharVocab:
         return idx
 
     def decode(self, indices: Iterable[int]) -> str:
+        """Int indices -> text (the inverse of ``encode``)."""
         return "".join(self.itos[int(i)] for i in indices)
 
     def to_array(self) -> np.ndarray:
+        """The characters as an int64 array of code points (how checkpoints store the vocabulary)."""
         return np.array([ord(c) for c in self.itos], dtype=np.int64)
 
     @classmethod
     def from_array(cls, codes: np.ndarray) -> "CharVocab":
+        """The vocabulary stored by ``to_array``."""
         return cls(chr(int(c)) for c in np.asarray(codes).reshape(-1))
 
 
@@ -164,6 +186,8 @@ class Streams:
         self.pos, self.epoch = 0, 0
 
     def next_batch(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The next ``(x, y, wrapped)``: inputs and targets ``(seq_len, batch)``; ``wrapped`` when the streams
+        have just started over from their beginnings (a new epoch: reset the carried state)."""
         wrapped = False
         if self.pos + self.seq_len > self.stream_len:
             self.pos, self.epoch, wrapped = 0, self.epoch + 1, True
@@ -178,9 +202,11 @@ class Streams:
             yield self.inputs[start:start + T], self.targets[start:start + T]
 
     def position(self) -> dict:
+        """Where reading is (``{"pos", "epoch"}``), for a checkpoint."""
         return {"pos": self.pos, "epoch": self.epoch}
 
     def restore(self, position: dict) -> None:
+        """Continue reading from a saved ``position()``; ``DataError`` if it lies outside the streams."""
         pos, epoch = int(position["pos"]), int(position["epoch"])
         if not 0 <= pos <= self.stream_len:
             raise DataError(f"saved data position {pos} is outside the streams (length {self.stream_len})")
