@@ -403,7 +403,7 @@ for n, cls in OPTIMIZERS.items():
     case(f"{n}-not-tensors", lambda cls=cls: cls([1.0, 2.0]), TypeError, rf"{n}: params must be Tensors, got float")
     case(f"{n}-mixed", lambda cls=cls: cls([p2(), {"params": [p2()]}]), TypeError, rf"{n}: params must be all Tensors or all dicts")
     case(f"{n}-group-no-params", lambda cls=cls: cls([{"lr": 0.1}]), TypeError, rf"{n}: a parameter group must be a dict with a 'params' key")
-    case(f"{n}-unknown-hyper", lambda cls=cls: cls([{"params": [p2()], "foo": 1}]), TypeError, rf"{n}: unknown hyper-parameters \['foo'\]")
+    case(f"{n}-unknown-hyper", lambda cls=cls: cls([{"params": [p2()], "lrr": 1}]), TypeError, rf"{n}: unknown hyper-parameters \['lrr'\]: 'lrr' \(did you mean 'lr'\?\)")
     case(f"{n}-lr-negative", lambda cls=cls: cls([p2()], lr=-1), ValueError, rf"{n}: lr must be a finite number >= 0, got -1 \(Invalid learning rate: -1\)")
     case(f"{n}-lr-str", lambda cls=cls: cls([p2()], lr="0.01"), TypeError, rf"{n}: lr must be a number, got str '0.01'")
     case(f"{n}-lr-nan", lambda cls=cls: cls([p2()], lr=float("nan")), ValueError, rf"{n}: lr must be a finite number")

@@ -50,7 +50,8 @@ ENGINE = ("tests/test_tensor.py", "tests/test_ops.py", "tests/test_inplace.py")
 OPS = ("tests/test_ops.py", "tests/test_tensor.py")
 CELLS = ("tests/test_recurrent.py", "tests/test_nn.py", "tests/test_packing.py")
 LOSSES = ("tests/test_losses.py", "tests/test_nn.py")      # nn.Embedding calls F.embedding
-OPTIM = ("tests/test_optim.py", "tests/test_module_api.py")   # zero_grad and clipping are tested in both
+OPTIM = ("tests/test_optim.py", "tests/test_module_api.py",   # zero_grad and clipping are tested in both
+         "tests/test_pytorch_semantics_optim.py")
 
 
 @dataclass(frozen=True)
@@ -196,8 +197,20 @@ MUTANTS = [
       "centered RMSprop does not subtract the mean's square"),
     M("adagrad-lr-decay-off-by-one", OPT, '(1 + (state["step"] - 1) * group["lr_decay"])',
       '(1 + state["step"] * group["lr_decay"])', "Adagrad decays the learning rate from the first step"),
-    M("steplr-off-by-one", SCHED, "base_lr * self.gamma ** (epoch // self.step_size)",
-      "base_lr * self.gamma ** ((epoch + 1) // self.step_size)", "StepLR decays one epoch early"),
+    M("steplr-off-by-one", SCHED, "self.last_epoch % self.step_size != 0",
+      "(self.last_epoch + 1) % self.step_size != 0", "StepLR decays one epoch early"),
+    M("steplr-not-chainable", SCHED, """            return self._current_lrs()
+        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base_lr * self.gamma ** (self.last_epoch // self.step_size)""",
+      """            return self._get_closed_form_lr()
+        return self._get_closed_form_lr()
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base_lr * self.gamma ** (self.last_epoch // self.step_size)""",
+      "StepLR sets its closed form, overriding a hand-set lr and other schedulers",
+      ("tests/test_pytorch_semantics_optim.py",)),
     M("clip-norm-always-2", U, "    norm_type = float(norm_type)\n    total", "    norm_type = 2.0\n    total",
       "clip_grad_norm_ computes the 2-norm whatever norm_type says"),
     M("clip-per-parameter-inf", U, "    total = _vector_norm(np.array([_vector_norm(p.grad.array, norm_type) for p in params]), norm_type)",
