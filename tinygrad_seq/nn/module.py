@@ -402,20 +402,31 @@ class Module:
             if m is not None:
                 yield from m._state_items(prefix + name + ".")
 
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Any]":
-        """Every parameter's and persistent buffer's values by dotted name.
+    def state_dict(self, *, destination: Any = None, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Any]":
+        """Every parameter's and persistent buffer's value by dotted name, as tensors (PyTorch's).
 
-        Values are array copies, safe to keep while training goes on (``keep_vars=True``
-        gives the tensors themselves).  A tied parameter is listed under each of its names.
+        Each value is ``t.detach()``: a tensor that shares memory with the parameter or buffer
+        (an in-place change of one shows in the other; ``.clone()`` a value to keep a snapshot
+        while training goes on).  ``keep_vars=True`` gives the parameters themselves.  A tied
+        parameter is listed under each of its names.  ``destination``: a dict to fill and return.
         """
-        return OrderedDict((k, v if keep_vars else v.array.copy()) for k, v in self._state_items(prefix))
+        out = OrderedDict() if destination is None else destination
+        for k, v in self._state_items(prefix):
+            out[k] = v if keep_vars else v.detach()
+        return out
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy values into the parameters and buffers by name; with ``strict`` every name must match exactly."""
+    def load_state_dict(self, state_dict: dict, strict: bool = True, assign: bool = False) -> IncompatibleKeys:
+        """Copy values (tensors, numpy arrays or nested lists) into the parameters and buffers by name.
+
+        With ``strict`` every name must match exactly.  Values are copied into the existing
+        parameters (which stay the same objects), cast to their dtype; ``assign=True`` makes each
+        parameter and buffer hold the given value's memory instead (when the dtype matches).
+        """
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"load_state_dict: state_dict must be a dict of name -> tensor or array (what "
                             f"state_dict() returns), got {type(state_dict).__name__}")
         _bool_arg("load_state_dict", "strict", strict)
+        _bool_arg("load_state_dict", "assign", assign)
         own = dict(self._state_items())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -424,23 +435,32 @@ class Module:
             problems.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
         if strict and unexpected:
             problems.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
+        values = {}
         for k, p in own.items():
             if k in state_dict:
                 v = state_dict[k]
-                v = np.asarray(v.array if isinstance(v, Tensor) else v)
+                try:
+                    v = v.array if isinstance(v, Tensor) else np.asarray(v)
+                except (TypeError, ValueError) as e:
+                    problems.append(f"value for {k}: expected a tensor or an array, got {type(v).__name__} ({e}).")
+                    continue
                 if v.dtype.kind not in "biuf":
                     problems.append(f"value for {k}: expected numbers, got {v.dtype} data in the checkpoint.")
                 elif v.shape != p.shape:
                     problems.append(f"size mismatch for {k}: copying a param with shape {v.shape} from checkpoint, "
                                     f"the shape in current model is {p.shape}.")
+                else:
+                    values[k] = v
         if problems:
             raise StateDictError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                  + "\n\t".join(problems))
-        for k, p in own.items():
-            if k in state_dict:
-                v = state_dict[k]
-                p.array[...] = np.asarray(v.array if isinstance(v, Tensor) else v, dtype=p.dtype)
-                _mark_modified(p)
+        for k, v in values.items():
+            p = own[k]
+            if assign and v.dtype == p.dtype:
+                p.array = v
+            else:
+                p.array[...] = np.asarray(v, dtype=p.dtype)
+            _mark_modified(p)
         return IncompatibleKeys(missing, unexpected)
 
     def num_parameters(self) -> int:
