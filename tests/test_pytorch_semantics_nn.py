@@ -158,3 +158,115 @@ def test_safe_globals_is_an_accepted_no_op(tmp_path):
         torch.serialization.add_safe_globals(torch.nn.LSTM)
     with pytest.raises(TypeError, match="safe_globals: each entry must be a class or function"):
         torch.serialization.safe_globals(["torch.nn.LSTM"])
+
+
+# --- register_full_backward_hook -----------------------------------------------------------------------------
+
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 3), st.floats(-3, 3))
+def test_full_backward_hook_sees_input_and_output_grads_and_may_replace(n_in, n_out, batch, scale):
+    lin = nn.Linear(n_in, n_out).double()
+    seen = []
+
+    def hook(module, grad_input, grad_output):
+        seen.append((module, grad_input, grad_output))
+        return (grad_input[0] * scale,)
+    lin.register_full_backward_hook(hook)
+    rng = np.random.default_rng(n_in * 10 + n_out)
+    x0, r = rng.normal(size=(batch, n_in)), rng.normal(size=(batch, n_out))
+    x = tg.tensor(x0, requires_grad=True)
+    (lin(x) * tg.tensor(r)).sum().backward()
+    (module, gi, go), = seen
+    W = lin.weight.numpy()
+    assert module is lin and len(gi) == 1 and len(go) == 1
+    np.testing.assert_allclose(go[0].numpy(), r, rtol=1e-12)                  # dL/dy
+    np.testing.assert_allclose(gi[0].numpy(), r @ W, rtol=1e-12, atol=1e-14)  # dL/dx = dL/dy W
+    np.testing.assert_allclose(x.grad.numpy(), scale * (r @ W), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(lin.weight.grad.numpy(), r.T @ x0, rtol=1e-12, atol=1e-14)   # untouched
+
+
+class Two(nn.Module):
+    def forward(self, x, y, k=2):
+        return x * y * k, (x + y).sum(), 7
+
+
+def test_full_backward_hook_tuple_inputs_and_outputs_as_pytorch():
+    """torch 2.13 on the same module: gi (tensor([9., 12.]), tensor([0., 0.]), None),
+    go (tensor([1., 1.]), None, None); then for (b * 2).backward(): gi[0] = [2., 2.], go = (None, 2., None)."""
+    m, calls = Two(), []
+    handle = m.register_full_backward_hook(lambda mod, gi, go: calls.append((gi, go)))
+    x, y = tg.tensor([1.0, 2.0], requires_grad=True), tg.tensor([3.0, 4.0])
+    a, b, c = m(x, y, 3)
+    assert c == 7
+    a.sum().backward()
+    (gi, go), = calls
+    assert gi[2] is None and go[1] is None and go[2] is None
+    np.testing.assert_array_equal(gi[0].numpy(), [9.0, 12.0])
+    np.testing.assert_array_equal(gi[1].numpy(), [0.0, 0.0])
+    np.testing.assert_array_equal(go[0].numpy(), [1.0, 1.0])
+    calls.clear()
+    x.grad = None
+    a, b, c = m(x, y, 3)
+    (b * 2).backward()
+    (gi, go), = calls
+    assert go[0] is None and go[2] is None and float(go[1]) == 2.0
+    np.testing.assert_array_equal(gi[0].numpy(), [2.0, 2.0])
+    handle.remove()
+    calls.clear()
+    m(x, y)[0].sum().backward()
+    assert calls == []
+
+
+def test_full_backward_hook_on_lstm_and_without_input_grads():
+    """torch 2.13: an LSTM's hook gets grad_input shapes [(4, 1, 2)] and grad_output [(4, 1, 3), None]
+    (the (h_n, c_n) tuple is not a tensor); with no input requiring grad it fires with (None,) and a warning."""
+    lstm, shapes = nn.LSTM(2, 3), []
+    lstm.register_full_backward_hook(lambda m, gi, go: shapes.append(
+        ([None if g is None else g.shape for g in gi], [None if g is None else g.shape for g in go])))
+    o, (h, c) = lstm(tg.ones(4, 1, 2, requires_grad=True))
+    (o.sum() + h.sum()).backward()
+    assert shapes == [([(4, 1, 2)], [(4, 1, 3), None])]
+    lin, got = nn.Linear(2, 1), []
+    lin.register_full_backward_hook(lambda m, gi, go: got.append((gi, go)))
+    with pytest.warns(UserWarning, match="no inputs require gradients"):
+        lin(tg.ones(1, 2)).sum().backward()
+    assert got[0][0] == (None,) and got[0][1][0].numpy().tolist() == [[1.0]]
+    bad = nn.Linear(2, 1)
+    bad.register_full_backward_hook(lambda m, gi, go: (tg.ones(1, 2),))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(RuntimeError, match="no input requires gradient should always return None"):
+            bad(tg.ones(1, 2)).sum().backward()
+    wrong = nn.Linear(2, 1)
+    wrong.register_full_backward_hook(lambda m, gi, go: (gi[0], gi[0]))
+    with pytest.raises(RuntimeError, match="invalid number of grad_input, got 2, but expected 1"):
+        wrong(tg.ones(1, 2, requires_grad=True)).sum().backward()
+
+
+def test_full_backward_pre_hook_replaces_grad_output():
+    lin = nn.Linear(3, 2).double()
+    lin.register_full_backward_pre_hook(lambda m, go: (go[0] * 2,))
+    x = tg.tensor(np.ones((1, 3)), requires_grad=True)
+    lin(x).sum().backward()
+    np.testing.assert_allclose(lin.bias.grad.numpy(), [2.0, 2.0])
+    np.testing.assert_allclose(x.grad.numpy(), 2 * lin.weight.numpy().sum(0, keepdims=True))
+
+
+# --- half() ----------------------------------------------------------------------------------------------------
+
+def test_half_converts_parameters_and_float_buffers_and_trains_in_float16():
+    m = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    m.register_buffer("count", tg.tensor([1]))
+    m.register_buffer("scale", tg.ones(2))
+    assert m.half() is m
+    assert all(p.dtype == np.float16 for p in m.parameters())
+    assert m.count.dtype == np.int64 and m.scale.dtype == np.float16
+    x = tg.tensor(np.linspace(-1, 1, 6).reshape(2, 3).astype(np.float16))
+    y = m(x)
+    assert y.dtype == np.float16
+    y.sum().backward()
+    assert all(p.grad.dtype == np.float16 for p in m.parameters())
+    ref = np.tanh(x.numpy().astype(np.float64) @ m[0].weight.numpy().T.astype(np.float64) + m[0].bias.numpy())
+    ref = ref @ m[2].weight.numpy().T.astype(np.float64) + m[2].bias.numpy()
+    np.testing.assert_allclose(y.numpy().astype(np.float64), ref, atol=5e-3)
+    with pytest.raises(TypeError, match="numpy has no bfloat16"):
+        m.bfloat16()

@@ -10,13 +10,16 @@ module is called.
 from __future__ import annotations
 
 import itertools
+import warnings
 import weakref
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from ..tensor import Tensor, _check_device, _check_grad_dtype, _mark_modified, device, no_grad, _bool_arg
+from ..functions import cat
+from ..tensor import (Tensor, _check_device, _check_grad_dtype, _mark_modified, device, is_grad_enabled, no_grad,
+                      _bool_arg)
 
 
 def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
@@ -97,6 +100,147 @@ class _HookDict(OrderedDict):
     """An ordered dict that can be weakly referenced (by the handles)."""
 
 
+class _FullBackwardHooks:
+    """One call's wiring of ``register_full_backward_hook`` (PyTorch's BackwardHook), from tensor hooks only.
+
+    The call's positional tensor inputs that require grad are routed through one concatenation
+    (``flat_in``) and sliced back, so one tensor hook sees all their gradients at once: that is
+    ``grad_input``, and what the module's hooks return replaces it.  The outputs are routed the
+    same way (``flat_out``), whose hook sees ``grad_output`` before the module's own backward runs.
+    """
+
+    def __init__(self, module: "Module", hooks: list, pre_hooks: list):
+        self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
+        self.grad_outputs: tuple | None = None
+        self.n_inputs, self.in_index, self.in_shapes = 0, None, ()
+        self.nondiff_inputs: list = []
+
+    @staticmethod
+    def _route(op: str, tensors: list) -> tuple:
+        dtypes = {t.dtype for t in tensors}
+        if len(dtypes) > 1:
+            raise NotImplementedError(f"{op}: the module's tensors that require grad have different dtypes "
+                                      f"{sorted(map(str, dtypes))}; full backward hooks need one dtype")
+        flat = cat([t.reshape(-1) for t in tensors])
+        pieces, start = [], 0
+        for t in tensors:
+            n = t.numel()
+            pieces.append(flat[start:start + n].reshape(t.shape))
+            start += n
+        return flat, pieces
+
+    @staticmethod
+    def _split(g: Tensor, shapes: tuple) -> list:
+        out, start = [], 0
+        for shape in shapes:
+            n = int(np.prod(shape, dtype=np.int64))
+            out.append(Tensor._wrap(g.array[start:start + n].reshape(shape)))
+            start += n
+        return out
+
+    @staticmethod
+    def _join(values: tuple, shapes: tuple, like: Tensor, what: str) -> Tensor:
+        parts = []
+        for i, (v, shape) in enumerate(zip(values, shapes)):
+            if v is None:
+                parts.append(np.zeros(int(np.prod(shape, dtype=np.int64)), like.dtype))
+                continue
+            a = v.array if isinstance(v, Tensor) else np.asarray(v)
+            if a.shape != tuple(shape):
+                raise RuntimeError(f"full backward hook: the {what} it returned at position {i} has shape {a.shape}, "
+                                   f"the tensor has shape {tuple(shape)}")
+            parts.append(a.reshape(-1).astype(like.dtype, copy=False))
+        return Tensor._wrap(np.concatenate(parts) if parts else np.zeros(0, like.dtype))
+
+    def setup_inputs(self, args: tuple) -> tuple:
+        self.n_inputs = len(args)
+        idx = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+        self.nondiff_inputs = [(i, a.shape, a.dtype) for i, a in enumerate(args)
+                               if isinstance(a, Tensor) and not a.requires_grad]
+        if not idx:
+            return args
+        flat, pieces = self._route("register_full_backward_hook", [args[i] for i in idx])
+        self.in_index, self.in_shapes = idx, tuple(args[i].shape for i in idx)
+        flat.register_hook(self._on_input_grad)
+        new = list(args)
+        for i, piece in zip(idx, pieces):
+            new[i] = piece
+        return tuple(new)
+
+    def _on_input_grad(self, g: Tensor) -> Tensor | None:
+        if self.grad_outputs is None:          # the gradient reached the inputs without passing the outputs
+            return None
+        grad_input: list = [None] * self.n_inputs
+        for i, gi in zip(self.in_index, self._split(g, self.in_shapes)):
+            grad_input[i] = gi
+        for i, shape, dtype in self.nondiff_inputs:    # PyTorch passes zeros for a tensor input needing no grad
+            grad_input[i] = Tensor._wrap(np.zeros(shape, dtype))
+        res, replaced = tuple(grad_input), False
+        for hook in list(self.hooks):
+            out = hook(self.module, res, self.grad_outputs)
+            if out is None:
+                continue
+            if not isinstance(out, (tuple, list)) or len(out) != len(res):
+                raise RuntimeError(f"Backward hook returned an invalid number of grad_input, got "
+                                   f"{len(out) if isinstance(out, (tuple, list)) else type(out).__name__}, "
+                                   f"but expected {len(res)}")
+            res, replaced = tuple(out), True
+        self.grad_outputs = None
+        if not replaced:
+            return None
+        return self._join(tuple(res[i] for i in self.in_index), self.in_shapes, g, "grad_input")
+
+    def setup_outputs(self, result: Any) -> Any:
+        is_tuple = isinstance(result, tuple)
+        items = list(result) if is_tuple else [result]
+        idx = [i for i, a in enumerate(items) if isinstance(a, Tensor) and a.requires_grad]
+        if not idx:
+            return result
+        flat, pieces = self._route("register_full_backward_hook", [items[i] for i in idx])
+        reached = [False] * len(idx)
+        for k, piece in enumerate(pieces):
+            def mark(g: Tensor, k: int = k) -> None:
+                reached[k] = True
+            piece.register_hook(mark)
+            items[idx[k]] = piece
+        shapes, n = tuple(items[i].shape for i in idx), len(items)
+
+        def on_output_grad(g: Tensor) -> Tensor | None:
+            grad_outputs: list = [None] * n
+            for k, (i, go) in enumerate(zip(idx, self._split(g, shapes))):
+                grad_outputs[i] = go if reached[k] else None
+                reached[k] = False
+            res, replaced = tuple(grad_outputs), False
+            for pre in list(self.pre_hooks):
+                out = pre(self.module, res)
+                if out is None:
+                    continue
+                if not isinstance(out, (tuple, list)) or len(out) != len(res):
+                    raise RuntimeError(f"Backward pre hook returned an invalid number of grad_output, got "
+                                       f"{len(out) if isinstance(out, (tuple, list)) else type(out).__name__}, "
+                                       f"but expected {len(res)}")
+                res, replaced = tuple(out), True
+            self.grad_outputs = res
+            if self.in_index is None and self.hooks:
+                warnings.warn("Full backward hook is firing when gradients are computed with respect to module "
+                              "outputs since no inputs require gradients.", UserWarning, stacklevel=2)
+                none = (None,) * self.n_inputs
+                for hook in list(self.hooks):
+                    out = hook(self.module, none, res)
+                    if out is not None and not (isinstance(out, tuple) and all(v is None for v in out)):
+                        raise RuntimeError("Backward hook for Modules where no input requires gradient should "
+                                           "always return None or None for all gradients.")
+                self.grad_outputs = None
+            if not replaced:
+                return None
+            return self._join(tuple(res[i] for i in idx), shapes, g, "grad_output")
+
+        flat.register_hook(on_output_grad)
+        if not is_tuple:
+            return items[0]
+        return tuple(items) if type(result) is tuple else type(result)(*items)
+
+
 class Module:
     """Base class of every layer and model: subclass it and define ``forward``."""
 
@@ -111,6 +255,8 @@ class Module:
         object.__setattr__(self, "_forward_hooks_with_kwargs", _HookDict())
         object.__setattr__(self, "_forward_pre_hooks", _HookDict())
         object.__setattr__(self, "_forward_pre_hooks_with_kwargs", _HookDict())
+        object.__setattr__(self, "_backward_hooks", _HookDict())
+        object.__setattr__(self, "_backward_pre_hooks", _HookDict())
         object.__setattr__(self, "training", True)
 
     # -- registration ---------------------------------------------------------
@@ -253,6 +399,35 @@ class Module:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
 
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` in backward, as PyTorch's; returns a handle.
+
+        ``grad_input`` holds the gradients with respect to the module's positional inputs (None
+        for an input that is not a tensor or needs no grad), ``grad_output`` those with respect to
+        its outputs (a tensor output, or the tensors of a tuple output; None for one that received
+        no gradient).  The hook runs once all gradients with respect to the inputs are known, and
+        may return a new ``grad_input`` tuple (same length) that replaces them.  If no input needs
+        grad it runs, with a warning, when the output gradients are known (and must return None).
+        Built from tensor hooks: with hooks registered, the inputs and outputs pass through one
+        concatenation each.
+        """
+        _callable_hook("register_full_backward_hook", hook)
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients with respect to the outputs are known;
+        it may return a new ``grad_output`` tuple that replaces them (PyTorch's)."""
+        _callable_hook("register_full_backward_pre_hook", hook)
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
     # -- calling ----------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """What the module computes; subclasses define it.  Call the module, not ``forward``, so hooks run."""
@@ -261,7 +436,8 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         d = self.__dict__
         pre, post = d.get("_forward_pre_hooks"), d.get("_forward_hooks")
-        if not pre and not post:
+        backward = d.get("_backward_hooks") or d.get("_backward_pre_hooks")
+        if not pre and not post and not backward:
             return self.forward(*args, **kwargs)
         for hid, hook in list(pre.items()):
             if hid in d["_forward_pre_hooks_with_kwargs"]:
@@ -275,6 +451,11 @@ class Module:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
+        wiring = None
+        if backward and is_grad_enabled():
+            wiring = _FullBackwardHooks(self, list(d["_backward_hooks"].values()),
+                                        list(d["_backward_pre_hooks"].values()))
+            args = wiring.setup_inputs(args)
         output = self.forward(*args, **kwargs)
         for hid, hook in list(post.items()):
             if hid in d["_forward_hooks_with_kwargs"]:
@@ -283,7 +464,7 @@ class Module:
                 res = hook(self, args, output)
             if res is not None:
                 output = res
-        return output
+        return output if wiring is None else wiring.setup_outputs(output)
 
     # -- traversal --------------------------------------------------------------
     def named_modules(self, memo: set | None = None, prefix: str = "",
@@ -514,6 +695,16 @@ class Module:
     def float(self) -> "Module":
         """Parameters and floating buffers to float32, in place."""
         return self.to(np.float32)
+
+    def half(self) -> "Module":
+        """Parameters and floating buffers to float16, in place (numpy's IEEE half precision; PyTorch's
+        CPU kernels may accumulate in higher precision, so the last bits can differ)."""
+        return self.to(np.float16)
+
+    def bfloat16(self) -> "Module":
+        """Refused: numpy has no bfloat16 dtype (use ``half()`` for 16-bit floats)."""
+        raise TypeError(f"{type(self).__name__}.bfloat16: numpy has no bfloat16 dtype, so tinygrad_seq has none; "
+                        "use .half() (float16) or .float()")
 
     # -- printing ---------------------------------------------------------------
     def extra_repr(self) -> str:
