@@ -270,3 +270,59 @@ def test_half_converts_parameters_and_float_buffers_and_trains_in_float16():
     np.testing.assert_allclose(y.numpy().astype(np.float64), ref, atol=5e-3)
     with pytest.raises(TypeError, match="numpy has no bfloat16"):
         m.bfloat16()
+
+
+# --- Embedding(max_norm=), Embedding.from_pretrained ---------------------------------------------------------
+
+W_TABLE = [[3.0, 4.0, 0.0], [0.1, 0.2, 0.2], [1.0, 1.0, 1.0], [0.0, 0.0, -5.0]]
+
+
+def test_embedding_max_norm_and_from_pretrained_numbers_from_pytorch():
+    """torch 2.13, float64: from_pretrained(W, freeze=False, max_norm=1.5) looked up at [[0, 2], [0, 3]]."""
+    w = tg.tensor(W_TABLE, dtype=tg.float64)
+    e = nn.Embedding.from_pretrained(w.clone(), freeze=False, max_norm=1.5)
+    assert repr(e) == "Embedding(4, 3, max_norm=1.5)" and e.weight.requires_grad
+    out = e(tg.tensor([[0, 2], [0, 3]]))
+    r0, r2, r3 = [0.8999999820000003, 1.1999999760000004, 0.0], [0.8660253537844416] * 3, [0.0, 0.0, -1.4999999700000006]
+    np.testing.assert_allclose(out.numpy(), [[r0, r2], [r0, r3]], rtol=1e-15)
+    np.testing.assert_allclose(e.weight.numpy(), [r0, [0.1, 0.2, 0.2], r2, r3], rtol=1e-15)     # renormed in place
+    (out * tg.arange(12.0, dtype=tg.float64).reshape(2, 2, 3)).sum().backward()
+    np.testing.assert_array_equal(e.weight.grad.numpy(), [[6, 8, 10], [0, 0, 0], [3, 4, 5], [9, 10, 11]])
+    e2 = nn.Embedding.from_pretrained(w.clone(), max_norm=2.0, norm_type=1.0, padding_idx=1)
+    assert repr(e2) == "Embedding(4, 3, padding_idx=1, max_norm=2.0, norm_type=1.0)" and not e2.weight.requires_grad
+    np.testing.assert_allclose(e2(tg.tensor([1, 2, 3])).numpy(),
+                               [[0.1, 0.2, 0.2], [0.6666666444444452] * 3, [0.0, 0.0, -1.9999999600000007]], rtol=1e-15)
+    e3 = nn.Embedding.from_pretrained(w.clone(), max_norm=2.0, norm_type=float("inf"))
+    np.testing.assert_allclose(e3(tg.tensor([0, 3])).numpy(),
+                               [[1.499999962500001, 1.9999999500000012, 0.0], [0.0, 0.0, -1.9999999600000007]],
+                               rtol=1e-15)
+    assert repr(nn.Embedding(4, 3, max_norm=1.0, norm_type=3.0)) == "Embedding(4, 3, max_norm=1.0, norm_type=3.0)"
+
+
+def test_from_pretrained_shares_memory_and_keeps_the_padding_row():
+    x = tg.tensor(W_TABLE)
+    e = nn.Embedding.from_pretrained(x, padding_idx=1)
+    x[0, 0] = 99.0                                   # PyTorch: 99.0 (the weight is the given tensor's memory)
+    assert e.weight[0, 0].item() == 99.0 and e.weight[1].tolist() == pytest.approx([0.1, 0.2, 0.2])
+    assert e.padding_idx == 1 and not e.weight.requires_grad
+    with pytest.raises(ValueError, match="embeddings must be 2-dimensional"):
+        nn.Embedding.from_pretrained(tg.ones(3))
+    assert nn.Embedding(5, 2, padding_idx=-1).padding_idx == 4                      # stored non-negative
+    with pytest.raises(NotImplementedError, match="sparse=True"):
+        nn.Embedding(5, 2, sparse=True)
+
+
+@given(st.integers(2, 6), st.integers(1, 4), st.floats(0.05, 3.0), st.sampled_from([1.0, 2.0, 3.0, float("inf")]),
+       st.lists(st.integers(0, 5), min_size=1, max_size=8), st.integers(0, 2 ** 16))
+def test_embedding_max_norm_renormalises_looked_up_rows_as_documented(n, d, max_norm, p, idx, seed):
+    idx = [i % n for i in idx]
+    w0 = np.random.default_rng(seed).normal(size=(n, d)) * 2
+    e = nn.Embedding(n, d, max_norm=max_norm, norm_type=p, _weight=tg.tensor(w0.copy()))
+    out = e(tg.tensor(idx)).numpy()
+    want = w0.copy()
+    for i in set(idx):
+        norm = np.sum(np.abs(w0[i]) ** p) ** (1 / p) if p != float("inf") else np.abs(w0[i]).max()
+        if norm > max_norm:
+            want[i] = w0[i] * (max_norm / (norm + 1e-7))
+    np.testing.assert_allclose(e.weight.numpy(), want, rtol=1e-12)
+    np.testing.assert_allclose(out, want[idx], rtol=1e-12)
