@@ -326,3 +326,114 @@ def test_embedding_max_norm_renormalises_looked_up_rows_as_documented(n, d, max_
             want[i] = w0[i] * (max_norm / (norm + 1e-7))
     np.testing.assert_allclose(e.weight.numpy(), want, rtol=1e-12)
     np.testing.assert_allclose(out, want[idx], rtol=1e-12)
+
+
+# --- LSTM(proj_size=) ---------------------------------------------------------------------------------------------
+
+# read off torch 2.13.0 (float64) for LSTM(2, 3, num_layers=2, bidirectional=True, proj_size=2), weights by _fill
+PROJ_TORCH = {
+    'out': [0.04640562400444775, -0.028397602712348445, 0.33285301377153087, -0.08699841626819635, 0.0149655242318213,
+        -0.05996873732224082, 0.35574081711586025, -0.07301716643746532, 0.044571392780901276, -0.08548181192818768,
+        0.26470185005128105, -0.07560782281887468, 0.03465055777948138, -0.08830975051003376, 0.3075680975811544,
+        -0.0560645452538015, 0.04711396683617652, -0.08172687901954959, 0.15892878715827968, -0.058311326811295625,
+        0.04275145866753256, -0.08196663081858596, 0.22528281523506502, -0.029814110280571536],
+    'h_n': [0.01773869454237178, -0.24684639854248608, 0.04507654419054036, -0.17567606129454855, 0.39949066299565394,
+        -0.041159820315972546, 0.3390607161394366, -0.07263005639677905, 0.04711396683617652, -0.08172687901954959,
+        0.04275145866753256, -0.08196663081858596, 0.33285301377153087, -0.08699841626819635, 0.35574081711586025,
+        -0.07301716643746532],
+    'c_n': [-0.26803820040377213, -0.3193729568586012, -0.21800357344449484, -0.3799022924688372, -0.25910595922935187,
+        -0.07523576528958723, 0.6976213926004236, 0.8030248441451171, 0.6653320744546617, 0.5884523764438601,
+        0.6772923915648523, 0.6687157544664332, -0.3087901173872152, -0.1409927474203487, 0.04725262483838141,
+        -0.2892644486783861, -0.13304020157885385, 0.030258877543403024, 0.5343363019808366, 0.7277131450345933,
+        0.8685221007384514, 0.654689913271095, 0.7797235480619931, 0.7540083402967918],
+    'x.grad': [0.06549177609748734, 0.011160114550545781, 0.28134984463879553, 0.27164483767732794, 0.12066525770911801,
+        0.1446892240117324, 0.14705443705156557, 0.12249165484079229, -0.11518053408547624, -0.16522404870962787,
+        -0.12895821925556097, -0.1731396865683695],
+    'weight_hr_l0': [0.010358089255767363, -0.020563887382570332, -0.021572785070047597, 0.22839165209616288, 0.2349073184905051,
+        0.13018726496649038],
+    'weight_hr_l1_reverse': [0.8807888592049701, 0.8178994100692975, 0.683813803062874, 0.3299996371817595, 0.2962099177045775,
+        0.22273462170138583],
+    'weight_hh_l1': [-0.010671616265131308, 0.02672531286940181, -0.003988360697008567, 0.0119323428525645,
+        -0.002284563342789159, -0.004827162343757224, -0.005584986872863894, 0.008647391032727518,
+        -0.00011705296198647949, 0.004176145566860234, 0.00872471900294059, 0.0010215403913537394,
+        0.020318839250991406, -0.06802176890379154, 0.004200937660089343, -0.06676408374409237,
+        -0.0016673789178249868, -0.05338431503423269, 0.0009183870328232519, -0.000439763423243257,
+        0.0024873298079068585, -0.0009938027829578078, 0.001863583999916615, 0.001099402775978543],
+}
+
+
+def _fill(name, shape):
+    """Deterministic weights, the same formula as in the PyTorch script that produced PROJ_TORCH."""
+    n = int(np.prod(shape))
+    return 0.5 * np.sin(np.arange(n) * 0.37 + sum(map(ord, name)) * 0.01).reshape(shape)
+
+
+def _proj_lstm():
+    m = nn.LSTM(2, 3, num_layers=2, bidirectional=True, proj_size=2).double()
+    for k, p in m.named_parameters():
+        p.data = tg.tensor(_fill(k, p.shape))
+    return m
+
+
+def test_lstm_proj_size_parameters_and_repr_as_pytorch():
+    m = _proj_lstm()
+    assert [(k, p.shape) for k, p in m.named_parameters()][:5] == [
+        ("weight_ih_l0", (12, 2)), ("weight_hh_l0", (12, 2)), ("bias_ih_l0", (12,)), ("bias_hh_l0", (12,)),
+        ("weight_hr_l0", (2, 3))]
+    assert m.weight_ih_l1.shape == (12, 4) and m.weight_hr_l1_reverse.shape == (2, 3)
+    assert len(list(m.parameters())) == 20
+    assert repr(m) == "LSTM(2, 3, proj_size=2, num_layers=2, bidirectional=True)"
+    assert nn.LSTM(2, 3, 1, True, False, 0.0, False, 1).proj_size == 1         # PyTorch's positional order
+    for kw, msg in ((dict(proj_size=-1), "proj_size should be a positive integer or zero"),
+                    (dict(proj_size=3), "proj_size has to be smaller than hidden_size")):
+        with pytest.raises(ValueError, match=msg):
+            nn.LSTM(2, 3, **kw)
+    with pytest.raises(ValueError, match="proj_size argument is only supported for LSTM, not RNN or GRU"):
+        nn.GRU(2, 3, proj_size=1)
+
+
+def test_lstm_proj_size_forward_and_grads_match_pytorch():
+    m = _proj_lstm()
+    x = tg.tensor(np.cos(np.arange(12) * 0.7).reshape(3, 2, 2), requires_grad=True)
+    h0 = tg.tensor(0.3 * np.sin(np.arange(16) * 1.1).reshape(4, 2, 2))
+    c0 = tg.tensor(0.3 * np.cos(np.arange(24) * 0.9).reshape(4, 2, 3))
+    out, (h, c) = m(x, (h0, c0))
+    assert out.shape == (3, 2, 4) and h.shape == (4, 2, 2) and c.shape == (4, 2, 3)
+    r = tg.tensor(np.sin(np.arange(24) * 0.3).reshape(3, 2, 4))
+    ((out * r).sum() + (h ** 2).sum() + c.sum()).backward()
+    got = {"out": out, "h_n": h, "c_n": c, "x.grad": x.grad, "weight_hr_l0": m.weight_hr_l0.grad,
+           "weight_hr_l1_reverse": m.weight_hr_l1_reverse.grad, "weight_hh_l1": m.weight_hh_l1.grad}
+    for k, v in got.items():
+        np.testing.assert_allclose(v.numpy().ravel(), PROJ_TORCH[k], rtol=0, atol=1e-10, err_msg=k)
+
+
+def test_lstm_proj_size_equations_gradcheck_lengths_and_unbatched():
+    tg.manual_seed(3)
+    m = nn.LSTM(3, 4, proj_size=2, batch_first=True).double()
+    x = tg.randn(2, 5, 3, dtype=np.float64, requires_grad=True)
+    out, (h, c) = m(x)
+    # the equations by hand in numpy: h_t = W_hr (o * tanh(c_t))
+    W_ih, W_hh, W_hr = m.weight_ih_l0.numpy(), m.weight_hh_l0.numpy(), m.weight_hr_l0.numpy()
+    b = m.bias_ih_l0.numpy() + m.bias_hh_l0.numpy()
+    sig = lambda z: 1 / (1 + np.exp(-z))                                          # noqa: E731
+    hh, cc = np.zeros((2, 2)), np.zeros((2, 4))
+    for t in range(5):
+        i, f, g, o = np.split(x.numpy()[:, t] @ W_ih.T + hh @ W_hh.T + b, 4, axis=1)
+        cc = sig(f) * cc + sig(i) * np.tanh(g)
+        hh = (sig(o) * np.tanh(cc)) @ W_hr.T
+        np.testing.assert_allclose(out.numpy()[:, t], hh, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(c.numpy()[0], cc, rtol=1e-12)
+    h0, c0 = tg.randn(1, 2, 2, dtype=np.float64), tg.randn(1, 2, 4, dtype=np.float64)
+    xs = tg.randn(2, 3, 3, dtype=np.float64, requires_grad=True)
+    assert tg.gradcheck(lambda *_: m(xs, (h0, c0))[0], [xs, h0, c0, *m.parameters()])
+    # lengths= and a packed sequence agree; an unbatched input gives the batched result
+    out_l, (h_l, _) = m(x, lengths=[5, 2])
+    packed = nn.utils.rnn.pack_padded_sequence(x, [5, 2], batch_first=True, enforce_sorted=False)
+    out_p, (h_p, _) = m(packed)
+    np.testing.assert_allclose(nn.utils.rnn.pad_packed_sequence(out_p, batch_first=True)[0].numpy(), out_l.numpy())
+    np.testing.assert_allclose(h_p.numpy(), h_l.numpy())
+    np.testing.assert_allclose(h_l.numpy()[0, 1], m(x[1:2, :2])[1][0].numpy()[0, 0], rtol=1e-12)
+    out_u, (h_u, c_u) = m(x[0])
+    assert out_u.shape == (5, 2) and h_u.shape == (1, 2) and c_u.shape == (1, 4)
+    with pytest.raises(tg.ShapeError, match=r"expected h0 of shape \(1, 2, 2\), got \(1, 2, 4\)"):
+        m(x, (tg.zeros(1, 2, 4, dtype=np.float64), tg.zeros(1, 2, 4, dtype=np.float64)))
