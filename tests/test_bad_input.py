@@ -294,7 +294,7 @@ case("Dropout-str", lambda: nn.Dropout("0.5"), TypeError, r"Dropout: p must be a
 case("Dropout-nan", lambda: nn.Dropout(float("nan")), ValueError, r"Dropout: p must be a finite number")
 case("LeakyReLU-str", lambda: nn.LeakyReLU("x"), TypeError, r"LeakyReLU: negative_slope must be a number")
 case("GELU-approximate", lambda: nn.GELU("fast"), ValueError, r"GELU: approximate must be 'none' or 'tanh'")
-case("LayerNorm-zero", lambda: nn.LayerNorm(0), ValueError, r"LayerNorm: normalized_shape must be an integer >= 1, got 0")
+case("LayerNorm-negative", lambda: nn.LayerNorm(-1), ValueError, r"LayerNorm: normalized_shape must be an integer >= 0, got -1")
 case("LayerNorm-float", lambda: nn.LayerNorm(2.5), TypeError, r"LayerNorm: normalized_shape must be an integer")
 case("LayerNorm-empty", lambda: nn.LayerNorm(()), ValueError, r"LayerNorm: normalized_shape must name at least one")
 case("LayerNorm-eps", lambda: nn.LayerNorm(3, eps=-1), ValueError, r"LayerNorm: eps must be a finite number >= 0")

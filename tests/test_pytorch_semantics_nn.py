@@ -437,3 +437,37 @@ def test_lstm_proj_size_equations_gradcheck_lengths_and_unbatched():
     assert out_u.shape == (5, 2) and h_u.shape == (1, 2) and c_u.shape == (1, 4)
     with pytest.raises(tg.ShapeError, match=r"expected h0 of shape \(1, 2, 2\), got \(1, 2, 4\)"):
         m(x, (tg.zeros(1, 2, 4, dtype=np.float64), tg.zeros(1, 2, 4, dtype=np.float64)))
+
+
+# --- LayerNorm(0), LayerNorm(eps=0) ----------------------------------------------------------------------------
+
+def test_layernorm_of_size_zero_is_valid_as_in_pytorch():
+    """torch 2.13: LayerNorm(0) has weight of shape (0,), maps (3, 0) to (3, 0), weight.grad = tensor([])."""
+    ln = nn.LayerNorm(0)
+    assert ln.weight.shape == (0,) and ln.bias.shape == (0,)
+    x = tg.zeros(3, 0, requires_grad=True)
+    y = ln(x)
+    assert y.shape == (3, 0) and y is not x
+    y.sum().backward()
+    assert x.grad.shape == (3, 0) and ln.weight.grad.shape == (0,)
+    assert nn.LayerNorm((2, 0))(tg.zeros(5, 2, 0)).shape == (5, 2, 0)
+    assert nn.functional.layer_norm(tg.zeros(4, 0), (0,)).shape == (4, 0)
+
+
+def test_layernorm_eps_zero_on_a_constant_row_gives_nan_quietly():
+    """torch 2.13 (LayerNorm(3, eps=0) on [[2, 2, 2], [1, 2, 3]], loss sum(y * [1, 2, 3])): y = [[nan] * 3,
+    [-1.2247, 0, 1.2247]]; x.grad row 0 nan; weight.grad nan; bias.grad [2, 4, 6]."""
+    ln = nn.LayerNorm(3, eps=0)
+    x = tg.tensor([[2.0, 2.0, 2.0], [1.0, 2.0, 3.0]], requires_grad=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", append=True)       # anything not silenced by tinygrad_seq would show
+        y = ln(x)
+        (y * tg.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert [str(w.message) for w in caught] == []
+    assert np.isnan(y.numpy()[0]).all() and np.isnan(x.grad.numpy()[0]).all()
+    np.testing.assert_allclose(y.numpy()[1], [-np.sqrt(1.5), 0, np.sqrt(1.5)], rtol=1e-6)
+    assert np.isnan(ln.weight.grad.numpy()).all()
+    np.testing.assert_array_equal(ln.bias.grad.numpy(), [2.0, 4.0, 6.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                        # the forward pass alone warns in no case
+        ln(x)

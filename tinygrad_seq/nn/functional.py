@@ -198,9 +198,12 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
     if not ns or x.shape[x.ndim - len(ns):] != ns or len(ns) > x.ndim:
         raise ShapeError(f"layer_norm: expected input with trailing shape {ns}, got {x.shape}")
     axes = tuple(range(x.ndim - len(ns), x.ndim))
-    mean = x.mean(axis=axes, keepdims=True)
-    var = x.var(axis=axes, keepdims=True, correction=0)
-    y = (x - mean) / (var + eps).sqrt()
+    if 0 in ns:                       # nothing to normalise over (LayerNorm(0)): an empty output, as in PyTorch
+        y = x * 1
+    else:
+        mean = x.mean(axis=axes, keepdims=True)
+        var = x.var(axis=axes, keepdims=True, correction=0)
+        y = (x - mean) / (var + eps).sqrt()
     if weight is not None:
         y = y * weight
     if bias is not None:

@@ -191,7 +191,8 @@ class Identity(Module):
 class LayerNorm(Module):
     """Normalise over the trailing ``normalized_shape`` axes, then scale and shift elementwise.
 
-    y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias, with the biased variance;
+    y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias, with the biased variance (a constant row
+    with ``eps=0`` gives NaN, as in PyTorch; a size-0 ``normalized_shape`` gives an empty output);
     ``weight`` starts at ones and ``bias`` at zeros (both of ``normalized_shape``),
     absent when ``elementwise_affine=False`` (``bias=False`` drops only the bias).
     Input (*, *normalized_shape), output of the same shape.
@@ -201,7 +202,7 @@ class LayerNorm(Module):
                  bias: bool = True):
         super().__init__()
         ns = normalized_shape if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
-        ns = tuple(_int_arg("LayerNorm", "normalized_shape", n, 1) for n in ns)
+        ns = tuple(_int_arg("LayerNorm", "normalized_shape", n, 0) for n in ns)
         if not ns:
             raise ValueError("LayerNorm: normalized_shape must name at least one dimension, got ()")
         _number_arg("LayerNorm", "eps", eps, 0)
