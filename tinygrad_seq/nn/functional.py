@@ -202,8 +202,10 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
         y = x * 1
     else:
         mean = x.mean(axis=axes, keepdims=True)
-        var = x.var(axis=axes, keepdims=True, correction=0)
-        y = (x - mean) / (var + eps).sqrt()
+        var = x.var(axis=axes, keepdims=True, correction=0) + eps
+        if not eps:                   # a constant row has no spread: NaN as in PyTorch, without computing 0/0
+            var = where(var.array == 0, np.array(np.nan, var.dtype), var)
+        y = (x - mean) / var.sqrt()
     if weight is not None:
         y = y * weight
     if bias is not None:
