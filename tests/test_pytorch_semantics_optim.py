@@ -93,6 +93,15 @@ def test_steplr_scales_a_hand_set_lr(step_size, gamma, k, v, extra):
     close(got, want, 1e-11)
 
 
+@given(gammas, st.integers(0, 15), st.floats(0.01, 2.0), st.integers(1, 20))
+def test_exponentiallr_scales_a_hand_set_lr(gamma, k, v, extra):
+    opt = sgd(0.1)
+    n = k + extra
+    got = lrs_over(opt, [S.ExponentialLR(opt, gamma)], n, hand={k: v})
+    close(got, [0.1 * gamma ** e if e <= k else v * gamma ** (e - k) for e in range(n + 1)], 1e-11)
+    assert issubclass(S.ExponentialLR, S.LRScheduler) and issubclass(S._LRScheduler, S.LRScheduler)
+
+
 # sequences read off torch 2.13.0 (SGD lr=0.1, group 0), written in
 TORCH_SEQUENCES = {
     "cosine T_max=7 eta_min=0.01, lr set to 0.5 before epoch 4": (

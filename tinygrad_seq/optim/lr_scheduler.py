@@ -136,6 +136,10 @@ class LRScheduler:
         self.__dict__.update({k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in state.items()})
 
 
+class _LRScheduler(LRScheduler):
+    """PyTorch's old name of the base class, kept for code that subclasses it."""
+
+
 class StepLR(LRScheduler):
     """Multiply each group's learning rate by ``gamma`` every ``step_size`` epochs.
 
