@@ -52,8 +52,9 @@ def test_zero_grad_and_state_dict_round_trip():
     other.load_state_dict(sd)
     for k, v in other.state_dict().items():
         np.testing.assert_array_equal(v, sd[k])
-    sd["head.weight"][...] = 0                  # a copy: the model is untouched
-    assert np.abs(m.head.weight.numpy()).sum() > 0
+    sd["head.weight"][...] = 0                  # PyTorch's: the values share memory with the parameters
+    assert np.abs(m.head.weight.numpy()).sum() == 0
+    assert np.abs(other.head.weight.numpy()).sum() > 0      # load_state_dict copied
 
 
 def test_load_state_dict_reports_missing_unexpected_and_mismatched():

@@ -197,7 +197,7 @@ def test_packed_lstm_gradients_match_lengths_path():
 
 def test_flatten_parameters_is_a_no_op():
     m = nn.GRU(2, 3)
-    before = {k: v.copy() for k, v in m.state_dict().items()}
+    before = {k: v.clone() for k, v in m.state_dict().items()}
     assert m.flatten_parameters() is None
     for k, v in m.state_dict().items():
         np.testing.assert_array_equal(v, before[k])

@@ -1,9 +1,12 @@
 """Checkpoints: ``tg.save(state, path)`` and ``tg.load(path)``.
 
 A checkpoint is a nested structure of dicts, lists, tuples, numbers, strings,
-None and arrays (a model's and an optimizer's ``state_dict()`` together, say),
+None, tensors and arrays (a model's and an optimizer's ``state_dict()`` together, say),
 stored as one ``.npz`` file: every array under a numbered key, and the shape
-of the structure as JSON in the key ``__structure__``.  Loading uses
+of the structure as JSON in the key ``__structure__``.  A tensor comes back as
+a tensor (without grad), an array as an array; each is stored on its own, so
+two values that shared memory when saved (a tensor and a view of it) are
+independent copies when loaded.  Loading uses
 ``allow_pickle=False``, so opening a file never runs code.  Saving writes a
 temporary file in the same folder and renames it over the target, so an
 interrupted save leaves the previous checkpoint intact; the file gets the
@@ -46,8 +49,8 @@ class CheckpointError(ValueError):
 
 def _encode(obj: Any, arrays: dict) -> Any:
     """The JSON-able structure of ``obj``, its arrays collected in ``arrays``; raises before anything is written."""
-    if isinstance(obj, Tensor):
-        obj = obj.array
+    if isinstance(obj, Tensor):                # loaded back as a Tensor (a state_dict's values), a copy
+        return {"__tensor__": _encode(obj.array, arrays)["__array__"]}
     if isinstance(obj, np.ndarray):
         if obj.dtype.hasobject or obj.dtype.kind == "V":
             raise TypeError(f"save: cannot store an array of dtype {obj.dtype} without pickling "
@@ -81,6 +84,8 @@ def _decode(obj: Any, arrays: Any) -> Any:
     if isinstance(obj, dict):
         if "__array__" in obj:
             return arrays[obj["__array__"]]
+        if "__tensor__" in obj:
+            return Tensor._wrap(arrays[obj["__tensor__"]])
         if "__dict__" in obj:
             return {k: _decode(v, arrays) for k, v in obj["__dict__"]}
         if "__tuple__" in obj:
@@ -152,3 +157,59 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
             raise CheckpointError(f"{path}: not a tinygrad_seq checkpoint (not an .npz archive; pickled data "
                                   "is never loaded)") from None
         raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupted?): {e}") from None
+
+
+# -- PyTorch's weights-only allow-list, accepted as a no-op ----------------------------------------------------
+# torch.load(weights_only=True) unpickles, and only the classes on an allow-list may be built; programs extend
+# the list with add_safe_globals([...]) or `with safe_globals([...]):`.  load() here never unpickles anything
+# (np.load with allow_pickle=False), so there is nothing to allow: these accept PyTorch's arguments, check
+# them, remember the list for get_safe_globals(), and change nothing about what load() reads.
+
+_SAFE_GLOBALS: list = []
+
+
+def _check_globals(op: str, safe_globals: Any) -> list:
+    if not isinstance(safe_globals, (list, tuple)):
+        raise TypeError(f"{op}: expected a list of classes or functions (or (class, 'module.Name') pairs), got "
+                        f"{type(safe_globals).__name__}")
+    for g in safe_globals:
+        ok = callable(g) or (isinstance(g, tuple) and len(g) == 2 and callable(g[0]) and isinstance(g[1], str))
+        if not ok:
+            raise TypeError(f"{op}: each entry must be a class or function, or a (class, 'module.Name') pair, got "
+                            f"{type(g).__name__} {g!r}"[:300])
+    return list(safe_globals)
+
+
+def add_safe_globals(safe_globals: list) -> None:
+    """Accepted for PyTorch code and a no-op here: ``load`` never unpickles, so no class needs allowing."""
+    _SAFE_GLOBALS.extend(_check_globals("add_safe_globals", safe_globals))
+
+
+def get_safe_globals() -> list:
+    """What ``add_safe_globals`` (and an enclosing ``safe_globals``) were given (they change nothing here)."""
+    return list(_SAFE_GLOBALS)
+
+
+def clear_safe_globals() -> None:
+    """Forget the list ``add_safe_globals`` built (a no-op for ``load``, as the list is)."""
+    _SAFE_GLOBALS.clear()
+
+
+class safe_globals:
+    """``with tg.serialization.safe_globals([nn.LSTM, ...]): tg.load(path)``, accepted for PyTorch code.
+
+    A no-op: ``load`` reads arrays with ``allow_pickle=False`` and never unpickles or builds any
+    class, so there is nothing to allow.  The list is checked and visible to ``get_safe_globals()``
+    inside the block, as in PyTorch.
+    """
+
+    def __init__(self, safe_globals: list):  # noqa: D107
+        self.safe_globals = _check_globals("safe_globals", safe_globals)
+
+    def __enter__(self) -> "safe_globals":
+        self._before = list(_SAFE_GLOBALS)
+        _SAFE_GLOBALS.extend(self.safe_globals)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _SAFE_GLOBALS[:] = self._before

@@ -50,7 +50,8 @@ ENGINE = ("tests/test_tensor.py", "tests/test_ops.py", "tests/test_inplace.py")
 OPS = ("tests/test_ops.py", "tests/test_tensor.py")
 CELLS = ("tests/test_recurrent.py", "tests/test_nn.py", "tests/test_packing.py")
 LOSSES = ("tests/test_losses.py", "tests/test_nn.py")      # nn.Embedding calls F.embedding
-OPTIM = ("tests/test_optim.py", "tests/test_module_api.py")   # zero_grad and clipping are tested in both
+OPTIM = ("tests/test_optim.py", "tests/test_module_api.py",   # zero_grad and clipping are tested in both
+         "tests/test_pytorch_semantics_optim.py")
 
 
 @dataclass(frozen=True)
@@ -196,8 +197,33 @@ MUTANTS = [
       "centered RMSprop does not subtract the mean's square"),
     M("adagrad-lr-decay-off-by-one", OPT, '(1 + (state["step"] - 1) * group["lr_decay"])',
       '(1 + state["step"] * group["lr_decay"])', "Adagrad decays the learning rate from the first step"),
-    M("steplr-off-by-one", SCHED, "base_lr * self.gamma ** (epoch // self.step_size)",
-      "base_lr * self.gamma ** ((epoch + 1) // self.step_size)", "StepLR decays one epoch early"),
+    M("steplr-off-by-one", SCHED, "self.last_epoch % self.step_size != 0",
+      "(self.last_epoch + 1) % self.step_size != 0", "StepLR decays one epoch early"),
+    M("steplr-not-chainable", SCHED, """            return self._current_lrs()
+        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base_lr * self.gamma ** (self.last_epoch // self.step_size)""",
+      """            return self._get_closed_form_lr()
+        return self._get_closed_form_lr()
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base_lr * self.gamma ** (self.last_epoch // self.step_size)""",
+      "StepLR sets its closed form, overriding a hand-set lr and other schedulers",
+      ("tests/test_pytorch_semantics_optim.py",)),
+    M("plateau-cooldown-ignored", SCHED, "            self.cooldown_counter = self.cooldown\n",
+      "            self.cooldown_counter = 0\n", "ReduceLROnPlateau forgets its cooldown after a reduction",
+      ("tests/test_pytorch_semantics_optim.py",)),
+    M("state-dict-copies", "tinygrad_seq/nn/module.py", "out[k] = v if keep_vars else v.detach()",
+      "out[k] = v if keep_vars else v.clone()", "state_dict() values are copies, not sharing the parameters' memory",
+      ("tests/test_pytorch_semantics_nn.py", "tests/test_nn.py")),
+    M("backward-hook-return-ignored", "tinygrad_seq/nn/module.py",
+      "            res, replaced = tuple(out), True\n        self.grad_outputs = None",
+      "            res, replaced = tuple(out), False\n        self.grad_outputs = None",
+      "the grad_input a full backward hook returns is ignored", ("tests/test_pytorch_semantics_nn.py",)),
+    M("lstm-projection-truncates", R, "return (h_new if w_hr_t is None else h_new @ w_hr_t), c_new",
+      "return (h_new if w_hr_t is None else h_new[..., :w_hr_t.shape[1]]), c_new",
+      "LSTM(proj_size=) keeps the first features instead of projecting", ("tests/test_pytorch_semantics_nn.py",)),
     M("clip-norm-always-2", U, "    norm_type = float(norm_type)\n    total", "    norm_type = 2.0\n    total",
       "clip_grad_norm_ computes the 2-norm whatever norm_type says"),
     M("clip-per-parameter-inf", U, "    total = _vector_norm(np.array([_vector_norm(p.grad.array, norm_type) for p in params]), norm_type)",

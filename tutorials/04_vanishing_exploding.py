@@ -65,7 +65,7 @@ def grad_norms(cell):
 def with_gate_bias(cell, gate, shift):
     """The cell with ``shift`` added to the bias of gate number ``gate`` (LSTM i,f,g,o; GRU r,z,n)."""
     state = cell.state_dict()
-    bias = state["bias_ih"].copy()
+    bias = state["bias_ih"].clone()               # state_dict() values share memory with the weights
     bias[gate * H:(gate + 1) * H] += shift
     state["bias_ih"] = bias
     cell.load_state_dict(state)
@@ -156,7 +156,7 @@ print(f"|W^99| = {w_power:.3g} (shrinks), but |dL/dh_(T-99)| / |dL/dh_T| = {coun
 radii = [0.5, 1.0, 1.5, 2.0, 3.0] if QUICK else [0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0]
 tg.manual_seed(1)
 cell = nn.RNNCell(I, H)
-W0 = cell.state_dict()["weight_hh"]
+W0 = cell.state_dict()["weight_hh"].clone().numpy()     # a snapshot: state_dict() values share memory
 rho0 = float(np.abs(np.linalg.eigvals(W0)).max())
 sweep = {}
 for rho in radii:
@@ -195,7 +195,7 @@ def train(clip, steps, T_task=20, B=16, H_task=16, seed=0):
     data = np.random.default_rng(seed)
     rnn, head = nn.RNN(1, H_task), nn.Linear(H_task, 1)
     state = rnn.state_dict()
-    W = state["weight_hh_l0"]
+    W = state["weight_hh_l0"].numpy()
     state["weight_hh_l0"] = W * (1.5 / np.abs(np.linalg.eigvals(W)).max())
     rnn.load_state_dict(state)
     params = list(rnn.parameters()) + list(head.parameters())

@@ -146,7 +146,7 @@ def make(kind, seed=0):
     net = nn.LSTM(2, H_task) if kind == "LSTM" else nn.RNN(2, H_task)
     if kind == "LSTM":
         state = net.state_dict()
-        bias = state["bias_ih_l0"].copy()
+        bias = state["bias_ih_l0"].clone()
         bias[H_task:2 * H_task] += 1.0            # gate order i, f, g, o: f is the second block
         state["bias_ih_l0"] = bias
         net.load_state_dict(state)

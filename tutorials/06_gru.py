@@ -133,7 +133,7 @@ def train(kind):
     net = nn.LSTM(2, H_task) if kind == "LSTM" else nn.GRU(2, H_task)
     if kind == "LSTM":
         state = net.state_dict()
-        bias = state["bias_ih_l0"].copy()
+        bias = state["bias_ih_l0"].clone()
         bias[H_task:2 * H_task] += 1.0
         state["bias_ih_l0"] = bias
         net.load_state_dict(state)

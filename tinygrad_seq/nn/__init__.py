@@ -5,4 +5,5 @@ from .layers import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, Drop
 from .layers import GELU, Identity, LayerNorm, LeakyReLU
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from .recurrent import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell, gru_step, lstm_step, rnn_step
+from . import modules, parameter  # noqa: E402  (PyTorch's full paths: nn.modules.rnn.LSTM, nn.parameter.Parameter)
 from ..viz import summary  # noqa: E402  (implemented with the other views in viz.py)

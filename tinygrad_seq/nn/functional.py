@@ -14,7 +14,7 @@ from .. import ops as _ops
 from ..functions import _t
 from ..functions import pad as _pad
 from .._args import bool_arg, int_arg, number_arg
-from .._state import State
+from .._state import State, mark_modified
 from ..tensor import ShapeError, Tensor, to_array, where
 
 __all__ = [
@@ -84,21 +84,50 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return y if bias is None else y + bias
 
 
-def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
-    """Rows of ``weight`` picked by integer ``indices``; the padding row gets no gradient."""
+def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` picked by integer ``indices``; the padding row gets no gradient.
+
+    ``max_norm``: first, in place and without recording (PyTorch's ``embedding_renorm_``), every
+    looked-up row whose ``norm_type``-norm exceeds ``max_norm`` is scaled by
+    ``max_norm / (norm + 1e-7)``; the weight changes, as in PyTorch.
+    """
     idx = _int_array("embedding", "indices", indices)
     weight = _t(weight)
     if weight.ndim != 2:
         raise ShapeError(f"embedding: weight must be 2-d (num_embeddings, embedding_dim), got shape {weight.shape}")
+    if scale_grad_by_freq is not False or sparse is not False:
+        raise NotImplementedError("embedding: scale_grad_by_freq=True and sparse=True are not supported "
+                                  "(gradients are dense and unscaled)")
     n = weight.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise IndexError(f"embedding: indices must be in [0, {n}) (num_embeddings), got range "
                          f"[{idx.min()}, {idx.max()}] (index out of range in self)")
+    if max_norm is not None:
+        number_arg("embedding", "max_norm", max_norm, 0.0)
+        if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float, np.integer, np.floating)) \
+                or norm_type != norm_type:
+            raise TypeError(f"embedding: norm_type must be a number (2.0, 1.0, inf, ...), got {norm_type!r}")
+        _renorm_rows(weight, idx, max_norm, float(norm_type))
     rows = weight[idx]
     if padding_idx is None:
         return rows
     pad = (idx == padding_idx % n)[..., None]
     return where(pad, rows.detach(), rows) if pad.any() else rows
+
+
+def _renorm_rows(weight: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) -> None:
+    """PyTorch's embedding_renorm_: rows ``idx`` of ``weight`` with norm > max_norm scaled down, in place."""
+    rows = np.unique(idx)
+    if not rows.size:
+        return
+    w = weight.array
+    norms = np.linalg.norm(w[rows].astype(np.float64), ord=norm_type, axis=1)
+    big = norms > max_norm
+    if big.any():
+        scale = max_norm / (norms[big] + 1e-7)
+        w[rows[big]] *= scale[:, None].astype(w.dtype)
+        mark_modified(weight)
 
 
 def pad(x: Tensor, pad: tuple, value: float = 0.0) -> Tensor:
@@ -171,9 +200,14 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
     if not ns or x.shape[x.ndim - len(ns):] != ns or len(ns) > x.ndim:
         raise ShapeError(f"layer_norm: expected input with trailing shape {ns}, got {x.shape}")
     axes = tuple(range(x.ndim - len(ns), x.ndim))
-    mean = x.mean(axis=axes, keepdims=True)
-    var = x.var(axis=axes, keepdims=True, correction=0)
-    y = (x - mean) / (var + eps).sqrt()
+    if 0 in ns:                       # nothing to normalise over (LayerNorm(0)): an empty output, as in PyTorch
+        y = x * 1
+    else:
+        mean = x.mean(axis=axes, keepdims=True)
+        var = x.var(axis=axes, keepdims=True, correction=0) + eps
+        if not eps:                   # a constant row has no spread: NaN as in PyTorch, without computing 0/0
+            var = where(var.array == 0, np.array(np.nan, var.dtype), var)
+        y = (x - mean) / var.sqrt()
     if weight is not None:
         y = y * weight
     if bias is not None:

@@ -39,27 +39,86 @@ class Linear(Module):
 
 
 class Embedding(Module):
-    """A table of ``num_embeddings`` vectors looked up by integer index; weights drawn from N(0, 1)."""
+    """A table of ``num_embeddings`` vectors looked up by integer index; weights drawn from N(0, 1).
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None):
+    Args (PyTorch's): ``num_embeddings``, ``embedding_dim``, ``padding_idx`` (that row starts at
+    zero and gets no gradient), ``max_norm`` (each looked-up row whose ``norm_type``-norm exceeds
+    it is rescaled to norm ``max_norm`` *in the weight, in place*, before the lookup: PyTorch's
+    renorm), ``norm_type=2.0``, ``_weight`` (a 2-d tensor to use as the weight, sharing its
+    memory), ``_freeze``, ``dtype``.  ``scale_grad_by_freq`` and ``sparse`` must stay False.
+    ``Embedding.from_pretrained(embeddings, freeze=True, ...)`` wraps an existing table.
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False, _weight: Any = None, _freeze: bool = False, device: Any = None,
+                 dtype: Any = None):
         super().__init__()
         num_embeddings = int_arg("Embedding", "num_embeddings", num_embeddings)
         embedding_dim = int_arg("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None and (not is_int(padding_idx) or not -num_embeddings <= padding_idx < num_embeddings):
             raise ValueError(f"Embedding: padding_idx must be an integer in [-{num_embeddings}, {num_embeddings}) "
                              f"(num_embeddings), got {padding_idx!r}")
+        if padding_idx is not None and padding_idx < 0:
+            padding_idx += num_embeddings              # PyTorch stores it non-negative
+        if max_norm is not None:
+            number_arg("Embedding", "max_norm", max_norm, 0.0)
+        if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float, np.integer, np.floating)) \
+                or norm_type != norm_type:
+            raise TypeError(f"Embedding: norm_type must be a number (2.0, 1.0, inf, ...), got {norm_type!r}")
+        bool_arg("Embedding", "scale_grad_by_freq", scale_grad_by_freq)
+        bool_arg("Embedding", "sparse", sparse)
+        bool_arg("Embedding", "_freeze", _freeze)
+        if scale_grad_by_freq or sparse:
+            raise NotImplementedError("Embedding: scale_grad_by_freq=True and sparse=True are not supported "
+                                      "(gradients are dense and unscaled)")
+        if device is not None:
+            from .._args import check_device
+            check_device(device)
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
-        w = State.rng.standard_normal((num_embeddings, embedding_dim)).astype(State.default_dtype)
-        if padding_idx is not None:
-            w[padding_idx] = 0
-        self.weight = Parameter(w)
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            dt = np.dtype(dtype) if dtype is not None else State.default_dtype
+            w = State.rng.standard_normal((num_embeddings, embedding_dim)).astype(dt)
+            if padding_idx is not None:
+                w[padding_idx] = 0
+            self.weight = Parameter(w, requires_grad=not _freeze)
+        else:
+            arr = _weight.array if isinstance(_weight, Tensor) else np.asarray(_weight)
+            if arr.shape != (num_embeddings, embedding_dim):
+                raise ValueError(f"Embedding: _weight has shape {arr.shape}, expected ({num_embeddings}, "
+                                 f"{embedding_dim}) (num_embeddings, embedding_dim)")
+            weight = Parameter(arr, requires_grad=not _freeze)
+            weight.array = arr                          # share memory with the given table, as PyTorch does
+            self.weight = weight
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Any, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> "Embedding":
+        """An Embedding whose weight is ``embeddings`` (2-d, shared, not copied; the padding row is kept
+        as given); ``freeze=True`` (default) makes it not require grad."""
+        bool_arg("Embedding.from_pretrained", "freeze", freeze)
+        arr = embeddings.array if isinstance(embeddings, Tensor) else np.asarray(embeddings)
+        if arr.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-dimensional (num_embeddings, "
+                             f"embedding_dim), got shape {arr.shape}")
+        return cls(arr.shape[0], arr.shape[1], padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                   _weight=embeddings if isinstance(embeddings, Tensor) else arr, _freeze=freeze)
 
     def forward(self, indices: Any) -> Tensor:
-        return F.embedding(indices, self.weight, self.padding_idx)
+        return F.embedding(indices, self.weight, self.padding_idx, self.max_norm, self.norm_type)
 
     def extra_repr(self) -> str:
-        pad = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
-        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        return s
 
 
 class Dropout(Module):
@@ -134,7 +193,8 @@ class Identity(Module):
 class LayerNorm(Module):
     """Normalise over the trailing ``normalized_shape`` axes, then scale and shift elementwise.
 
-    y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias, with the biased variance;
+    y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias, with the biased variance (a constant row
+    with ``eps=0`` gives NaN, as in PyTorch; a size-0 ``normalized_shape`` gives an empty output);
     ``weight`` starts at ones and ``bias`` at zeros (both of ``normalized_shape``),
     absent when ``elementwise_affine=False`` (``bias=False`` drops only the bias).
     Input (*, *normalized_shape), output of the same shape.
@@ -144,7 +204,7 @@ class LayerNorm(Module):
                  bias: bool = True):
         super().__init__()
         ns = normalized_shape if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
-        ns = tuple(int_arg("LayerNorm", "normalized_shape", n, 1) for n in ns)
+        ns = tuple(int_arg("LayerNorm", "normalized_shape", n, 0) for n in ns)
         if not ns:
             raise ValueError("LayerNorm: normalized_shape must name at least one dimension, got ()")
         number_arg("LayerNorm", "eps", eps, 0)

@@ -10,14 +10,16 @@ module is called.
 from __future__ import annotations
 
 import itertools
+import warnings
 import weakref
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
+from ..functions import cat
 from .._args import bool_arg, check_device, check_grad_dtype
-from .._state import mark_modified
+from .._state import is_grad_enabled, mark_modified
 from ..tensor import Tensor, device, no_grad
 
 
@@ -99,6 +101,147 @@ class _HookDict(OrderedDict):
     """An ordered dict that can be weakly referenced (by the handles)."""
 
 
+class _FullBackwardHooks:
+    """One call's wiring of ``register_full_backward_hook`` (PyTorch's BackwardHook), from tensor hooks only.
+
+    The call's positional tensor inputs that require grad are routed through one concatenation
+    (``flat_in``) and sliced back, so one tensor hook sees all their gradients at once: that is
+    ``grad_input``, and what the module's hooks return replaces it.  The outputs are routed the
+    same way (``flat_out``), whose hook sees ``grad_output`` before the module's own backward runs.
+    """
+
+    def __init__(self, module: "Module", hooks: list, pre_hooks: list):
+        self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
+        self.grad_outputs: tuple | None = None
+        self.n_inputs, self.in_index, self.in_shapes = 0, None, ()
+        self.nondiff_inputs: list = []
+
+    @staticmethod
+    def _route(op: str, tensors: list) -> tuple:
+        dtypes = {t.dtype for t in tensors}
+        if len(dtypes) > 1:
+            raise NotImplementedError(f"{op}: the module's tensors that require grad have different dtypes "
+                                      f"{sorted(map(str, dtypes))}; full backward hooks need one dtype")
+        flat = cat([t.reshape(-1) for t in tensors])
+        pieces, start = [], 0
+        for t in tensors:
+            n = t.numel()
+            pieces.append(flat[start:start + n].reshape(t.shape))
+            start += n
+        return flat, pieces
+
+    @staticmethod
+    def _split(g: Tensor, shapes: tuple) -> list:
+        out, start = [], 0
+        for shape in shapes:
+            n = int(np.prod(shape, dtype=np.int64))
+            out.append(Tensor._wrap(g.array[start:start + n].reshape(shape)))
+            start += n
+        return out
+
+    @staticmethod
+    def _join(values: tuple, shapes: tuple, like: Tensor, what: str) -> Tensor:
+        parts = []
+        for i, (v, shape) in enumerate(zip(values, shapes)):
+            if v is None:
+                parts.append(np.zeros(int(np.prod(shape, dtype=np.int64)), like.dtype))
+                continue
+            a = v.array if isinstance(v, Tensor) else np.asarray(v)
+            if a.shape != tuple(shape):
+                raise RuntimeError(f"full backward hook: the {what} it returned at position {i} has shape {a.shape}, "
+                                   f"the tensor has shape {tuple(shape)}")
+            parts.append(a.reshape(-1).astype(like.dtype, copy=False))
+        return Tensor._wrap(np.concatenate(parts) if parts else np.zeros(0, like.dtype))
+
+    def setup_inputs(self, args: tuple) -> tuple:
+        self.n_inputs = len(args)
+        idx = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+        self.nondiff_inputs = [(i, a.shape, a.dtype) for i, a in enumerate(args)
+                               if isinstance(a, Tensor) and not a.requires_grad]
+        if not idx:
+            return args
+        flat, pieces = self._route("register_full_backward_hook", [args[i] for i in idx])
+        self.in_index, self.in_shapes = idx, tuple(args[i].shape for i in idx)
+        flat.register_hook(self._on_input_grad)
+        new = list(args)
+        for i, piece in zip(idx, pieces):
+            new[i] = piece
+        return tuple(new)
+
+    def _on_input_grad(self, g: Tensor) -> Tensor | None:
+        if self.grad_outputs is None:          # the gradient reached the inputs without passing the outputs
+            return None
+        grad_input: list = [None] * self.n_inputs
+        for i, gi in zip(self.in_index, self._split(g, self.in_shapes)):
+            grad_input[i] = gi
+        for i, shape, dtype in self.nondiff_inputs:    # PyTorch passes zeros for a tensor input needing no grad
+            grad_input[i] = Tensor._wrap(np.zeros(shape, dtype))
+        res, replaced = tuple(grad_input), False
+        for hook in list(self.hooks):
+            out = hook(self.module, res, self.grad_outputs)
+            if out is None:
+                continue
+            if not isinstance(out, (tuple, list)) or len(out) != len(res):
+                raise RuntimeError(f"Backward hook returned an invalid number of grad_input, got "
+                                   f"{len(out) if isinstance(out, (tuple, list)) else type(out).__name__}, "
+                                   f"but expected {len(res)}")
+            res, replaced = tuple(out), True
+        self.grad_outputs = None
+        if not replaced:
+            return None
+        return self._join(tuple(res[i] for i in self.in_index), self.in_shapes, g, "grad_input")
+
+    def setup_outputs(self, result: Any) -> Any:
+        is_tuple = isinstance(result, tuple)
+        items = list(result) if is_tuple else [result]
+        idx = [i for i, a in enumerate(items) if isinstance(a, Tensor) and a.requires_grad]
+        if not idx:
+            return result
+        flat, pieces = self._route("register_full_backward_hook", [items[i] for i in idx])
+        reached = [False] * len(idx)
+        for k, piece in enumerate(pieces):
+            def mark(g: Tensor, k: int = k) -> None:
+                reached[k] = True
+            piece.register_hook(mark)
+            items[idx[k]] = piece
+        shapes, n = tuple(items[i].shape for i in idx), len(items)
+
+        def on_output_grad(g: Tensor) -> Tensor | None:
+            grad_outputs: list = [None] * n
+            for k, (i, go) in enumerate(zip(idx, self._split(g, shapes))):
+                grad_outputs[i] = go if reached[k] else None
+                reached[k] = False
+            res, replaced = tuple(grad_outputs), False
+            for pre in list(self.pre_hooks):
+                out = pre(self.module, res)
+                if out is None:
+                    continue
+                if not isinstance(out, (tuple, list)) or len(out) != len(res):
+                    raise RuntimeError(f"Backward pre hook returned an invalid number of grad_output, got "
+                                       f"{len(out) if isinstance(out, (tuple, list)) else type(out).__name__}, "
+                                       f"but expected {len(res)}")
+                res, replaced = tuple(out), True
+            self.grad_outputs = res
+            if self.in_index is None and self.hooks:
+                warnings.warn("Full backward hook is firing when gradients are computed with respect to module "
+                              "outputs since no inputs require gradients.", UserWarning, stacklevel=2)
+                none = (None,) * self.n_inputs
+                for hook in list(self.hooks):
+                    out = hook(self.module, none, res)
+                    if out is not None and not (isinstance(out, tuple) and all(v is None for v in out)):
+                        raise RuntimeError("Backward hook for Modules where no input requires gradient should "
+                                           "always return None or None for all gradients.")
+                self.grad_outputs = None
+            if not replaced:
+                return None
+            return self._join(tuple(res[i] for i in idx), shapes, g, "grad_output")
+
+        flat.register_hook(on_output_grad)
+        if not is_tuple:
+            return items[0]
+        return tuple(items) if type(result) is tuple else type(result)(*items)
+
+
 class Module:
     """Base class of every layer and model: subclass it and define ``forward``."""
 
@@ -113,6 +256,8 @@ class Module:
         object.__setattr__(self, "_forward_hooks_with_kwargs", _HookDict())
         object.__setattr__(self, "_forward_pre_hooks", _HookDict())
         object.__setattr__(self, "_forward_pre_hooks_with_kwargs", _HookDict())
+        object.__setattr__(self, "_backward_hooks", _HookDict())
+        object.__setattr__(self, "_backward_pre_hooks", _HookDict())
         object.__setattr__(self, "training", True)
 
     # -- registration ---------------------------------------------------------
@@ -255,6 +400,35 @@ class Module:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
 
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` in backward, as PyTorch's; returns a handle.
+
+        ``grad_input`` holds the gradients with respect to the module's positional inputs (None
+        for an input that is not a tensor or needs no grad), ``grad_output`` those with respect to
+        its outputs (a tensor output, or the tensors of a tuple output; None for one that received
+        no gradient).  The hook runs once all gradients with respect to the inputs are known, and
+        may return a new ``grad_input`` tuple (same length) that replaces them.  If no input needs
+        grad it runs, with a warning, when the output gradients are known (and must return None).
+        Built from tensor hooks: with hooks registered, the inputs and outputs pass through one
+        concatenation each.
+        """
+        _callable_hook("register_full_backward_hook", hook)
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients with respect to the outputs are known;
+        it may return a new ``grad_output`` tuple that replaces them (PyTorch's)."""
+        _callable_hook("register_full_backward_pre_hook", hook)
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
     # -- calling ----------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """What the module computes; subclasses define it.  Call the module, not ``forward``, so hooks run."""
@@ -263,7 +437,8 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         d = self.__dict__
         pre, post = d.get("_forward_pre_hooks"), d.get("_forward_hooks")
-        if not pre and not post:
+        backward = d.get("_backward_hooks") or d.get("_backward_pre_hooks")
+        if not pre and not post and not backward:
             return self.forward(*args, **kwargs)
         for hid, hook in list(pre.items()):
             if hid in d["_forward_pre_hooks_with_kwargs"]:
@@ -277,6 +452,11 @@ class Module:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
+        wiring = None
+        if backward and is_grad_enabled():
+            wiring = _FullBackwardHooks(self, list(d["_backward_hooks"].values()),
+                                        list(d["_backward_pre_hooks"].values()))
+            args = wiring.setup_inputs(args)
         output = self.forward(*args, **kwargs)
         for hid, hook in list(post.items()):
             if hid in d["_forward_hooks_with_kwargs"]:
@@ -285,7 +465,7 @@ class Module:
                 res = hook(self, args, output)
             if res is not None:
                 output = res
-        return output
+        return output if wiring is None else wiring.setup_outputs(output)
 
     # -- traversal --------------------------------------------------------------
     def named_modules(self, memo: set | None = None, prefix: str = "",
@@ -404,20 +584,31 @@ class Module:
             if m is not None:
                 yield from m._state_items(prefix + name + ".")
 
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Any]":
-        """Every parameter's and persistent buffer's values by dotted name.
+    def state_dict(self, *, destination: Any = None, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Any]":
+        """Every parameter's and persistent buffer's value by dotted name, as tensors (PyTorch's).
 
-        Values are array copies, safe to keep while training goes on (``keep_vars=True``
-        gives the tensors themselves).  A tied parameter is listed under each of its names.
+        Each value is ``t.detach()``: a tensor that shares memory with the parameter or buffer
+        (an in-place change of one shows in the other; ``.clone()`` a value to keep a snapshot
+        while training goes on).  ``keep_vars=True`` gives the parameters themselves.  A tied
+        parameter is listed under each of its names.  ``destination``: a dict to fill and return.
         """
-        return OrderedDict((k, v if keep_vars else v.array.copy()) for k, v in self._state_items(prefix))
+        out = OrderedDict() if destination is None else destination
+        for k, v in self._state_items(prefix):
+            out[k] = v if keep_vars else v.detach()
+        return out
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy values into the parameters and buffers by name; with ``strict`` every name must match exactly."""
+    def load_state_dict(self, state_dict: dict, strict: bool = True, assign: bool = False) -> IncompatibleKeys:
+        """Copy values (tensors, numpy arrays or nested lists) into the parameters and buffers by name.
+
+        With ``strict`` every name must match exactly.  Values are copied into the existing
+        parameters (which stay the same objects), cast to their dtype; ``assign=True`` makes each
+        parameter and buffer hold the given value's memory instead (when the dtype matches).
+        """
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"load_state_dict: state_dict must be a dict of name -> tensor or array (what "
                             f"state_dict() returns), got {type(state_dict).__name__}")
         bool_arg("load_state_dict", "strict", strict)
+        bool_arg("load_state_dict", "assign", assign)
         own = dict(self._state_items())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -426,23 +617,32 @@ class Module:
             problems.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
         if strict and unexpected:
             problems.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
+        values = {}
         for k, p in own.items():
             if k in state_dict:
                 v = state_dict[k]
-                v = np.asarray(v.array if isinstance(v, Tensor) else v)
+                try:
+                    v = v.array if isinstance(v, Tensor) else np.asarray(v)
+                except (TypeError, ValueError) as e:
+                    problems.append(f"value for {k}: expected a tensor or an array, got {type(v).__name__} ({e}).")
+                    continue
                 if v.dtype.kind not in "biuf":
                     problems.append(f"value for {k}: expected numbers, got {v.dtype} data in the checkpoint.")
                 elif v.shape != p.shape:
                     problems.append(f"size mismatch for {k}: copying a param with shape {v.shape} from checkpoint, "
                                     f"the shape in current model is {p.shape}.")
+                else:
+                    values[k] = v
         if problems:
             raise StateDictError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                  + "\n\t".join(problems))
-        for k, p in own.items():
-            if k in state_dict:
-                v = state_dict[k]
-                p.array[...] = np.asarray(v.array if isinstance(v, Tensor) else v, dtype=p.dtype)
-                mark_modified(p)
+        for k, v in values.items():
+            p = own[k]
+            if assign and v.dtype == p.dtype:
+                p.array = v
+            else:
+                p.array[...] = np.asarray(v, dtype=p.dtype)
+            mark_modified(p)
         return IncompatibleKeys(missing, unexpected)
 
     def num_parameters(self) -> int:
@@ -496,6 +696,16 @@ class Module:
     def float(self) -> "Module":
         """Parameters and floating buffers to float32, in place."""
         return self.to(np.float32)
+
+    def half(self) -> "Module":
+        """Parameters and floating buffers to float16, in place (numpy's IEEE half precision; PyTorch's
+        CPU kernels may accumulate in higher precision, so the last bits can differ)."""
+        return self.to(np.float16)
+
+    def bfloat16(self) -> "Module":
+        """Refused: numpy has no bfloat16 dtype (use ``half()`` for 16-bit floats)."""
+        raise TypeError(f"{type(self).__name__}.bfloat16: numpy has no bfloat16 dtype, so tinygrad_seq has none; "
+                        "use .half() (float16) or .float()")
 
     # -- printing ---------------------------------------------------------------
     def extra_repr(self) -> str:

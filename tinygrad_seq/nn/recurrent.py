@@ -36,17 +36,19 @@ def rnn_step(xw: Tensor, h: Tensor, w_hh_t: Tensor, activation: Callable[[Tensor
     return activation(xw + h @ w_hh_t)
 
 
-def lstm_step(xw: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor) -> tuple[Tensor, Tensor]:
+def lstm_step(xw: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor, w_hr_t: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """One LSTM step, with one matmul for all four gates:
 
         i, f, g, o = split(x W_ih^T + b_ih + b_hh + h W_hh^T)
         i = sigmoid(i)   input gate          f = sigmoid(f)   forget gate
         g = tanh(g)      candidate cell      o = sigmoid(o)   output gate
         c' = f * c + i * g                   h' = o * tanh(c')
+        h' = h' W_hr^T                       with proj_size: the projection
     """
     i, f, g, o = (xw + h @ w_hh_t).chunk(4, -1)
     c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    return o.sigmoid() * c_new.tanh(), c_new
+    h_new = o.sigmoid() * c_new.tanh()
+    return (h_new if w_hr_t is None else h_new @ w_hr_t), c_new
 
 
 def gru_step(xw: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None) -> Tensor:
@@ -72,15 +74,15 @@ class _Kind(NamedTuple):
     """What differs between the cell types, chosen once per module (never per time step)."""
     gates: int                    # blocks of hidden_size rows in W_ih and W_hh
     states: tuple                 # the state's names: ("h",) or ("h", "c")
-    step: Callable                # (xw, state tuple, W_hh^T, b_hh) -> new state tuple; the output is its [0]
+    step: Callable                # (xw, state tuple, W_hh^T, b_hh, W_hr^T) -> new state tuple; the output is its [0]
     b_hh_in_projection: bool      # b_hh adds to x W_ih^T (all but the GRU, where r multiplies it)
 
 
 _KINDS = {
-    "RNN_TANH": _Kind(1, ("h",), lambda xw, s, w, b: (rnn_step(xw, s[0], w, Tensor.tanh),), True),
-    "RNN_RELU": _Kind(1, ("h",), lambda xw, s, w, b: (rnn_step(xw, s[0], w, Tensor.relu),), True),
-    "LSTM": _Kind(4, ("h", "c"), lambda xw, s, w, b: lstm_step(xw, s[0], s[1], w), True),
-    "GRU": _Kind(3, ("h",), lambda xw, s, w, b: (gru_step(xw, s[0], w, b),), False),
+    "RNN_TANH": _Kind(1, ("h",), lambda xw, s, w, b, p: (rnn_step(xw, s[0], w, Tensor.tanh),), True),
+    "RNN_RELU": _Kind(1, ("h",), lambda xw, s, w, b, p: (rnn_step(xw, s[0], w, Tensor.relu),), True),
+    "LSTM": _Kind(4, ("h", "c"), lambda xw, s, w, b, p: lstm_step(xw, s[0], s[1], w, p), True),
+    "GRU": _Kind(3, ("h",), lambda xw, s, w, b, p: (gru_step(xw, s[0], w, b),), False),
 }
 
 
@@ -121,18 +123,18 @@ def _check_input(name: str, x: Any, input_size: int, ndims: tuple, what: str, dt
     return x
 
 
-def _check_state(name: str, hx: Any, kind: _Kind, want: tuple, batched: bool, batch_axis: int, dtype: Any,
+def _check_state(name: str, hx: Any, kind: _Kind, wants: tuple, batched: bool, batch_axis: int, dtype: Any,
                  suffix: str = "0") -> tuple:
-    """The initial state as a tuple of tensors (zeros if ``hx`` is None), each of shape ``want``."""
+    """The initial state as a tuple of tensors (zeros if ``hx`` is None), one per state, of the shapes ``wants``."""
     if hx is None:
-        shape = want if batched else want[:batch_axis] + (1,) + want[batch_axis:]
-        return tuple(Tensor._wrap(np.zeros(shape, dtype)) for _ in kind.states)
+        return tuple(Tensor._wrap(np.zeros(w if batched else w[:batch_axis] + (1,) + w[batch_axis:], dtype))
+                     for w in wants)
     given = tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
     if len(given) != len(kind.states):
         raise ValueError(f"{name}: expected the state as ({', '.join(s + suffix for s in kind.states)}) "
                          f"({len(kind.states)} tensor{'s' if len(kind.states) > 1 else ''}), got {len(given)}")
     states = []
-    for label, s in zip(kind.states, given):
+    for label, s, want in zip(kind.states, given, wants):
         s = s if isinstance(s, Tensor) else Tensor(s)
         if s.shape != want:
             raise ShapeError(f"{name}: expected {label}{suffix} of shape {want}, got {s.shape}")
@@ -142,14 +144,17 @@ def _check_state(name: str, hx: Any, kind: _Kind, want: tuple, batched: bool, ba
     return tuple(states)
 
 
-def _init_weights(module: Module, kind: _Kind, input_size: int, hidden_size: int, bias: bool, suffix: str) -> None:
+def _init_weights(module: Module, kind: _Kind, input_size: int, hidden_size: int, bias: bool, suffix: str,
+                  proj_size: int = 0) -> None:
     """PyTorch's initialisation: every weight and bias from U(-1/sqrt(hidden), 1/sqrt(hidden))."""
     k = 1 / math.sqrt(hidden_size)
     G = kind.gates * hidden_size
     setattr(module, f"weight_ih{suffix}", _uniform_param((G, input_size), k))
-    setattr(module, f"weight_hh{suffix}", _uniform_param((G, hidden_size), k))
+    setattr(module, f"weight_hh{suffix}", _uniform_param((G, proj_size or hidden_size), k))
     module.register_parameter(f"bias_ih{suffix}", _uniform_param((G,), k) if bias else None)
     module.register_parameter(f"bias_hh{suffix}", _uniform_param((G,), k) if bias else None)
+    if proj_size:
+        setattr(module, f"weight_hr{suffix}", _uniform_param((proj_size, hidden_size), k))
 
 
 # ---------------------------------------------------------------------------
@@ -177,9 +182,9 @@ class _CellBase(Module):
         if not batched:
             x = x.unsqueeze(0)
         want = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
-        state = _check_state(name, hx, self.kind, want, batched, 0, x.dtype, suffix="x")
+        state = _check_state(name, hx, self.kind, (want,) * len(self.kind.states), batched, 0, x.dtype, suffix="x")
         xw = _project(x, self.weight_ih, self.bias_ih, self.bias_hh, self.kind)
-        new = self.kind.step(xw, state, self.weight_hh.T, self.bias_hh)
+        new = self.kind.step(xw, state, self.weight_hh.T, self.bias_hh, None)
         if not batched:
             new = tuple(s.squeeze(0) for s in new)
         return new if len(new) > 1 else new[0]
@@ -234,10 +239,18 @@ class _RecurrentBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 nonlinearity: str | None = None):
+                 proj_size: int = 0, nonlinearity: str | None = None):
         super().__init__()
         name = type(self).__name__
         _check_sizes(name, input_size, hidden_size, nonlinearity)
+        if not is_int(proj_size) or proj_size < 0:
+            raise ValueError(f"{name}: proj_size should be a positive integer or zero to disable projections, "
+                             f"got {proj_size!r}")
+        if proj_size and self.mode != "LSTM":
+            raise ValueError(f"{name}: proj_size argument is only supported for LSTM, not RNN or GRU")
+        if proj_size >= hidden_size:
+            raise ValueError(f"{name}: proj_size has to be smaller than hidden_size, got proj_size={proj_size}, "
+                             f"hidden_size={hidden_size}")
         if not is_int(num_layers) or num_layers < 1:
             raise ValueError(f"{name}: num_layers must be an integer of at least 1, got {num_layers!r}")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
@@ -246,19 +259,22 @@ class _RecurrentBase(Module):
             bool_arg(name, flag, v)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
+        self.proj_size = int(proj_size)
+        H_out = proj_size or hidden_size                # the features of h (and of the output)
         if nonlinearity is not None:
             self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         self.kind = _KINDS[self.mode]
         D = 2 if bidirectional else 1
         for layer in range(num_layers):
             for suffix in ("", "_reverse")[:D]:
-                _init_weights(self, self.kind, input_size if layer == 0 else hidden_size * D, hidden_size, bias,
-                              f"_l{layer}{suffix}")
+                _init_weights(self, self.kind, input_size if layer == 0 else H_out * D, hidden_size, bias,
+                              f"_l{layer}{suffix}", proj_size)
 
     def _weights(self, layer: int, direction: int) -> tuple:
         s = f"l{layer}{'_reverse' if direction else ''}"
         p = self._parameters
-        return p[f"weight_ih_{s}"], p[f"weight_hh_{s}"], p.get(f"bias_ih_{s}"), p.get(f"bias_hh_{s}")
+        return (p[f"weight_ih_{s}"], p[f"weight_hh_{s}"], p.get(f"bias_ih_{s}"), p.get(f"bias_hh_{s}"),
+                p.get(f"weight_hr_{s}"))
 
     def _check(self, x: Any, hx: Any, lengths: Any) -> tuple:
         name = type(self).__name__
@@ -273,8 +289,9 @@ class _RecurrentBase(Module):
         if T == 0:
             raise ShapeError(f"{name}: the input sequence is empty (length 0, input shape {x.shape})")
         D = 2 if self.bidirectional else 1
-        want = (D * self.num_layers, B, self.hidden_size) if batched else (D * self.num_layers, self.hidden_size)
-        states = _check_state(name, hx, self.kind, want, batched, 1, x.dtype)
+        sizes = (self.proj_size or self.hidden_size, self.hidden_size)[:len(self.kind.states)]     # h (and c)
+        wants = tuple((D * self.num_layers, B, n) if batched else (D * self.num_layers, n) for n in sizes)
+        states = _check_state(name, hx, self.kind, wants, batched, 1, x.dtype)
         valid = None
         if lengths is not None:
             lens = np.asarray(lengths.array if isinstance(lengths, Tensor) else lengths)
@@ -308,13 +325,13 @@ class _RecurrentBase(Module):
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(D):
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction)
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, direction)
                 xw = _project(layer_input, w_ih, b_ih, b_hh, self.kind)       # all time steps at once
-                w_hh_t = w_hh.T
+                w_hh_t, w_hr_t = w_hh.T, (None if w_hr is None else w_hr.T)
                 state = tuple(s[layer * D + direction] for s in states)
                 ys: list[Any] = [None] * T
                 for t in (range(T) if direction == 0 else range(T - 1, -1, -1)):
-                    new = self.kind.step(xw[t], state, w_hh_t, b_hh)
+                    new = self.kind.step(xw[t], state, w_hh_t, b_hh, w_hr_t)
                     if valid is None or valid[t].all():
                         state, ys[t] = new, new[0]
                     else:                                   # past a sequence's end: keep its state, output 0
@@ -339,6 +356,8 @@ class _RecurrentBase(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if not self.bias:
@@ -400,7 +419,8 @@ class RNN(_RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False):
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, nonlinearity)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         nonlinearity=nonlinearity)
         self.nonlinearity = nonlinearity
 
     def extra_repr(self) -> str:
@@ -410,7 +430,12 @@ class RNN(_RecurrentBase):
 
 class LSTM(_RecurrentBase):
     __doc__ = _layer_doc("Long short-term memory over a sequence (gate order i, f, g, o; equations in ``lstm_step``).",
-                         _KINDS["LSTM"])
+                         _KINDS["LSTM"]) + """
+    proj_size (default 0): if > 0, h_t = W_hr (o_t * tanh(c_t)) has proj_size features: then h_0, h_n
+    and the output have proj_size (not hidden_size) features, c keeps hidden_size, weight_hh_l[k] is
+    (4 * hidden_size, proj_size), layers k > 0 read D * proj_size features, and each layer and
+    direction has weight_hr_l[k]: (proj_size, hidden_size), from the same uniform distribution.
+    """
     mode = "LSTM"
 
 

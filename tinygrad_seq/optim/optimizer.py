@@ -1,18 +1,24 @@
 """The optimizer base: parameter groups, per-parameter state, state_dict round trips."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+import difflib
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from ..nn.module import zero_grads
 from .._args import bool_arg, number_arg
-from .._state import mark_modified
+from .._state import enable_grad, mark_modified
 from ..tensor import Tensor
 
 
 class Optimizer:
     """Holds parameter groups (dicts with ``params`` and hyper-parameters) and per-parameter state.
+
+    A group may carry keys of its own (``'name'``, a scheduler's ``'initial_lr'``, ...): they are
+    kept, saved by ``state_dict()`` and restored by ``load_state_dict()``, as in PyTorch.  A key
+    that looks like a misspelt hyper-parameter (``'momentun'``) is refused, where PyTorch would
+    silently ignore it.
 
     Subclasses implement ``_update(p, grad, state, group)``, which changes ``p.array``
     in place; ``step()`` calls it for every parameter that has a gradient.
@@ -73,13 +79,21 @@ class Optimizer:
                 raise ValueError(f"{name}: some parameters appear in more than one parameter group (position {i}, "
                                  f"shape {p.shape})")
             mine.add(id(p))
-        unknown = set(group) - set(self.defaults) - {"params"}
-        if unknown:
-            raise TypeError(f"{name}: unknown hyper-parameters {sorted(unknown)} (accepted: {sorted(self.defaults)})")
+        self._refuse_typos(group, name)
         for k, v in self.defaults.items():
             group.setdefault(k, v)
         self._check(group, " in a parameter group")
         self.param_groups.append(group)
+
+    def _refuse_typos(self, group: dict, name: str) -> None:
+        """Refuse a key that is not a hyper-parameter but is spelt almost like one (other keys are the user's)."""
+        known = list(self.defaults) + ["params", "initial_lr"]
+        typos = {k: difflib.get_close_matches(k, known, 1, 0.8)[0] for k in group
+                 if isinstance(k, str) and k not in known and difflib.get_close_matches(k, known, 1, 0.8)}
+        if typos:
+            hint = ", ".join(f"{k!r} (did you mean {v!r}?)" for k, v in sorted(typos.items()))
+            raise TypeError(f"{name}: unknown hyper-parameters {sorted(typos)}: {hint}; PyTorch would keep such a "
+                            f"key and silently ignore it (accepted: {sorted(self.defaults)})")
 
     def _check(self, group: dict, where: str = "") -> None:
         """Refuse hyper-parameters of the wrong type or outside their range (PyTorch's checks, and types)."""
@@ -99,8 +113,20 @@ class Optimizer:
         bool_arg(f"{type(self).__name__}.zero_grad", "set_to_none", set_to_none)
         zero_grads(self._params(), set_to_none)
 
-    def step(self) -> None:
-        """Update every parameter that has a gradient, in place (graphs that saved it can't backprop after)."""
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient, in place (graphs that saved it can't backprop after).
+
+        ``closure`` (optional, as PyTorch's): a function that clears the gradients, recomputes the
+        loss, calls ``backward()`` and returns the loss; it is called first, with gradients enabled,
+        and its loss is returned (None without a closure).
+        """
+        loss = None
+        if closure is not None:
+            if not callable(closure):
+                raise TypeError(f"{type(self).__name__}.step: closure must be callable (a function that "
+                                f"recomputes the loss), got {type(closure).__name__}")
+            with enable_grad():
+                loss = closure()
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -111,6 +137,7 @@ class Optimizer:
                 state = self.state.setdefault(id(p), {})
                 self._update(p, p.grad.array, state, group)
                 mark_modified(p)
+        return loss
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError
@@ -120,7 +147,9 @@ class Optimizer:
         return [p for g in self.param_groups for p in g["params"]]
 
     def state_dict(self) -> dict:
-        """{"state": {index: {name: value}}, "param_groups": [...]} with parameters as indices."""
+        """{"state": {index: {name: value}}, "param_groups": [...]} with parameters as indices.
+
+        Each group keeps all its keys (hyper-parameters and any of the user's, such as ``'name'``)."""
         index = {id(p): i for i, p in enumerate(self._params())}
         state = {str(index[pid]): {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
                  for pid, s in self.state.items() if pid in index}
@@ -173,9 +202,6 @@ class Optimizer:
         for saved, group in zip(groups, self.param_groups):
             extra = {k: (tuple(v) if isinstance(v, (list, np.ndarray)) and k == "betas" else v)
                      for k, v in saved.items() if k != "params"}
-            unknown = set(extra) - set(self.defaults)
-            if unknown:
-                raise ValueError(f"{name}: unknown hyper-parameters {sorted(unknown)} in the saved parameter groups")
             self._check(dict(extra), " in the saved state_dict")
         for saved, group in zip(groups, self.param_groups):
             for k, v in saved.items():

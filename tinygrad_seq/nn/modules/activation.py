@@ -1,0 +1,2 @@
+"""torch.nn.modules.activation: the activations as modules."""
+from ..layers import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401

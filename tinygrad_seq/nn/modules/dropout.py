@@ -1,0 +1,2 @@
+"""torch.nn.modules.dropout: Dropout."""
+from ..layers import Dropout  # noqa: F401

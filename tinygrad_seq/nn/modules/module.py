@@ -1,0 +1,2 @@
+"""torch.nn.modules.module: the base class."""
+from ..module import Module, RemovableHandle  # noqa: F401

@@ -1,0 +1,2 @@
+"""torch.nn.modules.normalization: LayerNorm."""
+from ..layers import LayerNorm  # noqa: F401

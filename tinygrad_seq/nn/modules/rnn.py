@@ -1,0 +1,2 @@
+"""torch.nn.modules.rnn: the recurrent layers and cells."""
+from ..recurrent import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell  # noqa: F401

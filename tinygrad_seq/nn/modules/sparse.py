@@ -1,0 +1,2 @@
+"""torch.nn.modules.sparse: Embedding."""
+from ..layers import Embedding  # noqa: F401

@@ -1,0 +1,2 @@
+"""torch.nn.parameter: Parameter."""
+from .module import Parameter  # noqa: F401
