@@ -3,6 +3,8 @@ from . import functional, init, utils
 from .layers import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, Dropout, Embedding, L1Loss, Linear,
                      LogSoftmax, MSELoss, NLLLoss, ReLU, Sigmoid, Softmax, Tanh)
 from .layers import GELU, Identity, LayerNorm, LeakyReLU
+from .attention import (MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer,
+                        TransformerEncoder, TransformerEncoderLayer)
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from .recurrent import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell, gru_step, lstm_step, rnn_step
 from ..viz import summary  # noqa: E402  (implemented with the other views in viz.py)
