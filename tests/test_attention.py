@@ -89,3 +89,209 @@ def test_equals_pytorch(case, dtype):
         for (k, p), e in zip(mod.named_parameters(), exp["pgrads"].values()):
             close(digest(p.grad.numpy().astype(np.float64)), e, tol * 10 if dtype == np.float32 else tol,
                   f"gradient of {k}")
+
+
+# ---------------------------------------------------------------------------
+# gradients against central differences (float64), over shapes
+# ---------------------------------------------------------------------------
+
+def f64(*shape, rng):
+    return tg.tensor(rng.standard_normal(shape), dtype=np.float64, requires_grad=True)
+
+
+@settings(max_examples=15)
+@given(st.integers(1, 2), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.integers(1, 3),
+       st.integers(1, 3), st.sampled_from(["none", "bool", "float", "causal"]), st.integers(0, 2 ** 16))
+def test_sdpa_gradcheck(n, h, L, S, E, Ev, mask_kind, seed):
+    rng = np.random.default_rng(seed)
+    q, k, v = f64(n, h, L, E, rng=rng), f64(n, h, S, E, rng=rng), f64(n, h, S, Ev, rng=rng)
+    kw = {}
+    if mask_kind == "bool":                      # some rows may be fully masked: their output is 0
+        kw["attn_mask"] = tg.tensor(rng.random((L, S)) < 0.6)
+    elif mask_kind == "float":
+        kw["attn_mask"] = tg.tensor(np.where(rng.random((n, 1, L, S)) < 0.3, -np.inf, rng.standard_normal((n, 1, L, S))))
+    elif mask_kind == "causal":
+        kw["is_causal"] = True
+    out = F.scaled_dot_product_attention(q, k, v, **kw)
+    assert out.shape == (n, h, L, Ev) and np.isfinite(out.numpy()).all()
+    assert tg.gradcheck(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, **kw), [q, k, v],
+                        allow_constant=True)
+
+
+@settings(max_examples=10)
+@given(st.integers(1, 2), st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(1, 2),
+       st.booleans(), st.booleans(), st.booleans(), st.integers(0, 2 ** 16))
+def test_mha_gradcheck(heads, head_dim, L, S, n, batch_first, other_kv_dims, need_weights, seed):
+    rng = np.random.default_rng(seed)
+    tg.manual_seed(seed)
+    E = heads * head_dim
+    kdim, vdim = (E + 1, E + 2) if other_kv_dims else (E, E)
+    mha = nn.MultiheadAttention(E, heads, kdim=kdim, vdim=vdim, batch_first=batch_first,
+                                add_bias_kv=seed % 3 == 0, add_zero_attn=seed % 5 == 0).double()
+    shape = (lambda t, d: (n, t, d)) if batch_first else (lambda t, d: (t, n, d))
+    q, k, v = f64(*shape(L, E), rng=rng), f64(*shape(S, kdim), rng=rng), f64(*shape(S, vdim), rng=rng)
+    kpm = tg.tensor(np.concatenate([np.zeros((n, 1), bool), rng.random((n, S - 1)) < 0.4], axis=1))
+
+    def f(*_):
+        out, w = mha(q, k, v, key_padding_mask=kpm, need_weights=need_weights)
+        return (out, w) if need_weights else out
+    out = f()[0] if need_weights else f()
+    assert out.shape == shape(L, E)
+    assert tg.gradcheck(f, [q, k, v, *mha.parameters()])
+
+
+# ---------------------------------------------------------------------------
+# masks, dropout, init, shapes, errors, views
+# ---------------------------------------------------------------------------
+
+def test_generate_square_subsequent_mask():
+    m = nn.Transformer.generate_square_subsequent_mask(4)
+    expected = np.array([[0, -np.inf, -np.inf, -np.inf], [0, 0, -np.inf, -np.inf], [0, 0, 0, -np.inf], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(m.numpy(), expected)
+    assert m.dtype == np.float32 and nn.Transformer.generate_square_subsequent_mask(2, dtype=tg.float64).dtype == np.float64
+
+
+def test_fully_masked_rows_give_zero_without_weights_and_nan_with_them():
+    tg.manual_seed(0)
+    mha = nn.MultiheadAttention(4, 2).double()
+    x = tg.randn(3, 2, 4, dtype=np.float64, requires_grad=True)
+    mask = tg.tensor(np.array([[False, True, True], [True, True, True], [False, False, True]]))
+    out, _ = mha(x, x, x, attn_mask=mask, need_weights=False)
+    out.sum().backward()
+    np.testing.assert_allclose(out.numpy()[1], np.broadcast_to(mha.out_proj.bias.numpy(), (2, 4)))
+    assert np.isfinite(x.grad.numpy()).all() and np.isfinite(mha.in_proj_weight.grad.numpy()).all()
+    out, w = mha(x, x, x, attn_mask=mask)
+    assert np.isnan(out.numpy()[1]).all() and np.isnan(w.numpy()[:, 1]).all()     # as PyTorch's explicit softmax
+    assert np.isfinite(out.numpy()[[0, 2]]).all()
+
+
+def test_dropout_on_attention_weights():
+    tg.manual_seed(0)
+    mha = nn.MultiheadAttention(8, 2, dropout=0.4)
+    x = tg.randn(16, 3, 8)
+    mha.eval()
+    out_eval, w_eval = mha(x, x, x, average_attn_weights=False)
+    mha.train()
+    out, w = mha(x, x, x, average_attn_weights=False)
+    w, w_eval = w.numpy(), w_eval.numpy()
+    kept = w != 0
+    np.testing.assert_allclose(w[kept], w_eval[kept] / 0.6, rtol=1e-5)        # kept ones scaled by 1/(1-p)
+    assert abs(1 - kept.mean() - 0.4) < 0.05
+    assert not np.allclose(out.numpy(), out_eval.numpy())
+    q = tg.randn(2, 5, 4)
+    assert np.all(F.scaled_dot_product_attention(q, q, q, dropout_p=1.0).numpy() == 0)
+    mean = np.mean([F.scaled_dot_product_attention(q, q, q, dropout_p=0.3).numpy() for _ in range(400)], axis=0)
+    np.testing.assert_allclose(mean, F.scaled_dot_product_attention(q, q, q).numpy(), atol=0.2)
+
+
+def test_initialisation_as_pytorch():
+    tg.manual_seed(0)
+    E = 16
+    mha = nn.MultiheadAttention(E, 4)
+    w = mha.in_proj_weight.numpy()
+    bound = math.sqrt(6 / (E + 3 * E))                                         # xavier_uniform_ on (3E, E)
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
+    assert abs(w.std() - bound / math.sqrt(3)) < 0.1 * bound
+    assert np.all(mha.in_proj_bias.numpy() == 0) and np.all(mha.out_proj.bias.numpy() == 0)
+    assert np.abs(mha.out_proj.weight.numpy()).max() <= 1 / math.sqrt(E)      # Linear's own init
+    assert type(mha.out_proj).__name__ == "NonDynamicallyQuantizableLinear" and isinstance(mha.out_proj, nn.Linear)
+    kv = nn.MultiheadAttention(E, 4, kdim=5, vdim=7, add_bias_kv=True, bias=False)
+    assert kv.in_proj_weight is None and kv.in_proj_bias is None and kv.out_proj.bias is None
+    assert kv.k_proj_weight.shape == (E, 5) and kv.v_proj_weight.shape == (E, 7) and kv.bias_k.shape == (1, 1, E)
+    assert np.abs(kv.k_proj_weight.numpy()).max() <= math.sqrt(6 / (E + 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = nn.Transformer(8, 2, 2, 1, 12, dropout=0.0)
+    for name, p in t.named_parameters():
+        a = p.numpy()
+        if a.ndim > 1:
+            assert np.abs(a).max() <= math.sqrt(6 / (a.shape[0] + a.shape[1])), name
+        elif "norm" in name:
+            assert np.all(a == (1 if name.endswith("weight") else 0)), name
+    layers = t.encoder.layers                                                   # deep copies, not shared
+    assert layers[0].linear1.weight is not layers[1].linear1.weight
+    assert len(list(t.parameters())) == len(t.state_dict())
+
+
+def test_unbatched_and_batch_first_shapes():
+    tg.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)
+    x = tg.randn(5, 8)
+    out = layer(x)
+    assert out.shape == (5, 8)
+    np.testing.assert_allclose(out.numpy(), layer(x.unsqueeze(1)).numpy()[:, 0], atol=1e-6)
+    bf = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    bf.load_state_dict(layer.state_dict())
+    xb = tg.randn(3, 5, 8)
+    np.testing.assert_allclose(bf(xb).numpy(), layer(xb.transpose(0, 1)).transpose(0, 1).numpy(), atol=1e-6)
+    mha = nn.MultiheadAttention(8, 2)
+    out, w = mha(x, tg.randn(7, 8), tg.randn(7, 8), average_attn_weights=False)
+    assert out.shape == (5, 8) and w.shape == (2, 5, 7)
+
+
+def test_encoder_nested_fast_path_zeroes_padding_like_pytorch():
+    tg.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    enc = nn.TransformerEncoder(layer, 2)
+    x = tg.randn(2, 4, 8)
+    pad = tg.tensor(np.array([[False, False, True, True], [False, False, False, False]]))
+    with_grad = enc(x, src_key_padding_mask=pad).numpy()
+    enc.eval()
+    with tg.no_grad():
+        fast = enc(x, src_key_padding_mask=pad).numpy()
+    assert np.all(fast[0, 2:] == 0)                                            # padded positions: 0
+    np.testing.assert_allclose(fast[0, :2], with_grad[0, :2], atol=1e-6)
+    np.testing.assert_allclose(fast[1], with_grad[1], atol=1e-6)
+    assert np.all(with_grad[0, 2:] != 0)                                       # in training: computed
+
+
+def test_causal_mask_detected_and_is_causal_hint():
+    tg.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), 2)
+    x = tg.randn(5, 2, 8)
+    causal = nn.Transformer.generate_square_subsequent_mask(5)
+    bool_causal = tg.tensor(np.triu(np.ones((5, 5), bool), 1))
+    a = enc(x, mask=causal).numpy()
+    np.testing.assert_allclose(enc(x, mask=bool_causal).numpy(), a, atol=1e-6)
+    # the output at position t depends on inputs 0..t only
+    x2 = tg.tensor(x.numpy().copy())
+    x2.array[3:] += 1.0
+    b = enc(x2, mask=causal).numpy()
+    np.testing.assert_allclose(a[:3], b[:3], atol=1e-6)
+    assert not np.allclose(a[3:], b[3:])
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(ValueError, match="divisible"):
+        nn.MultiheadAttention(10, 3)
+    with pytest.raises(ValueError, match="activation"):
+        nn.TransformerEncoderLayer(8, 2, activation="swish")
+    mha = nn.MultiheadAttention(4, 2)
+    x = tg.randn(3, 2, 4)
+    with pytest.raises(RuntimeError, match="is_causal"):
+        mha(x, x, x, is_causal=True)
+    with pytest.raises(TypeError, match="bool and floating"):
+        mha(x, x, x, attn_mask=tg.tensor(np.zeros((3, 3), dtype=np.int64)))
+    with pytest.raises(ValueError, match="attn_mask must have shape"):
+        mha(x, x, x, attn_mask=tg.zeros(3, 4))
+    with pytest.raises(ValueError, match="key_padding_mask"):
+        mha(x, x, x, key_padding_mask=tg.zeros(3, 2))
+    with pytest.raises(ValueError, match="3-d"):
+        mha(x, x[0], x[0])
+    with pytest.raises(RuntimeError, match="is_causal"):
+        F.scaled_dot_product_attention(x, x, x, attn_mask=tg.zeros(2, 2), is_causal=True)
+    with pytest.raises(ValueError, match="scaled_dot_product_attention"):
+        F.scaled_dot_product_attention(tg.randn(2, 3, 4), tg.randn(2, 5, 3), tg.randn(2, 5, 3))
+
+
+def test_graph_view_collapses_repeated_layers():
+    tg.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), num_layers=5)
+    loss = enc(tg.randn(4, 2, 8)).sum()
+    text = str(tg.viz.graph(loss, model=enc))
+    assert "× 5 steps" in text                                                 # one step per layer
+    assert "layers.0." in text and "layers.2." not in text                      # only the earliest drawn

@@ -281,8 +281,22 @@ class GraphView(_View):
             s = self.sig[chain[-1]]
             nxt = self._below(chain[-1], lambda p: self.sig[p] == s and p not in self._ids, 2 * self.depth + 2)
             if nxt is None or nxt in chain:
-                return chain
+                return self._period(chain)
             chain.append(nxt)
+
+    def _period(self, chain: list) -> list:
+        """Every p-th block of a chain whose blocks repeat with period p at twice the depth (p = 1 for an RNN).
+
+        A Transformer layer holds two blocks alike to ``depth`` levels (attention and feed-forward, each
+        ending in add & norm); a deeper look tells them apart, so the chain counts layers, not half-layers.
+        """
+        if len(chain) < 3:
+            return chain
+        if not hasattr(self, "_deep"):
+            self._deep = structural_signatures(self.edges, 2 * self.depth)
+        first = self._deep[chain[0]]
+        p = next((i for i in range(1, len(chain)) if self._deep[chain[i]] == first), 1)
+        return chain[::p]
 
     def _draw_chain(self, parent: Tree, chain: list) -> None:
         """Draw a chain of k equal blocks as one line "× k steps" and, under it, the earliest block."""
