@@ -295,3 +295,70 @@ def test_graph_view_collapses_repeated_layers():
     text = str(tg.viz.graph(loss, model=enc))
     assert "× 5 steps" in text                                                 # one step per layer
     assert "layers.0." in text and "layers.2." not in text                      # only the earliest drawn
+
+
+# ---------------------------------------------------------------------------
+# whole modules saved and loaded (torch.save(model, f) in PyTorch programs), PyTorch's module paths
+# ---------------------------------------------------------------------------
+
+class TinyLM(nn.Module):
+    """A module-level class, as a program's own model would be."""
+
+    def __init__(self, vocab=11, d=8):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, d)
+        layer = nn.TransformerEncoderLayer(d, 2, 16, dropout=0.1, activation=F.gelu)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.head = nn.Linear(d, vocab)
+        self.head.weight = self.emb.weight                       # tied
+        self.register_buffer("scale", tg.tensor([2.0]))
+        self.note = ("tiny", 3)
+
+    def forward(self, ids):
+        h = self.emb(ids) * self.scale
+        return self.head(self.encoder(h, mask=nn.Transformer.generate_square_subsequent_mask(ids.shape[0])))
+
+
+def test_whole_module_save_and_load(tmp_path):
+    tg.manual_seed(0)
+    m = TinyLM()
+    m.eval()
+    ids = np.random.default_rng(0).integers(0, 11, (5, 2))
+    before = m(ids).numpy()
+    path = tmp_path / "model.pt"
+    with open(path, "wb") as f:
+        tg.save(m, f)
+    with pytest.raises(tg.CheckpointError, match="TinyLM.*not allowed.*safe_globals"):
+        tg.load(path)
+    with tg.serialization.safe_globals([TinyLM]):
+        with open(path, "rb") as f:
+            m2 = tg.load(f)
+    with pytest.raises(tg.CheckpointError, match="not allowed"):    # the allowance ended with the block
+        tg.load(path)
+    assert type(m2) is TinyLM and m2.training is False and m2.note == ("tiny", 3)
+    np.testing.assert_array_equal(m2(ids).numpy(), before)
+    assert m2.head.weight is m2.emb.weight                            # still tied
+    assert m2.encoder.layers[0].activation is F.gelu
+    assert list(m2.state_dict()) == list(m.state_dict())
+    assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in m2.parameters())
+    assert m2.scale.numpy().tolist() == [2.0] and not isinstance(m2.scale, nn.Parameter)
+    m2.train()
+    opt = tg.optim.SGD(m2.parameters(), lr=0.1)
+    loss = F.cross_entropy(m2(ids).reshape(-1, 11), ids.reshape(-1))
+    loss.backward()
+    opt.step()
+    assert not np.array_equal(m2.emb.weight.numpy(), m.emb.weight.numpy())   # a separate copy was trained
+    m.register_forward_hook(lambda *a: None)
+    with pytest.raises(TypeError, match="hooks"):
+        tg.save(m, tmp_path / "hooked.pt")
+
+
+def test_pytorch_module_paths_and_onnx():
+    import tinygrad_seq.nn.modules.transformer as tr
+    assert tr.TransformerEncoderLayer is nn.TransformerEncoderLayer
+    assert tg.nn.modules.linear.NonDynamicallyQuantizableLinear is type(nn.MultiheadAttention(4, 2).out_proj)
+    assert tg.nn.modules.activation.MultiheadAttention is nn.MultiheadAttention
+    assert tg.nn.modules.sparse.Embedding is nn.Embedding and tg.nn.modules.container.ModuleList is nn.ModuleList
+    import tinygrad_seq.onnx
+    with pytest.raises(NotImplementedError, match="ONNX"):
+        tinygrad_seq.onnx.export(nn.Linear(2, 2), tg.randn(1, 2), "m.onnx")

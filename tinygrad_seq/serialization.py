@@ -7,14 +7,24 @@ of the structure as JSON in the key ``__structure__``.  Loading uses
 ``allow_pickle=False``, so opening a file never runs code.  Saving writes a
 temporary file in the same folder and renames it over the target, so an
 interrupted save leaves the previous checkpoint intact.
+
+A whole module (``torch.save(model, f)`` in PyTorch code) is stored the same
+way, as data: its class by name, its attributes, its parameters' and buffers'
+arrays.  Loading rebuilds it without unpickling anything, and, as PyTorch's
+``weights_only`` loading, only from classes and functions it is allowed to
+use: tinygrad_seq's own, and those named with ``safe_globals([...])`` (a
+context manager) or ``add_safe_globals([...])``.
 """
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import os
 import tempfile
 import zipfile
-from typing import Any
+from collections import OrderedDict
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -27,8 +37,76 @@ class CheckpointError(ValueError):
     """A file that is not a readable tinygrad_seq checkpoint; the message names the path."""
 
 
-def _encode(obj: Any, arrays: dict) -> Any:
+_SAFE: dict = {}                   # "module:qualname" -> class or function allowed when loading whole objects
+
+
+def add_safe_globals(objs: list) -> None:
+    """Allow these classes and functions when ``load`` rebuilds a whole saved module (PyTorch's name)."""
+    for obj in objs:
+        _SAFE[_global_name(obj)] = obj
+
+
+@contextlib.contextmanager
+def safe_globals(objs: list) -> Iterator[None]:
+    """``with safe_globals([MyModel, ...]): model = load(f)``: allow them for the duration (PyTorch's name)."""
+    saved = dict(_SAFE)
+    add_safe_globals(objs)
+    try:
+        yield
+    finally:
+        _SAFE.clear()
+        _SAFE.update(saved)
+
+
+def _global_name(obj: Any) -> str:
+    name = getattr(obj, "__qualname__", None)
+    if name is None or "<" in name or getattr(obj, "__module__", None) is None:
+        raise TypeError(f"save: cannot store {obj!r}: only module-level classes and functions can be named")
+    return f"{obj.__module__}:{name}"
+
+
+def _resolve(name: str) -> Any:
+    """The class or function saved under ``name``: tinygrad_seq's own, or one allowed by safe_globals."""
+    if name in _SAFE:
+        return _SAFE[name]
+    module, _, qual = name.partition(":")
+    if module == "tinygrad_seq" or module.startswith("tinygrad_seq."):
+        obj: Any = importlib.import_module(module)
+        for part in qual.split("."):
+            obj = getattr(obj, part)
+        return obj
+    raise CheckpointError(f"load: the checkpoint needs {name.replace(':', '.')}, which is not allowed; if you trust "
+                          f"it, allow it with tinygrad_seq.serialization.safe_globals([{qual}]) around load()")
+
+
+def _is_module(obj: Any) -> bool:
+    return isinstance(getattr(obj, "__dict__", None), dict) and "_parameters" in obj.__dict__ \
+        and "_modules" in obj.__dict__
+
+
+def _encode_object(obj: Any, arrays: dict, memo: dict) -> Any:
+    """A module (or a tensor/Parameter inside one) as data; shared objects are stored once and referred to."""
+    if id(obj) in memo:
+        return {"__ref__": memo[id(obj)]}
+    memo[id(obj)] = len(memo)
+    if isinstance(obj, Tensor):
+        return {"__tensor__": [memo[id(obj)], _global_name(type(obj)), _encode(obj.array, arrays, memo),
+                               bool(obj.requires_grad), getattr(obj, "_name", None)]}
+    for hooks in ("_forward_hooks", "_forward_pre_hooks", "_forward_hooks_with_kwargs",
+                  "_forward_pre_hooks_with_kwargs"):
+        if obj.__dict__.get(hooks):
+            raise TypeError(f"save: cannot store a {type(obj).__name__} with registered hooks ({hooks}); "
+                            "remove them, or save its state_dict()")
+    state = [[k, _encode(v, arrays, memo)] for k, v in obj.__dict__.items() if not k.endswith("hooks_with_kwargs")
+             and k not in ("_forward_hooks", "_forward_pre_hooks")]
+    return {"__object__": [memo[id(obj)], _global_name(type(obj)), state]}
+
+
+def _encode(obj: Any, arrays: dict, memo: dict | None = None) -> Any:
     """The JSON-able structure of ``obj``, its arrays collected in ``arrays``; raises before anything is written."""
+    memo = {} if memo is None else memo
+    if _is_module(obj) or (memo and isinstance(obj, Tensor)):
+        return _encode_object(obj, arrays, memo)
     if isinstance(obj, Tensor):
         obj = obj.array
     if isinstance(obj, np.ndarray):
@@ -43,34 +121,84 @@ def _encode(obj: Any, arrays: dict) -> Any:
     if isinstance(obj, dict):
         if not all(isinstance(k, str) for k in obj):
             raise TypeError(f"save: dict keys must be strings, got {[type(k).__name__ for k in obj]}")
-        return {"__dict__": [[k, _encode(v, arrays)] for k, v in obj.items()]}
+        return {"__dict__": [[k, _encode(v, arrays, memo)] for k, v in obj.items()]}
     if isinstance(obj, tuple):
-        return {"__tuple__": [_encode(v, arrays) for v in obj]}
+        return {"__tuple__": [_encode(v, arrays, memo) for v in obj]}
     if isinstance(obj, list):
-        return [_encode(v, arrays) for v in obj]
+        return [_encode(v, arrays, memo) for v in obj]
+    if isinstance(obj, (set, frozenset)) and memo:
+        return {"__set__": [_encode(v, arrays, memo) for v in sorted(obj, key=repr)]}
+    if isinstance(obj, np.dtype) and memo:
+        return {"__dtype__": obj.str}
+    if memo and (isinstance(obj, type) or callable(obj)) and hasattr(obj, "__qualname__"):
+        return {"__global__": _global_name(obj)}         # a class or function a module holds (an activation)
     if obj is None or isinstance(obj, (bool, int, float, str)):
         if isinstance(obj, float) and not np.isfinite(obj):
             return {"__float__": repr(obj)}
         return obj
-    if hasattr(obj, "state_dict") and hasattr(obj, "parameters"):
-        raise TypeError(f"save: cannot store a whole {type(obj).__name__} module; save its state_dict() "
-                        "and load it into a new module with load_state_dict()")
     raise TypeError(f"save: cannot store a {type(obj).__name__} (use dicts, lists, numbers, strings and arrays)")
 
 
-def _decode(obj: Any, arrays: Any) -> Any:
+_ORDERED = ("_parameters", "_buffers", "_modules")
+
+
+def _decode(obj: Any, arrays: Any, memo: dict | None = None) -> Any:
+    memo = {} if memo is None else memo
     if isinstance(obj, list):
-        return [_decode(v, arrays) for v in obj]
+        return [_decode(v, arrays, memo) for v in obj]
     if isinstance(obj, dict):
         if "__array__" in obj:
             return arrays[obj["__array__"]]
         if "__dict__" in obj:
-            return {k: _decode(v, arrays) for k, v in obj["__dict__"]}
+            return {k: _decode(v, arrays, memo) for k, v in obj["__dict__"]}
         if "__tuple__" in obj:
-            return tuple(_decode(v, arrays) for v in obj["__tuple__"])
+            return tuple(_decode(v, arrays, memo) for v in obj["__tuple__"])
         if "__float__" in obj:
             return float(obj["__float__"])
+        if "__set__" in obj:
+            return set(_decode(v, arrays, memo) for v in obj["__set__"])
+        if "__dtype__" in obj:
+            return np.dtype(obj["__dtype__"])
+        if "__global__" in obj:
+            return _resolve(obj["__global__"])
+        if "__ref__" in obj:
+            return memo[obj["__ref__"]]
+        if "__tensor__" in obj:
+            key, cls_name, data, requires_grad, name = obj["__tensor__"]
+            cls = _resolve(cls_name)
+            if not isinstance(cls, type) or not issubclass(cls, Tensor):
+                raise CheckpointError(f"load: {cls_name.replace(':', '.')} is not a Tensor class")
+            arr = _decode(data, arrays, memo)
+            t = cls(arr, requires_grad=requires_grad, dtype=arr.dtype)
+            if name is not None:
+                t._name = name
+            memo[key] = t
+            return t
+        if "__object__" in obj:
+            return _decode_object(obj["__object__"], arrays, memo)
         raise ValueError(f"unknown entry {sorted(obj)}")
+    return obj
+
+
+def _decode_object(entry: list, arrays: Any, memo: dict) -> Any:
+    """Rebuild a saved module: its class (allowed), then its attributes, without running its __init__."""
+    key, cls_name, state = entry
+    cls = _resolve(cls_name)
+    if not isinstance(cls, type) or not any(c.__name__ == "Module" and c.__module__.startswith("tinygrad_seq")
+                                             for c in cls.__mro__):
+        raise CheckpointError(f"load: {cls_name.replace(':', '.')} is not a tinygrad_seq Module")
+    from .nn.module import Module, _HookDict
+    obj = cls.__new__(cls)
+    memo[key] = obj
+    Module.__init__(obj)                                   # empty registries and hook dicts
+    for k, v in state:
+        v = _decode(v, arrays, memo)
+        if k in _ORDERED:
+            v = OrderedDict(v)
+        object.__setattr__(obj, k, v)
+    for k, v in obj.__dict__.items():
+        if k.endswith("hooks") and not isinstance(v, _HookDict):
+            object.__setattr__(obj, k, _HookDict())
     return obj
 
 

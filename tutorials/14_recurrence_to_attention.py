@@ -316,7 +316,8 @@ for name in curves:
 
 # %%
 tr = models["transformer"]
-snippet = val_ids[200:200 + 32]
+start = val_text.index(" the ", 2000) + 1                 # a piece of prose, 32 characters
+snippet = val_ids[start:start + 32]
 with tg.no_grad():
     ids = tg.tensor(snippet[:, None])
     h = tr.emb(ids) + tr.pos(np.arange(len(snippet)))[:, None, :]

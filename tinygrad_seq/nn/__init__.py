@@ -8,3 +8,4 @@ from .attention import (MultiheadAttention, Transformer, TransformerDecoder, Tra
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from .recurrent import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell, gru_step, lstm_step, rnn_step
 from ..viz import summary  # noqa: E402  (implemented with the other views in viz.py)
+from . import modules  # noqa: E402  (PyTorch's module paths: nn.modules.linear.Linear, ...)
