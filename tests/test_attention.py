@@ -362,3 +362,19 @@ def test_pytorch_module_paths_and_onnx():
     import tinygrad_seq.onnx
     with pytest.raises(NotImplementedError, match="ONNX"):
         tinygrad_seq.onnx.export(nn.Linear(2, 2), tg.randn(1, 2), "m.onnx")
+
+
+@pytest.mark.parametrize("make", [lambda: nn.LSTM(3, 4, 2, bidirectional=True), lambda: nn.GRU(3, 4),
+                                  lambda: nn.RNN(3, 4, nonlinearity="relu"), lambda: nn.GRUCell(3, 4)],
+                         ids=["lstm", "gru", "rnn-relu", "grucell"])
+def test_recurrent_modules_save_whole(make):
+    import io
+    tg.manual_seed(1)
+    m, buf = make(), io.BytesIO()
+    x = tg.randn(2, 3) if isinstance(m, nn.GRUCell) else tg.randn(5, 2, 3)
+    tg.save(m, buf)
+    buf.seek(0)
+    m2 = tg.load(buf)
+    first = lambda o: o[0] if isinstance(o, tuple) else o                        # noqa: E731
+    assert type(m2) is type(m) and m2.kind == m.kind
+    np.testing.assert_array_equal(first(m2(x)).numpy(), first(m(x)).numpy())

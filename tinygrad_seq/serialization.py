@@ -122,6 +122,8 @@ def _encode(obj: Any, arrays: dict, memo: dict | None = None) -> Any:
         if not all(isinstance(k, str) for k in obj):
             raise TypeError(f"save: dict keys must be strings, got {[type(k).__name__ for k in obj]}")
         return {"__dict__": [[k, _encode(v, arrays, memo)] for k, v in obj.items()]}
+    if isinstance(obj, tuple) and hasattr(obj, "_fields") and memo:     # a NamedTuple inside a module
+        return {"__namedtuple__": [_global_name(type(obj)), [_encode(v, arrays, memo) for v in obj]]}
     if isinstance(obj, tuple):
         return {"__tuple__": [_encode(v, arrays, memo) for v in obj]}
     if isinstance(obj, list):
@@ -159,6 +161,12 @@ def _decode(obj: Any, arrays: Any, memo: dict | None = None) -> Any:
             return set(_decode(v, arrays, memo) for v in obj["__set__"])
         if "__dtype__" in obj:
             return np.dtype(obj["__dtype__"])
+        if "__namedtuple__" in obj:
+            cls_name, values = obj["__namedtuple__"]
+            cls = _resolve(cls_name)
+            if not (isinstance(cls, type) and issubclass(cls, tuple)):
+                raise CheckpointError(f"load: {cls_name.replace(':', '.')} is not a tuple type")
+            return cls(*(_decode(v, arrays, memo) for v in values))
         if "__global__" in obj:
             return _resolve(obj["__global__"])
         if "__ref__" in obj:
