@@ -30,9 +30,8 @@ from . import charts
 from .nn.module import Module
 from .tensor import Node, Tensor, no_grad
 
-__all__ = ["graph", "GraphView", "to_dot", "save_graph", "gradient_flow", "input_gradient_flow", "compare_gradient_flow",
-           "GradientFlow",
-           "grad_table", "summary"]
+__all__ = ["graph", "GraphView", "to_dot", "save_graph", "gradient_flow", "input_gradient_flow",
+           "compare_gradient_flow", "GradientFlow", "grad_table", "summary"]
 
 
 # rich is imported when a view is drawn, not by ``import tinygrad_seq`` (it takes a while to import)

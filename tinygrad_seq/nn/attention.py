@@ -329,6 +329,14 @@ class MultiheadAttention(Module):
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Any = None,
                 need_weights: bool = True, attn_mask: Any = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+        """Attend from ``query`` (L, N, E) to ``key`` (S, N, kdim) / ``value`` (S, N, vdim) (batch first:
+        (N, L, E); unbatched: (L, E)).
+
+        ``key_padding_mask`` (N, S): True (or -inf) = a padded key nobody attends to.  ``attn_mask``
+        (L, S) or (N * num_heads, L, S): True (or -inf) = not allowed, floats are added to the scores.
+        ``is_causal`` is a hint that ``attn_mask`` is the causal mask.  Returns (output like query,
+        weights (N, L, S) averaged over heads, (N, num_heads, L, S), or None with ``need_weights=False``).
+        """
         query, key, value = _as_tensor(query), _as_tensor(key), _as_tensor(value)
         batched = query.ndim == 3
         if self.batch_first and batched:                   # (N, L, E) -> (L, N, E)
@@ -392,6 +400,7 @@ class TransformerEncoderLayer(Module):
 
     def forward(self, src: Tensor, src_mask: Any = None, src_key_padding_mask: Any = None,
                 is_causal: bool = False) -> Tensor:
+        """src (S, N, E) ((N, S, E) batch first, (S, E) unbatched) -> the same shape; masks as MultiheadAttention's."""
         x = _as_tensor(src)
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -442,6 +451,7 @@ class TransformerDecoderLayer(Module):
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Any = None, memory_mask: Any = None,
                 tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None, tgt_is_causal: bool = False,
                 memory_is_causal: bool = False) -> Tensor:
+        """tgt (T, N, E) and the encoder's output memory (S, N, E) -> (T, N, E) (batch first: N first)."""
         x, memory = _as_tensor(tgt), _as_tensor(memory)
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
@@ -487,6 +497,12 @@ def _detect_is_causal_mask(mask: Any, is_causal: bool | None, size: int) -> bool
     return m.shape == causal.shape and bool(np.all(m == causal))
 
 
+def _padding(kpm: Any) -> np.ndarray:
+    """Where a key padding mask pads: True, or a nonzero float (PyTorch's ``logical_not`` of it is False)."""
+    pad = _as_tensor(kpm).array
+    return pad if pad.dtype == np.bool_ else pad != 0
+
+
 class TransformerEncoder(Module):
     """``num_layers`` copies of ``encoder_layer`` applied in turn, then ``norm`` if given.
 
@@ -526,6 +542,7 @@ class TransformerEncoder(Module):
 
     def forward(self, src: Tensor, mask: Any = None, src_key_padding_mask: Any = None,
                 is_causal: bool | None = None) -> Tensor:
+        """Every layer in turn with the same masks; ``is_causal=None`` detects a causal ``mask`` as PyTorch does."""
         src = _as_tensor(src)
         first = self.layers[0]
         batch_first = first.self_attn.batch_first
@@ -536,9 +553,7 @@ class TransformerEncoder(Module):
         for mod in self.layers:
             output = mod(output, src_mask=mask, is_causal=is_causal, src_key_padding_mask=src_key_padding_mask)
         if self._nested_fast_path(src, mask, src_key_padding_mask):
-            pad = _as_tensor(src_key_padding_mask).array
-            pad = pad if pad.dtype == np.bool_ else pad == -np.inf
-            output = where(pad[:, :, None], 0.0, output)
+            output = where(_padding(src_key_padding_mask)[:, :, None], 0.0, output)
         if self.norm is not None:
             output = self.norm(output)
         return output
@@ -549,9 +564,7 @@ class TransformerEncoder(Module):
             return False
         if is_grad_enabled() and (src.requires_grad or any(p.requires_grad for p in self.layers[0].parameters())):
             return False
-        pad = _as_tensor(kpm).array
-        pad = pad if pad.dtype == np.bool_ else pad == -np.inf
-        keep = ~pad                                        # left-aligned: every row is True... then False...
+        keep = ~_padding(kpm)                              # left-aligned: every row is True... then False...
         return bool(np.all(keep[:, 1:] <= keep[:, :-1]))
 
 
@@ -566,6 +579,7 @@ class TransformerDecoder(Module):
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Any = None, memory_mask: Any = None,
                 tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None,
                 tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Tensor:
+        """Every layer in turn, each reading ``memory``; ``tgt_is_causal=None`` detects a causal ``tgt_mask``."""
         output = _as_tensor(tgt)
         tgt_is_causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal,
                                                _seq_len(output, self.layers[0].self_attn.batch_first))
@@ -614,6 +628,7 @@ class Transformer(Module):
                 src_key_padding_mask: Any = None, tgt_key_padding_mask: Any = None,
                 memory_key_padding_mask: Any = None, src_is_causal: bool | None = None,
                 tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Tensor:
+        """Encode ``src``, then decode ``tgt`` reading the encoding; the masks go to the matching attention."""
         src, tgt = _as_tensor(src), _as_tensor(tgt)
         if src.ndim == 3 and src.shape[0 if self.batch_first else 1] != tgt.shape[0 if self.batch_first else 1]:
             raise ShapeError(f"Transformer: the batch number of src and tgt must be equal, got shapes {src.shape} "
