@@ -287,16 +287,24 @@ class GraphView(_View):
     def _period(self, chain: list) -> list:
         """Every p-th block of a chain whose blocks repeat with period p at twice the depth (p = 1 for an RNN).
 
-        A Transformer layer holds two blocks alike to ``depth`` levels (attention and feed-forward, each
-        ending in add & norm); a deeper look tells them apart, so the chain counts layers, not half-layers.
+        A Transformer layer holds two or three blocks alike to ``depth`` levels (attention, feed-forward,
+        each ending in add & norm); a deeper look tells them apart, so the chain counts layers, not blocks.
+        No period found: the chain as it is.
         """
-        if len(chain) < 3:
+        if len(chain) < 4:
             return chain
         if not hasattr(self, "_deep"):
             self._deep = structural_signatures(self.edges, 2 * self.depth)
-        first = self._deep[chain[0]]
-        p = next((i for i in range(1, len(chain)) if self._deep[chain[i]] == first), 1)
-        return chain[::p]
+        deep = self._deep
+        for start in (0, 1):                             # the head may be one extra block (a final norm)
+            body = chain[start:]
+            compared = len(body) - 2                     # the earliest two blocks may differ (the inputs)
+            for p in range(1, compared // 2 + 1):
+                if all(deep[body[i]] == deep[body[i + p]] for i in range(compared - p)):
+                    if p == 1:
+                        return chain
+                    return body[::p] if start == 0 else [chain[0]] + body[p::p]
+        return chain
 
     def _draw_chain(self, parent: Tree, chain: list) -> None:
         """Draw a chain of k equal blocks as one line "× k steps" and, under it, the earliest block."""
