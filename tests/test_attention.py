@@ -1,6 +1,5 @@
 """Attention and the Transformer family against PyTorch 2.13's numbers (written into
 tests/attention_reference.py from the cases in tests/attention_cases.py), plus gradchecks, masks and errors."""
-import copy
 import math
 import warnings
 
