@@ -83,10 +83,10 @@ def test_equals_pytorch(case, dtype):
         return
     loss.backward()
     for n, t in ts.items():
-        close(t.grad.numpy(), exp["grads"][n], tol * 10 if dtype == np.float32 else tol, f"gradient of {n}")
+        close(t.grad.numpy(), exp["grads"][n], tol, f"gradient of {n}")
     if mod is not None:
         for (k, p), e in zip(mod.named_parameters(), exp["pgrads"].values()):
-            close(digest(p.grad.numpy().astype(np.float64)), e, tol * 10 if dtype == np.float32 else tol,
+            close(digest(p.grad.numpy().astype(np.float64)), e, tol,
                   f"gradient of {k}")
 
 
