@@ -385,3 +385,30 @@ def test_recurrent_modules_save_whole(make):
     first = lambda o: o[0] if isinstance(o, tuple) else o                        # noqa: E731
     assert type(m2) is type(m) and m2.kind == m.kind
     np.testing.assert_array_equal(first(m2(x)).numpy(), first(m(x)).numpy())
+
+
+def test_functional_mha_takes_pytorchs_arguments_and_static_kv():
+    tg.manual_seed(3)
+    E, H, L, S, N = 6, 3, 4, 5, 2
+    mha = nn.MultiheadAttention(E, H).double()
+    q = tg.randn(L, N, E, dtype=tg.float64)
+    k = tg.randn(S, N, E, dtype=tg.float64)
+    v = tg.randn(S, N, E, dtype=tg.float64)
+    kpm = tg.tensor(np.array([[False] * 4 + [True], [False] * 5]))
+    ref, ref_w = mha(q, k, v, key_padding_mask=kpm)
+    args = (q, k, v, E, H, mha.in_proj_weight, mha.in_proj_bias, None, None, False, 0.0, mha.out_proj.weight,
+            mha.out_proj.bias)                                   # PyTorch's positional order
+    out, w = F.multi_head_attention_forward(*args, training=False, key_padding_mask=kpm)
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), atol=1e-12)
+    np.testing.assert_allclose(w.numpy(), ref_w.numpy(), atol=1e-12)
+    _, W_k, W_v = (a.numpy() for a in mha.in_proj_weight.chunk(3))
+    b_k, b_v = (a.numpy() for a in mha.in_proj_bias.chunk(3)[1:])
+    per_head = lambda a: a.reshape(S, N * H, E // H).transpose(1, 0, 2)    # noqa: E731  (N * H, S, E / H)
+    static_k = tg.tensor(per_head(k.numpy() @ W_k.T + b_k))
+    static_v = tg.tensor(per_head(v.numpy() @ W_v.T + b_v))
+    ignored = tg.zeros(S, N, E, dtype=tg.float64)                # replaced by static_k / static_v
+    out_s, _ = F.multi_head_attention_forward(q, ignored, ignored, *args[3:], training=False, key_padding_mask=kpm,
+                                              static_k=static_k, static_v=static_v)
+    np.testing.assert_allclose(out_s.numpy(), ref.numpy(), atol=1e-12)
+    with pytest.raises(ValueError, match="embed_dim"):
+        F.multi_head_attention_forward(q, k, v, E + 1, *args[4:])

@@ -143,17 +143,20 @@ def _repeat_heads(t: Tensor, heads: int) -> Tensor:
 # multi-head attention
 # ---------------------------------------------------------------------------
 
-def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_heads: int,
+def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
                                  in_proj_weight: Tensor | None, in_proj_bias: Tensor | None,
                                  bias_k: Tensor | None, bias_v: Tensor | None, add_zero_attn: bool,
                                  dropout_p: float, out_proj_weight: Tensor, out_proj_bias: Tensor | None,
                                  training: bool = True, key_padding_mask: Any = None, need_weights: bool = True,
-                                 attn_mask: Any = None, q_proj_weight: Tensor | None = None,
-                                 k_proj_weight: Tensor | None = None, v_proj_weight: Tensor | None = None,
-                                 average_attn_weights: bool = True, is_causal: bool = False
-                                 ) -> tuple[Tensor, Tensor | None]:
-    """PyTorch's ``F.multi_head_attention_forward`` for inputs (L, N, E) / (S, N, Ek) or unbatched (L, E).
+                                 attn_mask: Any = None, use_separate_proj_weight: bool = False,
+                                 q_proj_weight: Tensor | None = None, k_proj_weight: Tensor | None = None,
+                                 v_proj_weight: Tensor | None = None, static_k: Tensor | None = None,
+                                 static_v: Tensor | None = None, average_attn_weights: bool = True,
+                                 is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+    """PyTorch's ``F.multi_head_attention_forward`` (its arguments, in its order) for inputs (L, N, E) /
+    (S, N, Ek) or unbatched (L, E).
 
+    ``static_k``/``static_v`` (N * num_heads, S', E / num_heads) replace the projected keys/values.
     Returns (output (L, N, E), weights (N, L, S) averaged over heads, (N, heads, L, S),
     or None when ``need_weights=False``).
     """
@@ -165,6 +168,9 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
         if key_padding_mask is not None:
             key_padding_mask = _as_tensor(key_padding_mask).unsqueeze(0)
     L, N, E = query.shape
+    if E != embed_dim_to_check or E % num_heads:
+        raise ShapeError(f"MultiheadAttention: the query has {E} features; expected embed_dim {embed_dim_to_check}, "
+                         f"divisible by num_heads {num_heads}")
     H, hd = num_heads, E // num_heads
     dtype = query.dtype
     kpm = _additive_mask(name, key_padding_mask, dtype, true_means_masked=True)
@@ -179,9 +185,13 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
 
     # projections: q = query W_q^T + b_q, k = key W_k^T + b_k, v = value W_v^T + b_v
     b_q, b_k, b_v = in_proj_bias.chunk(3) if in_proj_bias is not None else (None, None, None)
-    if in_proj_weight is not None:
+    if not use_separate_proj_weight:
+        if in_proj_weight is None:
+            raise ValueError(f"{name}: use_separate_proj_weight is False but in_proj_weight is None")
         w_q, w_k, w_v = in_proj_weight.chunk(3)
     else:
+        if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
+            raise ValueError(f"{name}: use_separate_proj_weight is True but q/k/v_proj_weight is None")
         w_q, w_k, w_v = q_proj_weight, k_proj_weight, v_proj_weight
     q, k, v = F.linear(query, w_q, b_q), F.linear(key, w_k, b_k), F.linear(value, w_v, b_v)
 
@@ -198,6 +208,10 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
         return t.reshape(t.shape[0], N, H, hd).permute(1, 2, 0, 3)
 
     q, k, v = heads(q), heads(k), heads(v)
+    if static_k is not None:                               # given keys/values per (batch, head), already projected
+        k = _as_tensor(static_k).reshape(N, H, -1, hd)
+    if static_v is not None:
+        v = _as_tensor(static_v).reshape(N, H, -1, hd)
     if add_zero_attn:                                      # one more key and value, all zeros
         zeros = Tensor._wrap(np.zeros((N, H, 1, hd), dtype=k.dtype))
         k, v = cat([k, zeros], dim=2), cat([v, zeros], dim=2)
@@ -345,9 +359,10 @@ class MultiheadAttention(Module):
             raise ShapeError(f"MultiheadAttention: query has {query.shape[-1]} features, embed_dim is "
                              f"{self.embed_dim}")
         out, weights = multi_head_attention_forward(
-            query, key, value, self.num_heads, self.in_proj_weight, self.in_proj_bias, self.bias_k, self.bias_v,
-            self.add_zero_attn, self.dropout, self.out_proj.weight, self.out_proj.bias, training=self.training,
-            key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
+            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias, self.bias_k,
+            self.bias_v, self.add_zero_attn, self.dropout, self.out_proj.weight, self.out_proj.bias,
+            training=self.training, key_padding_mask=key_padding_mask, need_weights=need_weights,
+            attn_mask=attn_mask, use_separate_proj_weight=not self._qkv_same_embed_dim,
             q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight, v_proj_weight=self.v_proj_weight,
             average_attn_weights=average_attn_weights, is_causal=is_causal)
         if self.batch_first and batched:
