@@ -267,6 +267,8 @@ def test_causal_mask_detected_and_is_causal_hint():
 def test_errors_name_the_problem():
     with pytest.raises(ValueError, match="divisible"):
         nn.MultiheadAttention(10, 3)
+    with pytest.raises(RuntimeError, match="'cuda' is not available"):
+        nn.TransformerEncoderLayer(8, 2, device="cuda")
     with pytest.raises(ValueError, match="activation"):
         nn.TransformerEncoderLayer(8, 2, activation="swish")
     mha = nn.MultiheadAttention(4, 2)

@@ -146,10 +146,10 @@ print(f"at the last position itself: LSTM {lstm_n[-1]:.2f}, Transformer {tr_n[-1
 # %% [markdown]
 # The LSTM's gradient at the first position is a tiny fraction of the one a
 # step before the end (the ratio printed above): it fell geometrically along
-# the way.  The Transformer's does not fall with distance at all: every
+# the way.  The Transformer's does not fall with distance: every
 # earlier position reaches the last output through one attention step, so
-# their gradients differ only by how much attention each gets (the spread
-# printed above), not by how far back they are.  (The last position is left
+# their gradients differ by how much attention each gets (the spread printed
+# above), not by a factor that compounds with how far back they are.  (The last position is left
 # out of these comparisons: it also reaches its own output directly, through
 # the cell's input or the residual connection.)  That is what "attention does not
 # vanish through time" means, and it is bought with cost: every position
@@ -392,13 +392,13 @@ print(f"The lead changed hands {lead_changes} time(s) over the {EVALS} measureme
 # %% [markdown]
 # Measured once in full mode (90 s of training each, on this project's
 # 2-core machine shared with other jobs): see `tutorials/README.md` for the
-# numbers of that run.  The general lesson does not depend on who wins this
+# numbers of that run (there the LSTM won clearly, while the Transformer's
+# curve was still falling faster at the end; whether it catches up with a
+# longer budget is not measured here).  What does not depend on who wins this
 # particular race: attention removes the long path that makes gradients
-# vanish (section 2) and lets every position be computed in parallel, but it
-# pays $T^2$ per layer and has to learn from data what recurrence gets by
-# construction; at a few hundred thousand characters and a minute or two of
-# CPU time that trade is close, and it tips towards attention as data,
-# context and compute grow.
+# vanish (section 2) and computes every position of a chunk at once, but it
+# pays $T^2$ scores per layer and head, sees only its window, and has to learn
+# from data the order that recurrence has by construction.
 
 # %%
 result(attn_diff=attn_diff, causal_diff=causal_diff, lstm_grad_ratio=lstm_ratio, tr_grad_ratio=tr_ratio,

@@ -29,7 +29,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..functions import cat
-from ..tensor import ShapeError, Tensor, _State, _bool_arg, _int_arg, _number_arg, is_grad_enabled, where
+from ..tensor import (ShapeError, Tensor, _State, _bool_arg, _check_device, _int_arg, _number_arg, is_grad_enabled,
+                      where)
 from . import functional as F
 from . import init
 from .layers import Dropout, LayerNorm, Linear
@@ -289,6 +290,8 @@ class MultiheadAttention(Module):
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
                  vdim: int | None = None, batch_first: bool = False, device: Any = None, dtype: Any = None):
         super().__init__()
+        if device is not None:
+            _check_device(device)
         embed_dim = _int_arg("MultiheadAttention", "embed_dim", embed_dim, 1)
         num_heads = _int_arg("MultiheadAttention", "num_heads", num_heads, 1)
         if embed_dim % num_heads:
@@ -400,7 +403,7 @@ class TransformerEncoderLayer(Module):
                  norm_first: bool = False, bias: bool = True, device: Any = None, dtype: Any = None):
         super().__init__()
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
-                                            dtype=dtype)
+                                            device=device, dtype=dtype)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
@@ -446,7 +449,7 @@ class TransformerDecoderLayer(Module):
                  norm_first: bool = False, bias: bool = True, device: Any = None, dtype: Any = None):
         super().__init__()
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, batch_first=batch_first, bias=bias,
-                                            dtype=dtype)
+                                            device=device, dtype=dtype)
         self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, batch_first=batch_first,
                                                  bias=bias, dtype=dtype)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
@@ -620,6 +623,8 @@ class Transformer(Module):
                  layer_norm_eps: float = 1e-5, batch_first: bool = False, norm_first: bool = False,
                  bias: bool = True, device: Any = None, dtype: Any = None):
         super().__init__()
+        if device is not None:
+            _check_device(device)
         if custom_encoder is not None:
             self.encoder = custom_encoder
         else:
