@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, _check_device, _check_grad_dtype, _dtype_arg, _is_int, _shape_args, _State, _to_array, _bool_arg
+from ._args import bool_arg, check_device, check_grad_dtype, dtype_arg, is_int, shape_args
+from ._state import State
+from .tensor import Tensor, to_array
 
 __all__ = ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
            "randint", "randn_like", "rand_like", "randperm", "multinomial", "arange", "linspace", "eye", "tensor",
@@ -23,12 +25,12 @@ class Generator:
     """A random stream of its own (PyTorch's ``torch.Generator``): ``g = tg.Generator().manual_seed(0)``."""
 
     def __init__(self, device: Any = "cpu"):
-        _check_device(device)
+        check_device(device)
         self._rng = np.random.default_rng()
 
     def manual_seed(self, seed: int) -> "Generator":
         """Reseed this stream; returns the generator (so ``Generator().manual_seed(0)`` chains)."""
-        if not _is_int(seed):
+        if not is_int(seed):
             raise TypeError(f"Generator.manual_seed: seed must be an integer, got {type(seed).__name__}")
         self._rng = np.random.default_rng(int(seed))
         return self
@@ -50,7 +52,7 @@ class Generator:
 
 def _rng(generator: Generator | None) -> np.random.Generator:
     if generator is None:
-        return _State.rng
+        return State.rng
     if not isinstance(generator, Generator):
         raise TypeError(f"generator must be a tg.Generator, got {type(generator).__name__}")
     return generator._rng
@@ -58,7 +60,7 @@ def _rng(generator: Generator | None) -> np.random.Generator:
 
 def set_default_device(device: Any) -> None:
     """Accepted for the CPU (the only device); any other device is refused with a clear message."""
-    _check_device(device)
+    check_device(device)
 
 
 def get_default_device() -> Any:
@@ -69,28 +71,28 @@ def get_default_device() -> Any:
 
 def _finish(arr: np.ndarray, requires_grad: bool, device: Any) -> Tensor:
     if device is not None:
-        _check_device(device)
+        check_device(device)
     if requires_grad is not False and requires_grad is not True:
-        _bool_arg("factory", "requires_grad", requires_grad)
+        bool_arg("factory", "requires_grad", requires_grad)
     t = Tensor._wrap(arr)
     if requires_grad:
-        _check_grad_dtype(arr.dtype, "factory")
+        check_grad_dtype(arr.dtype, "factory")
         t.requires_grad = True
     return t
 
 
 def _dtype(dtype: Any, op: str = "factory") -> np.dtype:
-    return _State.default_dtype if dtype is None else _dtype_arg(op, dtype)
+    return State.default_dtype if dtype is None else dtype_arg(op, dtype)
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """A tensor of zeros of the given shape (``zeros(2, 3)`` or ``zeros((2, 3))``)."""
-    return _finish(np.zeros(_shape_args(size, "zeros"), dtype=_dtype(dtype, "zeros")), requires_grad, device)
+    return _finish(np.zeros(shape_args(size, "zeros"), dtype=_dtype(dtype, "zeros")), requires_grad, device)
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """A tensor of ones of the given shape."""
-    return _finish(np.ones(_shape_args(size, "ones"), dtype=_dtype(dtype, "ones")), requires_grad, device)
+    return _finish(np.ones(shape_args(size, "ones"), dtype=_dtype(dtype, "ones")), requires_grad, device)
 
 
 def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
@@ -101,8 +103,8 @@ def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: An
 def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """A tensor of the given shape filled with ``fill_value`` (its dtype inferred like ``tg.tensor``'s)."""
     if dtype is None:
-        dtype = _to_array(_fill("full", fill_value), None).dtype
-    return _finish(np.full(_shape_args((size,), "full"), _fill("full", fill_value), dtype=_dtype(dtype, "full")),
+        dtype = to_array(_fill("full", fill_value), None).dtype
+    return _finish(np.full(shape_args((size,), "full"), _fill("full", fill_value), dtype=_dtype(dtype, "full")),
                    requires_grad, device)
 
 
@@ -117,7 +119,7 @@ def _fill(op: str, v: Any) -> Any:
 def _like(t: Any, dtype: Any) -> tuple[tuple, np.dtype]:
     if not isinstance(t, Tensor):
         raise TypeError(f"expected a Tensor, got {type(t).__name__}")
-    return t.shape, (t.dtype if dtype is None else _dtype_arg("factory", dtype))
+    return t.shape, (t.dtype if dtype is None else dtype_arg("factory", dtype))
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
@@ -146,14 +148,14 @@ def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Generator | None = None,
           device: Any = None) -> Tensor:
     """Samples of N(0, 1)."""
-    arr = _rng(generator).standard_normal(_shape_args(size, "randn")).astype(_dtype(dtype, "randn"))
+    arr = _rng(generator).standard_normal(shape_args(size, "randn")).astype(_dtype(dtype, "randn"))
     return _finish(arr, requires_grad, device)
 
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Generator | None = None,
          device: Any = None) -> Tensor:
     """Samples of U[0, 1)."""
-    arr = _rng(generator).random(_shape_args(size, "rand")).astype(_dtype(dtype, "rand"))
+    arr = _rng(generator).random(shape_args(size, "rand")).astype(_dtype(dtype, "rand"))
     return _finish(arr, requires_grad, device)
 
 
@@ -178,15 +180,15 @@ def randint(low: int, high: Any = None, size: Any = None, *, dtype: Any = np.int
         low, high, size = 0, low, high
     elif high is None:
         low, high = 0, low
-    if not (_is_int(low) and _is_int(high)) or high <= low:
+    if not (is_int(low) and is_int(high)) or high <= low:
         raise ValueError(f"randint: needs integers low < high, got low={low!r}, high={high!r}")
-    shape = _shape_args((size,), "randint")
+    shape = shape_args((size,), "randint")
     return _finish(_rng(generator).integers(low, high, size=shape).astype(dtype), False, device)
 
 
 def randperm(n: int, *, dtype: Any = np.int64, generator: Generator | None = None, device: Any = None) -> Tensor:
     """A random permutation of 0 .. n-1."""
-    if not _is_int(n) or n < 0:
+    if not is_int(n) or n < 0:
         raise ValueError(f"randperm: n must be a non-negative integer, got {n!r}")
     return _finish(_rng(generator).permutation(int(n)).astype(dtype), False, device)
 
@@ -194,12 +196,12 @@ def randperm(n: int, *, dtype: Any = np.int64, generator: Generator | None = Non
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,  # noqa: A002
                 generator: Generator | None = None) -> Tensor:
     """Draw ``num_samples`` indices per row with probability proportional to the row's (non-negative) weights."""
-    w = (input.array if isinstance(input, Tensor) else _to_array(input, None)).astype(np.float64)
+    w = (input.array if isinstance(input, Tensor) else to_array(input, None)).astype(np.float64)
     if w.ndim not in (1, 2):
         raise ValueError(f"multinomial: input must be 1-d or 2-d, got shape {w.shape}")
     if not np.isfinite(w).all() or (w < 0).any():
         raise ValueError("multinomial: probabilities must be finite and non-negative")
-    if not _is_int(num_samples) or num_samples <= 0:
+    if not is_int(num_samples) or num_samples <= 0:
         raise ValueError(f"multinomial: num_samples must be a positive integer, got {num_samples!r}")
     rows = w.reshape(-1, w.shape[-1])
     rng = _rng(generator)
@@ -232,8 +234,8 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
         raise ValueError(f"arange: upper bound and larger bound inconsistent with step sign "
                          f"(start={start}, end={end}, step={step})")
     if dtype is None:
-        dtype = np.int64 if all(_is_int(v) for v in (start, end, step)) else _State.default_dtype
-    dtype = _dtype_arg("arange", dtype)
+        dtype = np.int64 if all(is_int(v) for v in (start, end, step)) else State.default_dtype
+    dtype = dtype_arg("arange", dtype)
     return _finish(np.arange(start, end, step, dtype=dtype), requires_grad, device)
 
 
@@ -248,7 +250,7 @@ def _num(op: str, name: str, v: Any) -> Any:
 def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False,
              device: Any = None) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
-    if not _is_int(steps) or steps < 0:
+    if not is_int(steps) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative integer, got {steps!r}")
     return _finish(np.linspace(_num("linspace", "start", start), _num("linspace", "end", end), steps,
                                dtype=_dtype(dtype, "linspace")), requires_grad, device)
@@ -257,7 +259,7 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_g
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """The identity matrix (n x m)."""
     for name, v in (("n", n), ("m", m)):
-        if v is not None and (not _is_int(v) or v < 0):
+        if v is not None and (not is_int(v) or v < 0):
             raise ValueError(f"eye: {name} must be a non-negative integer, got {v!r}")
     return _finish(np.eye(n, m, dtype=_dtype(dtype, "eye")), requires_grad, device)
 
@@ -265,9 +267,9 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """``tg.tensor(data)``: a new tensor, dtype inferred as PyTorch does (floats -> float32, ints -> int64, bools)."""
     if device is not None:
-        _check_device(device)
-    t = Tensor._wrap(_to_array(data, dtype))          # always a copy
-    if _bool_arg("tensor", "requires_grad", requires_grad):
+        check_device(device)
+    t = Tensor._wrap(to_array(data, dtype))          # always a copy
+    if bool_arg("tensor", "requires_grad", requires_grad):
         t.requires_grad_(True)
     return t
 
@@ -292,7 +294,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 def _typed(dtype: Any, name: str):
     def make(*args: Any) -> Tensor:
-        if len(args) == 1 and not _is_int(args[0]):
+        if len(args) == 1 and not is_int(args[0]):
             return tensor(args[0], dtype=dtype)
         return zeros(*args, dtype=dtype)
     make.__name__ = name

@@ -10,7 +10,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import ops
-from .tensor import ShapeError, Tensor, _dim, _int_arg, _to_array, where  # noqa: F401  (where: re-exported)
+from ._args import dim_arg, int_arg
+from .tensor import ShapeError, Tensor, to_array, where  # noqa: F401  (where: re-exported)
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "mm", "bmm", "exp", "log", "sqrt", "sin", "cos", "abs",
@@ -24,7 +25,7 @@ __all__ = [
 
 
 def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor._wrap(_to_array(x, None))
+    return x if isinstance(x, Tensor) else Tensor._wrap(to_array(x, None))
 
 
 def add(a: Any, b: Any, alpha: float = 1) -> Tensor: return _t(a).add(b, alpha=alpha)      # noqa: E704
@@ -212,7 +213,7 @@ def _check_list(name: str, tensors: Any) -> list[Tensor]:
 def cat(tensors: Sequence[Any], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Join tensors along an existing dimension; every other dimension must match."""
     ts = _check_list("cat", tensors)
-    d = _dim(axis if axis is not None else dim, ts[0].ndim, "cat")
+    d = dim_arg(axis if axis is not None else dim, ts[0].ndim, "cat")
     if ts[0].ndim == 0:
         raise ShapeError("cat: zero-dimensional tensors cannot be concatenated (use stack)")
     return ops.Concat.apply(*ts, axis=d)
@@ -224,7 +225,7 @@ concatenate = concat = cat
 def stack(tensors: Sequence[Any], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Join equally shaped tensors along a new dimension."""
     ts = _check_list("stack", tensors)
-    d = _dim(axis if axis is not None else dim, ts[0].ndim + 1, "stack")
+    d = dim_arg(axis if axis is not None else dim, ts[0].ndim + 1, "stack")
     return ops.Stack.apply(*ts, axis=d)
 
 
@@ -247,7 +248,7 @@ def _triangle_input(op: str, x: Any, diagonal: Any) -> Tensor:
     x = _t(x)
     if x.ndim < 2:
         raise ShapeError(f"{op}: input tensor must have at least 2 dimensions, got shape {x.shape}")
-    _int_arg(op, "diagonal", diagonal, None)
+    int_arg(op, "diagonal", diagonal, None)
     return x
 
 

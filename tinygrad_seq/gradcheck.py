@@ -14,7 +14,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .tensor import Tensor, _topological_order, no_grad, _number_arg
+from ._args import number_arg
+from .tensor import Tensor, topological_order, no_grad
 
 
 class GradcheckError(AssertionError):
@@ -53,7 +54,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6, 
     if not callable(fn):
         raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
     for name, v in (("eps", eps), ("atol", atol), ("rtol", rtol)):
-        _number_arg("gradcheck", name, v, 0, lo_ok=name != "eps")
+        number_arg("gradcheck", name, v, 0, lo_ok=name != "eps")
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
     if not hasattr(inputs, "__iter__"):
@@ -135,7 +136,7 @@ def _reaches(outs: list[Tensor], tensors: list[Tensor]) -> bool:
     if any(id(o) in wanted for o in outs):
         return True
     roots = [o.grad_fn for o in outs if o.grad_fn is not None]
-    for node in _topological_order(roots) if roots else []:
+    for node in topological_order(roots) if roots else []:
         if any(isinstance(p, Tensor) and id(p) in wanted for p in node.inputs):
             return True
     return False

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from .lazygrad import ProductSum, Scatter
-from .tensor import Node, ShapeError, _State
+from ._state import State
+from .tensor import Node, ShapeError
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -330,7 +331,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     """1 / (1 + e^-x), in place in one buffer.  For very negative x, e^-x overflows to inf and
     the result is exactly 0 (the true value is below the smallest normal float): no nan, and the
     overflow is expected, so its warning is silenced."""
-    x = x if x.dtype.kind == "f" else x.astype(_State.default_dtype)
+    x = x if x.dtype.kind == "f" else x.astype(State.default_dtype)
     t = np.negative(x, out=np.empty_like(x))
     with np.errstate(over="ignore"):
         np.exp(t, out=t)

@@ -241,8 +241,8 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
     """Read a checkpoint written by ``save`` (a path or a binary file object); anything else raises one
     ``CheckpointError`` naming it.  ``map_location`` is accepted for PyTorch code (everything is on the CPU)."""
     if map_location is not None and not callable(map_location):
-        from .tensor import _check_device
-        _check_device(map_location)
+        from ._args import check_device
+        check_device(map_location)
     path = getattr(f, "name", "<file object>") if hasattr(f, "read") else os.fspath(f)
     if not hasattr(f, "read") and not os.path.isfile(path):
         raise CheckpointError(f"{path}: no such checkpoint file")

@@ -13,7 +13,9 @@ time needs no special code: it is this loop over an unrolled graph.
 
 Read in this order: the ``Node`` (what one recorded op keeps), ``backward``
 (the loop), then ``Tensor``.  The ops themselves, each forward beside its VJP,
-are the table in ``ops.py``; the speed tricks of the loop (lazy gradient
+are the table in ``ops.py``; the global modes (grad mode, anomaly mode,
+default dtype, generator, in-place epoch) live in ``_state.py`` and the shared
+argument checks in ``_args.py``; the speed tricks of the loop (lazy gradient
 forms, garbage-collector deferral) live in ``lazygrad.py`` and ``_gc.py``.
 
 Why ``ops`` is imported at the bottom of this file: the ops subclass ``Node``
@@ -34,178 +36,18 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from . import lazygrad
+from ._args import (ShapeError, axes_arg, bool_arg, check_device, check_grad_dtype, device, dim_arg, dim_nd,
+                    dtype_arg, int_arg, is_int, number_arg, range_index, shape_args)
 from ._gc import full_gc_deferred
+from ._state import (MODIFIED, AnomalyError, State, buffer_of, detect_anomaly, enable_grad, get_default_dtype,
+                     inference_mode, is_grad_enabled, manual_seed, mark_modified, no_grad, set_default_dtype,
+                     set_grad_enabled, version_of)
 
 __all__ = [
     "Tensor", "Node", "ShapeError", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
     "is_grad_enabled", "set_default_dtype", "get_default_dtype", "manual_seed", "detect_anomaly",
     "AnomalyError", "device",
 ]
-
-
-class ShapeError(ValueError):
-    """An op was given shapes it cannot combine; the message names the op and the shapes."""
-
-
-class AnomalyError(RuntimeError):
-    """Raised under ``detect_anomaly()``: the first op whose output or gradient is not finite."""
-
-
-# ----------------------------------------------------------------------------
-# global state: grad mode, anomaly mode, default dtype, random generator
-# ----------------------------------------------------------------------------
-
-class _State:
-    grad_enabled = True
-    anomaly = False                    # detect_anomaly(): check every op's output and gradient
-    default_dtype = np.dtype(np.float32)
-    rng = np.random.default_rng()
-    epoch = 0                          # counts in-place changes; see "In-place changes" below
-
-
-def is_grad_enabled() -> bool:
-    """Whether ops record a graph right now (False inside ``no_grad()``)."""
-    return _State.grad_enabled
-
-
-class no_grad:
-    """``with tg.no_grad():`` ops inside record no graph and save nothing (also a decorator: ``@tg.no_grad()``)."""
-
-    mode = False
-
-    def __init__(self) -> None:
-        self._prev: list[bool] = []
-
-    def __enter__(self) -> None:
-        self._prev.append(_State.grad_enabled)
-        _State.grad_enabled = self.mode
-
-    def __exit__(self, *exc: Any) -> None:
-        _State.grad_enabled = self._prev.pop()
-
-    def __call__(self, fn: Callable) -> Callable:
-        mode = self.mode
-
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            prev = _State.grad_enabled
-            _State.grad_enabled = mode
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                _State.grad_enabled = prev
-        wrapped.__name__ = getattr(fn, "__name__", "wrapped")
-        wrapped.__doc__ = getattr(fn, "__doc__", None)
-        return wrapped
-
-
-class enable_grad(no_grad):
-    """``with tg.enable_grad():`` turns recording back on inside ``no_grad``."""
-
-    mode = True
-
-
-class inference_mode(no_grad):
-    """PyTorch's ``inference_mode``: here the same as ``no_grad`` (``inference_mode(False)`` changes nothing)."""
-
-    def __init__(self, mode: bool = True) -> None:
-        super().__init__()
-        self.mode = not mode
-
-
-class set_grad_enabled(no_grad):
-    """``tg.set_grad_enabled(False)`` switches recording off now (as in PyTorch); as a context manager it
-    switches back to the previous mode on exit."""
-
-    def __init__(self, mode: bool) -> None:
-        super().__init__()
-        if not isinstance(mode, (bool, np.bool_)):
-            raise TypeError(f"set_grad_enabled: mode must be True or False, got {type(mode).__name__} {mode!r}")
-        self.mode = bool(mode)
-        self.prev = _State.grad_enabled
-        _State.grad_enabled = self.mode
-
-    def __enter__(self) -> None:
-        pass
-
-    def __exit__(self, *exc: Any) -> None:
-        _State.grad_enabled = self.prev
-
-
-def set_default_dtype(dtype: Any) -> None:
-    """Set the dtype that Python floats and lists of floats become (float32 unless changed)."""
-    dt = _dtype_arg("set_default_dtype", dtype)
-    if dt.kind != "f":
-        raise TypeError(f"set_default_dtype: dtype must be a floating dtype (tg.float32 or tg.float64), got {dt}")
-    _State.default_dtype = dt
-
-
-def get_default_dtype() -> np.dtype:
-    """The dtype of tensors made from Python floats (float32 unless changed)."""
-    return _State.default_dtype
-
-
-def manual_seed(seed: int) -> None:
-    """Seed the generator behind every random factory, initializer and dropout mask."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"manual_seed: seed must be an integer, got {type(seed).__name__}")
-    _State.rng = np.random.default_rng(int(seed))
-
-
-class detect_anomaly:
-    """``with tg.detect_anomaly():`` check every op's output in forward and every gradient in backward.
-
-    The first value that is not finite where the op's own inputs were raises
-    ``AnomalyError`` naming the op, the shapes, and the file and line of your
-    code that created the op (for a NaN born in backward: the op whose VJP
-    produced it, and where that op was created).  Off by default; when off
-    it costs one flag test per op.
-    """
-
-    def __init__(self, mode: bool = True):
-        self.mode = mode
-        self._prev: list[bool] = []
-
-    def __enter__(self) -> None:
-        self._prev.append(_State.anomaly)
-        _State.anomaly = self.mode
-
-    def __exit__(self, *exc: Any) -> None:
-        _State.anomaly = self._prev.pop()
-
-
-class device:
-    """``tg.device("cpu")``: tinygrad_seq computes on the CPU with numpy; any other device is refused."""
-
-    def __init__(self, type: str = "cpu", index: int | None = None):  # noqa: A002 (PyTorch's name)
-        self.type = _check_device(type)
-        self.index = index
-
-    def __repr__(self) -> str:
-        return "device(type='cpu')"
-
-    def __eq__(self, other: Any) -> bool:
-        return isinstance(other, (device, str)) and str(other).split(":")[0] == "cpu"
-
-    def __hash__(self) -> int:
-        return hash("cpu")
-
-    def __str__(self) -> str:
-        return "cpu"
-
-
-_DTYPE_NAMES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "double",
-                "float", "long", "int", "half"}
-
-
-def _check_device(dev: Any) -> str:
-    name = str(dev.type if isinstance(dev, device) else dev)
-    if isinstance(dev, str) and dev in _DTYPE_NAMES:
-        raise RuntimeError(f"device {name!r} is not available: {name!r} is a dtype name, not a device; pass a "
-                           f"dtype object (tg.{name})")
-    if name.split(":")[0] != "cpu":
-        raise RuntimeError(f"device {name!r} is not available: tinygrad_seq computes on the CPU with numpy "
-                           "(use 'cpu', or leave the device out)")
-    return "cpu"
 
 
 # ----------------------------------------------------------------------------
@@ -253,15 +95,15 @@ class Node:
         n = len(inputs)
         if n == 1:
             x = inputs[0]
-            needs = _ONE if x.requires_grad and _State.grad_enabled else None
+            needs = _ONE if x.requires_grad and State.grad_enabled else None
             arrays = (x.array,)
         elif n == 2:
             a, b = inputs
-            needs = _NEEDS[a.requires_grad, b.requires_grad] if _State.grad_enabled else None
+            needs = _NEEDS[a.requires_grad, b.requires_grad] if State.grad_enabled else None
             arrays = (a.array, b.array)
         else:
             flags = tuple([t.requires_grad for t in inputs])
-            needs = flags if _State.grad_enabled and True in flags else None
+            needs = flags if State.grad_enabled and True in flags else None
             arrays = [t.array for t in inputs]
         node.needs_input_grad = needs
         try:
@@ -288,7 +130,7 @@ class Node:
                 node.inputs = tuple([(x.grad_fn or x) if x.requires_grad else None for x in inputs])
             node.hooks = None
             node.retained = None
-            node.epoch = _State.epoch
+            node.epoch = State.epoch
             node.shape = out.shape
             node.dtype = out.dtype
             t.requires_grad = True
@@ -296,7 +138,7 @@ class Node:
         else:
             t.requires_grad = False
             t.grad_fn = None
-        if _State.anomaly:
+        if State.anomaly:
             _anomaly_forward(node, inputs, out, needs is not None)
         return t
 
@@ -374,7 +216,7 @@ def _saved_arrays(saved: Any) -> tuple:
 # backward: order the nodes, then for each take its gradient, run hooks, call its VJP, accumulate
 # ----------------------------------------------------------------------------
 
-def _topological_order(roots: Iterable[Node]) -> list[Node]:
+def topological_order(roots: Iterable[Node]) -> list[Node]:
     """Nodes reachable from ``roots``, each after every node that reads it (iterative DFS, no recursion)."""
     order: list[Node] = []
     seen: set = set()
@@ -406,8 +248,8 @@ def _backward(roots: Sequence["Tensor"], grads: Sequence[np.ndarray], retain_gra
     for r, g in zip(roots, grads):
         sums.add(r.grad_fn, g)
     wanted = {t.grad_fn: t for t in capture if t.grad_fn is not None} if capture is not None else None
-    order = _topological_order([r.grad_fn for r in roots])
-    epoch, anomaly = _State.epoch, _State.anomaly
+    order = topological_order([r.grad_fn for r in roots])
+    epoch, anomaly = State.epoch, State.anomaly
     for node in order:
         g = sums.pop(node, None)               # all contributions, summed
         if node.epoch != epoch:                # something changed in place since the node was recorded
@@ -471,55 +313,15 @@ def _run_hooks(hooks: list, g: np.ndarray, where: str) -> np.ndarray:
     return g
 
 
-# ----------------------------------------------------------------------------
-# In-place changes.  A node keeps arrays for its VJP; if one of them changes in
-# place before backward (an optimizer step, ``p -= lr * p.grad``, ``load_state_dict``),
-# the gradient would silently be wrong.  Every in-place change therefore calls
-# ``_mark_modified``, which bumps a global counter (``_State.epoch``) and notes,
-# for the array's underlying buffer (views and ``.data`` share one), the count at
-# which it changed.  A node records the counter when it is made; ``backward``
-# compares one integer per node and only when they differ looks at what the node
-# saved.
-# ----------------------------------------------------------------------------
-
-_MODIFIED: dict = {}            # id(buffer) -> [weakref(buffer), epoch of last change, changes, label]
-
-
-def _buffer(a: np.ndarray) -> np.ndarray:
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
-
-
-def _mark_modified(t: "Tensor") -> None:
-    """Record that ``t``'s values were changed in place."""
-    _State.epoch += 1
-    buf = _buffer(t.array)
-    key = id(buf)
-    entry = _MODIFIED.get(key)
-    if entry is None or entry[0]() is not buf:
-        def forget(ref: Any, key: int = key) -> None:
-            if _MODIFIED.get(key, (None,))[0] is ref:
-                del _MODIFIED[key]
-        entry = _MODIFIED[key] = [weakref.ref(buf, forget), 0, 0, None]
-    entry[1] = _State.epoch
-    entry[2] += 1
-    label = getattr(t, "_name", None)
-    if label:
-        entry[3] = label
-
-
-def _version(a: np.ndarray) -> int:
-    buf = _buffer(a)
-    entry = _MODIFIED.get(id(buf))
-    return entry[2] if entry is not None and entry[0]() is buf else 0
-
+# The stale-graph check: ``_state.mark_modified`` counts every in-place change;
+# a node records the count when it is made, and backward looks at what a node
+# saved only when the count has moved since.
 
 def _check_saved(node: Node) -> None:
     """Raise if an array ``node`` saved for its VJP changed in place after the node was recorded."""
     for a in _saved_arrays(getattr(node, "saved", None)):     # (an op that saves nothing never set it)
-        buf = _buffer(a)
-        entry = _MODIFIED.get(id(buf))
+        buf = buffer_of(a)
+        entry = MODIFIED.get(id(buf))
         if entry is not None and entry[0]() is buf and entry[1] > node.epoch:
             what = f"the parameter '{entry[3]}'" if entry[3] else "a tensor"
             raise RuntimeError(
@@ -574,7 +376,7 @@ def _anomaly_backward(node: Node, g: np.ndarray, grads_in: tuple) -> None:
 # Tensor
 # ----------------------------------------------------------------------------
 
-def _to_array(data: Any, dtype: Any) -> np.ndarray:
+def to_array(data: Any, dtype: Any) -> np.ndarray:
     """``data`` as a new ndarray: PyTorch's ``tensor()`` rules (floats -> default dtype, ints -> int64)."""
     if isinstance(data, Tensor):
         data = data.array
@@ -587,20 +389,15 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
         raise TypeError(f"tensor: cannot make a tensor from {what} data (expected numbers, booleans, "
                         "nested lists of them, or a numeric numpy array)")
     if dtype is not None:
-        dt = _dtype_arg("tensor", dtype)
+        dt = dtype_arg("tensor", dtype)
         if dt.kind in "biu" and arr.dtype.kind in "fc" and not np.isfinite(arr).all():
             raise ValueError(f"tensor: cannot convert non-finite values (nan or inf) to {dt}")
         return arr.astype(dt, copy=False)
     if arr.dtype.kind == "f" and not isinstance(data, (np.ndarray, np.generic)):
-        arr = arr.astype(_State.default_dtype)
+        arr = arr.astype(State.default_dtype)
     elif arr.dtype.kind in "iu" and not isinstance(data, (np.ndarray, np.generic)):
         arr = arr.astype(np.int64)
     return arr
-
-
-def _check_grad_dtype(dtype: np.dtype, where: str) -> None:
-    if dtype.kind != "f":
-        raise TypeError(f"{where}: only floating-point tensors can require grad, this one is {dtype}")
 
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
@@ -626,14 +423,14 @@ class Tensor:
 
     def __init__(self, data: Any = (), requires_grad: bool = False, dtype: Any = None, device: Any = None):
         if device is not None:
-            _check_device(device)
-        arr = _to_array(data, dtype)
+            check_device(device)
+        arr = to_array(data, dtype)
         if dtype is None and arr.dtype.kind in "biu":
-            arr = arr.astype(_State.default_dtype)
+            arr = arr.astype(State.default_dtype)
         if requires_grad is not False and requires_grad is not True:
-            _bool_arg("Tensor", "requires_grad", requires_grad)
+            bool_arg("Tensor", "requires_grad", requires_grad)
         if requires_grad:
-            _check_grad_dtype(arr.dtype, "Tensor")
+            check_grad_dtype(arr.dtype, "Tensor")
         self.array = arr
         self.requires_grad = bool(requires_grad)
         self.grad = None
@@ -668,19 +465,19 @@ class Tensor:
     def data(self, value: Any) -> None:
         arr = value.array if isinstance(value, Tensor) else np.asarray(value)
         if self.requires_grad:
-            _check_grad_dtype(arr.dtype, ".data =")
+            check_grad_dtype(arr.dtype, ".data =")
         self.array = arr
 
     @property
     def _version(self) -> int:
         """How many times this tensor's values were changed in place (PyTorch's counter)."""
-        return _version(self.array)
+        return version_of(self.array)
 
     def size(self, dim: int | None = None) -> Any:
         """The shape (``size()``) or one length (``size(dim)``), as PyTorch's ``size``."""
         if dim is None:
             return self.array.shape
-        return self.array.shape[_dim_nd(dim, self.ndim, "size")]
+        return self.array.shape[dim_nd(dim, self.ndim, "size")]
 
     def numel(self) -> int:
         """The number of elements."""
@@ -749,7 +546,7 @@ class Tensor:
         body = np.array2string(self.array, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3)
         extra = ""
         kind = self.array.dtype.kind
-        if (kind == "f" and self.array.dtype != _State.default_dtype) or (kind in "iu" and self.array.dtype != np.int64):
+        if (kind == "f" and self.array.dtype != State.default_dtype) or (kind in "iu" and self.array.dtype != np.int64):
             extra += f", dtype={self.array.dtype}"
         if self.grad_fn is not None:
             extra += f", grad_fn=<{self.grad_fn.name}>"
@@ -814,9 +611,9 @@ class Tensor:
             raise RuntimeError("requires_grad_: you can only change requires_grad flags of leaf variables; "
                                "use .detach() first")
         if requires_grad is not False and requires_grad is not True:
-            _bool_arg("requires_grad_", "requires_grad", requires_grad)
+            bool_arg("requires_grad_", "requires_grad", requires_grad)
         if requires_grad:
-            _check_grad_dtype(self.array.dtype, "requires_grad_")
+            check_grad_dtype(self.array.dtype, "requires_grad_")
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -993,11 +790,11 @@ class Tensor:
 
     def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         """True where every element (over ``dim``) is true."""
-        return Tensor._wrap(np.all(self.array, axis=_axes_arg(dim, self.ndim, "all"), keepdims=keepdim))
+        return Tensor._wrap(np.all(self.array, axis=axes_arg(dim, self.ndim, "all"), keepdims=keepdim))
 
     def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         """True where some element (over ``dim``) is true."""
-        return Tensor._wrap(np.any(self.array, axis=_axes_arg(dim, self.ndim, "any"), keepdims=keepdim))
+        return Tensor._wrap(np.any(self.array, axis=axes_arg(dim, self.ndim, "any"), keepdims=keepdim))
 
     def equal(self, other: Any) -> bool:
         """True if both have the same shape and values (PyTorch's ``torch.equal``)."""
@@ -1006,7 +803,7 @@ class Tensor:
 
     def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
         """Whether all values are within ``atol + rtol * |other|`` of ``other``."""
-        o = other.array if isinstance(other, Tensor) else _to_array(other, None)
+        o = other.array if isinstance(other, Tensor) else to_array(other, None)
         try:
             np.broadcast_shapes(self.shape, o.shape)
         except ValueError:
@@ -1029,23 +826,23 @@ class Tensor:
     # -- elementwise functions ------------------------------------------------
     def exp(self) -> "Tensor":
         """e^x, elementwise."""
-        return _ops.Exp.apply(self if self.array.dtype.kind in "fc" else self.to(_State.default_dtype))
+        return _ops.Exp.apply(self if self.array.dtype.kind in "fc" else self.to(State.default_dtype))
 
     def log(self) -> "Tensor":
         """Natural logarithm, elementwise."""
-        return _ops.Log.apply(self if self.array.dtype.kind in "fc" else self.to(_State.default_dtype))
+        return _ops.Log.apply(self if self.array.dtype.kind in "fc" else self.to(State.default_dtype))
 
     def sqrt(self) -> "Tensor":
         """Square root, elementwise."""
-        return _ops.Sqrt.apply(self if self.array.dtype.kind in "fc" else self.to(_State.default_dtype))
+        return _ops.Sqrt.apply(self if self.array.dtype.kind in "fc" else self.to(State.default_dtype))
 
     def sin(self) -> "Tensor":
         """sin x, elementwise."""
-        return _ops.Sin.apply(self if self.array.dtype.kind in "fc" else self.to(_State.default_dtype))
+        return _ops.Sin.apply(self if self.array.dtype.kind in "fc" else self.to(State.default_dtype))
 
     def cos(self) -> "Tensor":
         """cos x, elementwise."""
-        return _ops.Cos.apply(self if self.array.dtype.kind in "fc" else self.to(_State.default_dtype))
+        return _ops.Cos.apply(self if self.array.dtype.kind in "fc" else self.to(State.default_dtype))
 
     def abs(self) -> "Tensor":
         """|x|, elementwise."""
@@ -1053,7 +850,7 @@ class Tensor:
 
     def tanh(self) -> "Tensor":
         """tanh x, elementwise."""
-        return _ops.Tanh.apply(self if self.array.dtype.kind in "fc" else self.to(_State.default_dtype))
+        return _ops.Tanh.apply(self if self.array.dtype.kind in "fc" else self.to(State.default_dtype))
 
     def sigmoid(self) -> "Tensor":
         """1 / (1 + e^-x), elementwise, without overflow."""
@@ -1067,11 +864,11 @@ class Tensor:
         """x if x > 0 else negative_slope * x."""
         if isinstance(negative_slope, Tensor) and negative_slope.numel() == 1:
             negative_slope = negative_slope.item()          # a constant, as before (no gradient to the slope)
-        return _ops.LeakyRelu.apply(self, slope=_number_arg("leaky_relu", "negative_slope", negative_slope))
+        return _ops.LeakyRelu.apply(self, slope=number_arg("leaky_relu", "negative_slope", negative_slope))
 
     def softplus(self) -> "Tensor":
         """log(1 + e^x), elementwise, without overflow."""
-        return _ops.Softplus.apply(self if self.array.dtype.kind == "f" else self.to(_State.default_dtype))
+        return _ops.Softplus.apply(self if self.array.dtype.kind == "f" else self.to(State.default_dtype))
 
     def clamp(self, min: float | None = None, max: float | None = None) -> "Tensor":  # noqa: A002
         """Limit every element to [min, max] (either may be None)."""
@@ -1112,7 +909,7 @@ class Tensor:
         if self.array.dtype.kind != "f":
             raise TypeError(f"mean: needs a floating-point tensor, got {self.dtype} (use .float() first)")
         if self.array.size == 0:
-            axes = _axes_arg(axis if axis is not None else dim, self.ndim, "mean")
+            axes = axes_arg(axis if axis is not None else dim, self.ndim, "mean")
             n = int(np.prod([self.shape[a] for a in (range(self.ndim) if axes is None else axes)]))
             if n == 0:
                 over = "" if axes is None else f" over dim {axes if len(axes) > 1 else axes[0]}"
@@ -1137,7 +934,7 @@ class Tensor:
         """Variance with Bessel's correction by default (``correction=1``; ``unbiased=False`` means 0)."""
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
-        _number_arg("var", "correction", correction, 0)
+        number_arg("var", "correction", correction, 0)
         return self._reduce(_ops.Var, dim, keepdim, axis, keepdims, correction=correction)
 
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -1151,8 +948,8 @@ class Tensor:
                 or isinstance(p, bool) or p != p:
             raise ValueError(f"norm: p must be a number or 'fro', got {p!r}")
         if p == 0:                                  # the number of non-zero elements (no gradient)
-            return Tensor._wrap((self.array != 0).sum(axis=_axes_arg(dim, self.ndim, "norm"), keepdims=keepdim)
-                                .astype(self.dtype if self.dtype.kind == "f" else _State.default_dtype))
+            return Tensor._wrap((self.array != 0).sum(axis=axes_arg(dim, self.ndim, "norm"), keepdims=keepdim)
+                                .astype(self.dtype if self.dtype.kind == "f" else State.default_dtype))
         if p in ("fro", 2):
             return (self * self).sum(dim, keepdim).sqrt()
         if p == float("inf"):
@@ -1162,10 +959,10 @@ class Tensor:
         return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
 
     def _reduce(self, op: type, dim: Any, keepdim: bool, axis: Any, keepdims: bool | None, **params: Any) -> "Tensor":
-        axes = _axes_arg(axis if axis is not None else dim, self.ndim, op.name)
+        axes = axes_arg(axis if axis is not None else dim, self.ndim, op.name)
         keep = keepdim if keepdims is None else keepdims
         if keep is not True and keep is not False:
-            keep = _bool_arg(op.name, "keepdim", keep)
+            keep = bool_arg(op.name, "keepdim", keep)
         return op.apply(self, axis=axes, keepdims=keep, **params)
 
     def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool | None = None) -> Any:
@@ -1183,7 +980,7 @@ class Tensor:
         keep = bool(keepdim if keepdims is None else keepdims)
         if d is None:
             return op.apply(self, axis=None, keepdims=keep)
-        d = _dim(d, self.ndim, op.name)
+        d = dim_arg(d, self.ndim, op.name)
         if self.shape and self.shape[d] == 0:
             raise ShapeError(f"{op.name}: cannot reduce over dimension {d} of size 0 (shape {self.shape})")
         idx = arg(self.array, axis=d, keepdims=True) if self.ndim else np.zeros((), np.int64)
@@ -1197,7 +994,7 @@ class Tensor:
         d = axis if axis is not None else dim
         if self.array.size == 0:
             raise ShapeError(f"argmax: cannot take the argmax of an empty tensor (shape {self.shape})")
-        return Tensor._wrap(np.argmax(self.array, axis=None if d is None else _dim(d, self.ndim, "argmax"),
+        return Tensor._wrap(np.argmax(self.array, axis=None if d is None else dim_arg(d, self.ndim, "argmax"),
                                       keepdims=keepdim).astype(np.int64))
 
     def argmin(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> "Tensor":
@@ -1205,7 +1002,7 @@ class Tensor:
         d = axis if axis is not None else dim
         if self.array.size == 0:
             raise ShapeError(f"argmin: cannot take the argmin of an empty tensor (shape {self.shape})")
-        return Tensor._wrap(np.argmin(self.array, axis=None if d is None else _dim(d, self.ndim, "argmin"),
+        return Tensor._wrap(np.argmin(self.array, axis=None if d is None else dim_arg(d, self.ndim, "argmin"),
                                       keepdims=keepdim).astype(np.int64))
 
     def cumsum(self, dim: int, *, axis: int | None = None) -> "Tensor":
@@ -1223,10 +1020,10 @@ class Tensor:
 
     def _floating(self) -> "Tensor":
         """Integer and bool tensors converted to the default float dtype (for ops that only make sense on floats)."""
-        return self if self.array.dtype.kind in "fc" else self.to(_State.default_dtype)
+        return self if self.array.dtype.kind in "fc" else self.to(State.default_dtype)
 
     def _along(self, op: type, dim: Any) -> "Tensor":
-        d = _dim(dim, self.ndim, op.name)
+        d = dim_arg(dim, self.ndim, op.name)
         if self.ndim == 0:                          # PyTorch accepts dim 0 / -1 on a 0-d tensor
             return op.apply(self.reshape(1), axis=0).reshape(())
         return op.apply(self, axis=d)
@@ -1234,7 +1031,7 @@ class Tensor:
     # -- shape ------------------------------------------------------------------
     def reshape(self, *shape: Any) -> "Tensor":
         """The same values in a new shape (one size may be -1)."""
-        return _ops.Reshape.apply(self, shape=_shape_args(shape, "reshape", allow_minus_one=True))
+        return _ops.Reshape.apply(self, shape=shape_args(shape, "reshape", allow_minus_one=True))
 
     def view(self, *shape: Any) -> "Tensor":
         """The same values in a new shape (PyTorch's ``view``; here a reshape)."""
@@ -1248,19 +1045,19 @@ class Tensor:
         """Dimensions ``start_dim`` .. ``end_dim`` merged into one."""
         if self.ndim == 0:
             return self.reshape(1)
-        s, e = _dim(start_dim, self.ndim, "flatten"), _dim(end_dim, self.ndim, "flatten")
+        s, e = dim_arg(start_dim, self.ndim, "flatten"), dim_arg(end_dim, self.ndim, "flatten")
         if s > e:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {self.shape}")
         return self.reshape(self.shape[:s] + (int(np.prod(self.shape[s:e + 1])),) + self.shape[e + 1:])
 
     def permute(self, *dims: Any) -> "Tensor":
         """Dimensions reordered (``permute(1, 0, 2)``)."""
-        return _ops.Permute.apply(self, axes=_shape_args(dims, "permute"))
+        return _ops.Permute.apply(self, axes=shape_args(dims, "permute"))
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> "Tensor":
         """Swap two axes (PyTorch's ``transpose``); ``permute`` reorders all of them."""
         axes = list(range(self.ndim))
-        d0, d1 = _dim(dim0, self.ndim, "transpose"), _dim(dim1, self.ndim, "transpose")
+        d0, d1 = dim_arg(dim0, self.ndim, "transpose"), dim_arg(dim1, self.ndim, "transpose")
         if self.ndim == 0:
             return self                         # PyTorch: transposing a 0-d tensor returns it
         axes[d0], axes[d1] = axes[d1], axes[d0]
@@ -1279,17 +1076,17 @@ class Tensor:
     def squeeze(self, dim: Any = None, *, axis: Any = None) -> "Tensor":
         """Size-1 dimensions removed (only ``dim`` if given)."""
         d = axis if axis is not None else dim
-        axes = range(self.ndim) if d is None else _axes_arg(d, self.ndim, "squeeze")
+        axes = range(self.ndim) if d is None else axes_arg(d, self.ndim, "squeeze")
         return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1)))
 
     def unsqueeze(self, dim: int) -> "Tensor":
         """A size-1 dimension inserted at ``dim``."""
-        d = _dim(dim, self.ndim + 1, "unsqueeze")
+        d = dim_arg(dim, self.ndim + 1, "unsqueeze")
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
     def expand(self, *sizes: Any) -> "Tensor":
         """Broadcast to ``sizes`` (-1 keeps an existing size; new axes may be added in front)."""
-        sizes = _shape_args(sizes, "expand", allow_minus_one=True, many_minus_ones=True)
+        sizes = shape_args(sizes, "expand", allow_minus_one=True, many_minus_ones=True)
         lead = len(sizes) - self.ndim
         if lead < 0:
             raise ShapeError(f"expand: cannot expand {self.shape} to fewer dimensions {sizes}")
@@ -1305,18 +1102,18 @@ class Tensor:
 
     def broadcast_to(self, shape: Sequence[int]) -> "Tensor":
         """Broadcast to ``shape`` (numpy's rules); gradients are summed back."""
-        return _ops.BroadcastTo.apply(self, shape=_shape_args((shape,), "broadcast_to"))
+        return _ops.BroadcastTo.apply(self, shape=shape_args((shape,), "broadcast_to"))
 
     def split(self, split_size_or_sections: Any, dim: int = 0, *, axis: int | None = None) -> tuple["Tensor", ...]:
         """PyTorch's split: an int is the size of each piece (the last may be smaller), a list the sizes."""
-        d = _dim_nd(axis if axis is not None else dim, self.ndim, "split")
+        d = dim_nd(axis if axis is not None else dim, self.ndim, "split")
         n = self.shape[d]
-        if type(split_size_or_sections) is int or _is_int(split_size_or_sections):
+        if type(split_size_or_sections) is int or is_int(split_size_or_sections):
             step = int(split_size_or_sections)
             if step <= 0:
                 raise ValueError(f"split: split_size must be a positive integer, got {step}")
             sizes = [min(step, n - i) for i in range(0, n, step)] or [0]
-        elif isinstance(split_size_or_sections, (list, tuple)) and all(_is_int(s) for s in split_size_or_sections):
+        elif isinstance(split_size_or_sections, (list, tuple)) and all(is_int(s) for s in split_size_or_sections):
             sizes = [int(s) for s in split_size_or_sections]
             if any(s < 0 for s in sizes) or sum(sizes) != n:
                 raise ShapeError(f"split: sizes {sizes} must be non-negative and add up to {n}, the length of "
@@ -1326,32 +1123,32 @@ class Tensor:
                             f"got {split_size_or_sections!r}")
         out, start = [], 0
         for s in sizes:
-            out.append(_ops.GetItem.apply(self, index=_range_index(d, start, start + s)))
+            out.append(_ops.GetItem.apply(self, index=range_index(d, start, start + s)))
             start += s
         return tuple(out)
 
     def chunk(self, chunks: int, dim: int = 0, *, axis: int | None = None) -> tuple["Tensor", ...]:
         """PyTorch's chunk: pieces of ceil(n / chunks) each (fewer pieces if that covers n)."""
-        if not _is_int(chunks) or chunks <= 0:
+        if not is_int(chunks) or chunks <= 0:
             raise ValueError(f"chunk: chunks must be a positive integer, got {chunks!r}")
-        d = _dim_nd(axis if axis is not None else dim, self.ndim, "chunk")
+        d = dim_nd(axis if axis is not None else dim, self.ndim, "chunk")
         return self.split(max(-(-self.shape[d] // chunks), 1), d)
 
     def unbind(self, dim: int = 0) -> tuple["Tensor", ...]:
         """The slices along ``dim``, that dimension removed."""
-        d = _dim_nd(dim, self.ndim, "unbind")
+        d = dim_nd(dim, self.ndim, "unbind")
         return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
 
     def narrow(self, dim: int, start: int, length: int) -> "Tensor":
         """``length`` elements of ``dim`` from ``start`` (a view of the values)."""
-        d = _dim_nd(dim, self.ndim, "narrow")
+        d = dim_nd(dim, self.ndim, "narrow")
         if not (0 <= start and length >= 0 and start + length <= self.shape[d]):
             raise IndexError(f"narrow: start {start} + length {length} exceeds dimension {d} of size {self.shape[d]}")
         return self[(slice(None),) * d + (slice(start, start + length),)]
 
     def gather(self, dim: int, index: Any) -> "Tensor":
         """out[i][j] = self[index[i][j]][j] for dim 0 (and so on): PyTorch's ``gather``."""
-        d = _dim(dim, self.ndim, "gather")
+        d = dim_arg(dim, self.ndim, "gather")
         idx = _int_index(index, "gather")
         if self.ndim == 0:                      # PyTorch: a 0-d input takes a 0-d index, which must be 0
             if idx.ndim != 0 or int(idx) != 0:
@@ -1365,7 +1162,7 @@ class Tensor:
 
     def repeat(self, *sizes: Any) -> "Tensor":
         """Tile the tensor ``sizes[i]`` times along each dimension (PyTorch's ``repeat``)."""
-        sizes = _shape_args(sizes, "repeat")
+        sizes = shape_args(sizes, "repeat")
         if len(sizes) < self.ndim:
             raise ShapeError(f"repeat: needs at least {self.ndim} sizes for shape {self.shape}, got {sizes}")
         x = self.reshape((1,) * (len(sizes) - self.ndim) + self.shape)
@@ -1374,7 +1171,7 @@ class Tensor:
 
     def flip(self, dims: Any) -> "Tensor":
         """Reversed along ``dims``."""
-        axes = _axes_arg(dims, self.ndim, "flip")
+        axes = axes_arg(dims, self.ndim, "flip")
         return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))]
 
     def contiguous(self) -> "Tensor":
@@ -1388,7 +1185,7 @@ class Tensor:
     # -- sorting --------------------------------------------------------------
     def sort(self, dim: int = -1, descending: bool = False) -> MinMax:
         """``(values, indices)`` sorted along ``dim`` (stable)."""
-        d = _dim(dim, self.ndim, "sort")
+        d = dim_arg(dim, self.ndim, "sort")
         idx = np.argsort(-self.array if descending else self.array, axis=d, kind="stable") if self.ndim else \
             np.zeros((), np.int64)
         return MinMax(self.gather(d, idx) if self.ndim else self, Tensor._wrap(idx.astype(np.int64)))
@@ -1399,9 +1196,9 @@ class Tensor:
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> MinMax:  # noqa: A002
         """``(values, indices)`` of the ``k`` largest (or smallest) along ``dim``."""
-        d = _dim(dim, self.ndim, "topk")
+        d = dim_arg(dim, self.ndim, "topk")
         n = self.shape[d] if self.ndim else 1
-        if not _is_int(k) or not 0 <= k <= n:
+        if not is_int(k) or not 0 <= k <= n:
             raise ValueError(f"topk: k must be an integer in [0, {n}], got {k!r}")
         if self.ndim == 0:
             values, indices = self.reshape(1).topk(k, 0, largest, sorted)
@@ -1430,7 +1227,7 @@ class Tensor:
             if isinstance(a, Tensor):
                 dtype = a.dtype
             elif isinstance(a, (str, device)):
-                _check_device(a)
+                check_device(a)
             else:
                 dtype = a
         kwargs.pop("non_blocking", None)
@@ -1439,7 +1236,7 @@ class Tensor:
             raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
         if dtype is None:
             return self
-        dtype = _dtype_arg("to", dtype)
+        dtype = dtype_arg("to", dtype)
         if dtype == self.array.dtype:
             return self
         return _ops.Cast.apply(self, dtype=dtype)
@@ -1452,7 +1249,7 @@ class Tensor:
 
     def cuda(self, *args: Any, **kwargs: Any) -> "Tensor":
         """Refused: tinygrad_seq computes on the CPU with numpy."""
-        _check_device("cuda")
+        check_device("cuda")
         return self
 
     def float(self) -> "Tensor":
@@ -1482,23 +1279,23 @@ class Tensor:
     # -- new tensors like this one ---------------------------------------------
     def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
         """Zeros of ``size``, this tensor's dtype by default."""
-        return _new(np.zeros(_shape_args(size, "new_zeros"), dtype or self.dtype), requires_grad)
+        return _new(np.zeros(shape_args(size, "new_zeros"), dtype or self.dtype), requires_grad)
 
     def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
         """Ones of ``size``, this tensor's dtype by default."""
-        return _new(np.ones(_shape_args(size, "new_ones"), dtype or self.dtype), requires_grad)
+        return _new(np.ones(shape_args(size, "new_ones"), dtype or self.dtype), requires_grad)
 
     def new_full(self, size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
         """A tensor of ``size`` filled with ``fill_value``, this tensor's dtype by default."""
         fill = _lift(fill_value, self).array
         if fill.ndim:
             raise TypeError(f"new_full: fill_value must be a number, got {fill_value!r}")
-        return _new(np.full(_shape_args((size,), "new_full"), fill,
-                            _dtype_arg("new_full", dtype) if dtype is not None else self.dtype), requires_grad)
+        return _new(np.full(shape_args((size,), "new_full"), fill,
+                            dtype_arg("new_full", dtype) if dtype is not None else self.dtype), requires_grad)
 
     def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
         """A new tensor from ``data``, this tensor's dtype by default."""
-        return _new(_to_array(data, dtype or self.dtype), requires_grad)
+        return _new(to_array(data, dtype or self.dtype), requires_grad)
 
     # -- in place ----------------------------------------------------------------
     # PyTorch's semantics: the tensor's own array changes and it stays the same
@@ -1510,7 +1307,7 @@ class Tensor:
     # grad cannot be changed in place with grad mode on (PyTorch's error).
     def _inplace(self, name: str, recorded: Callable[[], "Tensor"], direct: Callable[[np.ndarray], Any],
                  operand: Any = None) -> "Tensor":
-        if _State.grad_enabled and (self.requires_grad or (isinstance(operand, Tensor) and operand.requires_grad)):
+        if State.grad_enabled and (self.requires_grad or (isinstance(operand, Tensor) and operand.requires_grad)):
             if self.requires_grad and self.grad_fn is None:
                 raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place "
                                    "operation. (Change it under `with tg.no_grad():`, as optimizers do.)")
@@ -1528,7 +1325,7 @@ class Tensor:
             raise ShapeError(f"{name}: in-place result does not fit the tensor of shape {self.shape}: {e}") from None
         except TypeError as e:             # numpy's casting error, e.g. a float into an int tensor
             raise RuntimeError(f"{name}: result can't be cast to the tensor's dtype {self.dtype}: {e}") from None
-        _mark_modified(self)
+        mark_modified(self)
         return self
 
     def _inplace_binary(self, name: str, other: Any, ufunc: np.ufunc, expr: Callable) -> "Tensor":
@@ -1595,15 +1392,15 @@ class Tensor:
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
         """Fill with samples of U[a, b), in place (from the generator ``tg.manual_seed`` resets)."""
-        _number_arg("uniform_", "a", a), _number_arg("uniform_", "b", b)
+        number_arg("uniform_", "a", a), number_arg("uniform_", "b", b)
         if a > b:
             raise ValueError(f"uniform_: expects a <= b, got a={a}, b={b}")
-        return self._random_fill("uniform_", lambda shape: _State.rng.uniform(a, b, shape))
+        return self._random_fill("uniform_", lambda shape: State.rng.uniform(a, b, shape))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
         """Fill with samples of N(mean, std^2), in place."""
-        _number_arg("normal_", "mean", mean), _number_arg("normal_", "std", std, 0)
-        return self._random_fill("normal_", lambda shape: _State.rng.normal(mean, std, shape))
+        number_arg("normal_", "mean", mean), number_arg("normal_", "std", std, 0)
+        return self._random_fill("normal_", lambda shape: State.rng.normal(mean, std, shape))
 
     def _random_fill(self, name: str, draw: Callable) -> "Tensor":
         values = draw(self.shape)
@@ -1654,12 +1451,8 @@ class Tensor:
 
 
 # ----------------------------------------------------------------------------
-# argument helpers (one place each)
+# operands: lifting numbers, promotion, masks and indices (the shared argument checks are in _args.py)
 # ----------------------------------------------------------------------------
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-
 
 def _is_float_operand(v: Any) -> bool:
     if isinstance(v, Tensor):
@@ -1667,110 +1460,10 @@ def _is_float_operand(v: Any) -> bool:
     return isinstance(v, float) or (isinstance(v, np.ndarray) and v.dtype.kind == "f")
 
 
-def _dtype_arg(op: str, dtype: Any) -> np.dtype:
-    """A dtype argument (``tg.float32``, ``np.int64``, ``"float64"``, ...), checked to be numeric or bool."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt is None or dt.kind not in "biufc" or isinstance(dtype, (int, float)) and not isinstance(dtype, bool):
-        raise TypeError(f"{op}: dtype must be a numeric or bool dtype (tg.float32, tg.int64, tg.bool, ...), "
-                        f"got {dtype!r}")
-    return dt
-
-
-def _int_arg(op: str, name: str, v: Any, low: int | None = 0) -> int:
-    """An integer argument (a size, a count), checked: "<op>: <name> must be an integer >= low, got ..."."""
-    if not _is_int(v):
-        raise TypeError(f"{op}: {name} must be an integer, got {type(v).__name__} {v!r}")
-    if low is not None and v < low:
-        raise ValueError(f"{op}: {name} must be an integer >= {low}, got {v}")
-    return int(v)
-
-
-def _number_arg(op: str, name: str, v: Any, lo: float = -float("inf"), hi: float = float("inf"),
-                lo_ok: bool = True, hi_ok: bool = True) -> float:
-    """A real-number argument (a rate, a probability, an eps), checked to be finite and in range."""
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{op}: {name} must be a number, got {type(v).__name__} {v!r}")
-    if v != v or v in (float("inf"), -float("inf")) or not (v > lo or (lo_ok and v == lo)) \
-            or not (v < hi or (hi_ok and v == hi)):
-        if hi == float("inf"):
-            rng = "" if lo == -float("inf") else f" {'>=' if lo_ok else '>'} {lo:g}"
-        else:
-            rng = f" in {'[' if lo_ok else '('}{lo:g}, {hi:g}{']' if hi_ok else ')'}"
-        raise ValueError(f"{op}: {name} must be a finite number{rng}, got {v!r}")
-    return v
-
-
-def _bool_arg(op: str, name: str, v: Any) -> bool:
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{op}: {name} must be True or False, got {type(v).__name__} {v!r}")
-    return bool(v)
-
-
-def _dim(d: Any, ndim: int, op: str) -> int:
-    """One dimension index, checked (PyTorch's range: [-ndim, ndim), and 0 / -1 for 0-d)."""
-    if type(d) is int and -ndim <= d < ndim:       # the common case, fast
-        return d if d >= 0 else d + ndim
-    if not _is_int(d):
-        raise TypeError(f"{op}: dim must be an integer, got {type(d).__name__} {d!r}")
-    n = max(ndim, 1)
-    if not -n <= d < n:
-        raise IndexError(f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
-    return int(d) % n if ndim else 0
-
-
-def _dim_nd(d: Any, ndim: int, op: str) -> int:
-    """``_dim`` for ops that need a real axis: a 0-d tensor has none (PyTorch's IndexError)."""
-    if ndim == 0:
-        _dim(d, ndim, op)                       # the type check first
-        raise IndexError(f"{op}: dimension specified as {d} but the tensor has no dimensions (it is 0-d)")
-    return _dim(d, ndim, op)
-
-
-def _axes_arg(d: Any, ndim: int, op: str) -> Any:
-    """None (all axes) or a tuple of checked dimension indices."""
-    if d is None:
-        return None
-    if isinstance(d, (list, tuple)):
-        axes = tuple(_dim(a, ndim, op) for a in d)
-        if len(set(axes)) != len(axes):
-            raise ValueError(f"{op}: dim {tuple(d)} names a dimension twice")
-        return axes
-    return (_dim(d, ndim, op),)
-
-
-def _shape_args(args: tuple, op: str, allow_minus_one: bool = False, many_minus_ones: bool = False) -> tuple:
-    """Sizes given as ``f(2, 3)``, ``f((2, 3))`` or ``f([2, 3])``, checked to be ints (>= 0, or -1 where allowed)."""
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        args = tuple(args[0])
-    elif len(args) == 1 and isinstance(args[0], Tensor):
-        args = tuple(args[0].tolist()) if args[0].ndim else (args[0].item(),)
-    sizes = []
-    for s in args:
-        if isinstance(s, Tensor) and s.numel() == 1:
-            s = s.item()
-        if not _is_int(s):
-            raise TypeError(f"{op}: sizes must be integers, got {type(s).__name__} {s!r} in {tuple(args)}")
-        if s < 0 and not (allow_minus_one and s == -1):
-            raise ValueError(f"{op}: sizes must be non-negative, got {tuple(args)}")
-        sizes.append(int(s))
-    if allow_minus_one and not many_minus_ones and sizes.count(-1) > 1:
-        raise ValueError(f"{op}: only one size can be -1 (inferred), got {tuple(sizes)}")
-    return tuple(sizes)
-
-
 def _need_ndim(op: str, a: Tensor, na: int, b: Any, nb: int) -> None:
     b_ndim = b.ndim if isinstance(b, Tensor) else np.ndim(b)
     if a.ndim != na or b_ndim != nb:
         raise ShapeError(f"{op}: expects {na}-d and {nb}-d tensors, got shapes {a.shape} and {np.shape(b)}")
-
-
-@functools.lru_cache(maxsize=1024)
-def _range_index(axis: int, start: int, stop: int) -> tuple:
-    """The index ``[:, ..., :, start:stop]``, cached: a recurrent layer splits its gates the same way every step."""
-    return (slice(None),) * axis + (slice(start, stop),)
 
 
 def _int_index(index: Any, op: str) -> np.ndarray:
@@ -1824,11 +1517,11 @@ def _lift(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, (bool, int, float)):
         dt = like.array.dtype
         if isinstance(value, float) and dt.kind not in "fc":
-            dt = _State.default_dtype
+            dt = State.default_dtype
         elif isinstance(value, int) and not isinstance(value, bool) and dt.kind == "b":
             dt = np.dtype(np.int64)
         return Tensor._wrap(np.array(value, dtype=dt))
-    return Tensor._wrap(_to_array(value, None))
+    return Tensor._wrap(to_array(value, None))
 
 
 def _index_arrays(index: Any) -> Any:
@@ -1846,7 +1539,7 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 (PyTo
     """``input`` where ``condition`` is true, else ``other``, elementwise (no gradient to ``condition``)."""
     cond = _bool_mask(condition, "where", "the condition")
     like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else \
-        Tensor._wrap(_to_array(input, None))
+        Tensor._wrap(to_array(input, None))
     a, b = _lift(input, like), _lift(other, like)
     try:
         return _ops.Where.apply(a, b, cond=cond)

@@ -37,7 +37,8 @@ from . import nn, optim
 from .data import CharVocab, DataError, Streams, load_text, min_text_length, split_text
 from .data.corpus import describe_chars
 from .serialization import CheckpointError, load, save
-from .tensor import Tensor, _State, get_default_dtype, no_grad, set_default_dtype
+from ._state import State
+from .tensor import Tensor, get_default_dtype, no_grad, set_default_dtype
 
 __all__ = ["TrainConfig", "ConfigError", "CheckpointError", "DataError", "CharLM", "Checkpoint", "TrainResult",
            "train", "evaluate", "evaluate_checkpoint", "resume_config", "sample", "save_checkpoint", "load_checkpoint", "Reporter", "ConsoleReporter",
@@ -549,14 +550,14 @@ def set_blas_threads(n: int) -> int | None:
 
 
 def _rng_state() -> str:
-    return json.dumps(_State.rng.bit_generator.state)
+    return json.dumps(State.rng.bit_generator.state)
 
 
 def _set_rng_state(text: str) -> None:
     st = json.loads(text)
     gen = np.random.Generator(getattr(np.random, st["bit_generator"])())
     gen.bit_generator.state = st
-    _State.rng = gen
+    State.rng = gen
 
 
 def prepare_out(out: str | None, default_parent: str = "runs") -> str:

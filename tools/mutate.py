@@ -216,7 +216,7 @@ MUTANTS = [
       "if entry is not None and entry[0]() is buf:",
       "a change made before the node was recorded also counts as stale (an optimizer step, then forward, raises)",
       ("tests/test_inplace.py", "tests/test_optim.py")),
-    M("inplace-direct-not-marked", T, "        _mark_modified(self)\n        return self\n\n    def _inplace_binary",
+    M("inplace-direct-not-marked", T, "        mark_modified(self)\n        return self\n\n    def _inplace_binary",
       "        return self\n\n    def _inplace_binary",
       "an in-place op on the direct path (no_grad, or no gradient flowing) is not marked modified",
       ("tests/test_inplace.py", "tests/test_tensor.py")),

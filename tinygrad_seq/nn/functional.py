@@ -13,7 +13,9 @@ from ..functions import cat, leaky_relu, log_softmax, logsumexp, relu, sigmoid, 
 from .. import ops as _ops
 from ..functions import _t
 from ..functions import pad as _pad
-from ..tensor import ShapeError, Tensor, _State, _bool_arg, _int_arg, _number_arg, _to_array, where
+from .._args import bool_arg, int_arg, number_arg
+from .._state import State
+from ..tensor import ShapeError, Tensor, to_array, where
 
 __all__ = [
     "linear", "embedding", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
@@ -49,19 +51,19 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
     """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
-    _bool_arg("dropout", "training", training)
+    bool_arg("dropout", "training", training)
     if not training or p == 0:
         return x
     if p == 1:
         return x * 0
-    keep = _State.rng.random(x.shape) >= p
+    keep = State.rng.random(x.shape) >= p
     return x * Tensor._wrap((keep / (1 - p)).astype(x.dtype))
 
 
 def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
     """Integer class indices -> int64 rows with a 1 at each index (PyTorch's ``F.one_hot``; no gradient)."""
     idx = _int_array("one_hot", "indices", indices)
-    if _int_arg("one_hot", "num_classes", num_classes, -1) == -1 and idx.size == 0:
+    if int_arg("one_hot", "num_classes", num_classes, -1) == -1 and idx.size == 0:
         raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass num_classes")
     if num_classes == -1:
         num_classes = int(idx.max()) + 1 if idx.size else 0
@@ -200,7 +202,7 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
     """
     x = _t(input)
     ns = tuple(normalized_shape) if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
-    ns = tuple(_int_arg("layer_norm", "normalized_shape", n, 0) for n in ns)
+    ns = tuple(int_arg("layer_norm", "normalized_shape", n, 0) for n in ns)
     if not ns:
         raise ValueError("layer_norm: normalized_shape must name at least one dimension, got ()")
     if not ns or x.shape[x.ndim - len(ns):] != ns or len(ns) > x.ndim:
@@ -231,7 +233,7 @@ def _class_last(logits: Tensor) -> Tensor:
 def nll_loss(log_probs: Tensor, target: Any, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """loss_i = -log_probs[i, target_i]; "mean" averages over targets that are not ``ignore_index``."""
     _check_reduction("nll_loss", reduction)
-    _int_arg("nll_loss", "ignore_index", ignore_index, None)
+    int_arg("nll_loss", "ignore_index", ignore_index, None)
     log_probs = _t(log_probs)
     if log_probs.ndim == 0:
         raise ShapeError("nll_loss: input must have a class dimension: (C,), (N, C) or (N, C, d1, ...), got a 0-d "
@@ -268,8 +270,8 @@ def cross_entropy(logits: Tensor, target: Any, ignore_index: int = -100, reducti
     (1 - e) one-hot + e / C uniform.
     """
     _check_reduction("cross_entropy", reduction)
-    _int_arg("cross_entropy", "ignore_index", ignore_index, None)
-    if _number_arg("cross_entropy", "label_smoothing", label_smoothing) and not 0 <= label_smoothing <= 1:
+    int_arg("cross_entropy", "ignore_index", ignore_index, None)
+    if number_arg("cross_entropy", "label_smoothing", label_smoothing) and not 0 <= label_smoothing <= 1:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     logits = _t(logits)
     if logits.ndim == 0:

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, no_grad, _number_arg
+from .._args import number_arg
+from ..tensor import Tensor, no_grad
 from ..utils._generator import numpy_rng
 
 __all__ = [
@@ -100,7 +101,7 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
     """Fill ``tensor`` with values drawn from U(a, b)."""
     _check("uniform_", tensor)
-    _number_arg("nn.init.uniform_", "a", a), _number_arg("nn.init.uniform_", "b", b)
+    number_arg("nn.init.uniform_", "a", a), number_arg("nn.init.uniform_", "b", b)
     if a > b:
         raise ValueError(f"nn.init.uniform_: expects a <= b, got a={a}, b={b}")
     return _fill(tensor, numpy_rng(generator).uniform(a, b, size=tensor.shape))
@@ -109,7 +110,7 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = No
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
     """Fill ``tensor`` with values drawn from N(mean, std^2)."""
     _check("normal_", tensor)
-    _number_arg("nn.init.normal_", "mean", mean), _number_arg("nn.init.normal_", "std", std, 0)
+    number_arg("nn.init.normal_", "mean", mean), number_arg("nn.init.normal_", "std", std, 0)
     return _fill(tensor, numpy_rng(generator).normal(mean, std, size=tensor.shape))
 
 
@@ -117,7 +118,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
                   generator: Any = None) -> Tensor:
     """Fill ``tensor`` from N(mean, std^2) truncated to [a, b] (redrawing values outside, by rejection)."""
     _check("trunc_normal_", tensor)
-    _number_arg("nn.init.trunc_normal_", "mean", mean), _number_arg("nn.init.trunc_normal_", "std", std, 0)
+    number_arg("nn.init.trunc_normal_", "mean", mean), number_arg("nn.init.trunc_normal_", "std", std, 0)
     if not a < b:
         raise ValueError(f"trunc_normal_: need a < b, got a={a}, b={b}")
     rng = numpy_rng(generator)
@@ -133,7 +134,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill ``tensor`` with the value ``val``."""
-    return _fill(_check("constant_", tensor), _number_arg("nn.init.constant_", "val", val))
+    return _fill(_check("constant_", tensor), number_arg("nn.init.constant_", "val", val))
 
 
 def ones_(tensor: Tensor) -> Tensor:

@@ -6,14 +6,16 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, _State, _bool_arg, _int_arg, _is_int, _number_arg
+from .._args import bool_arg, int_arg, is_int, number_arg
+from .._state import State
+from ..tensor import Tensor
 from . import functional as F
 from .module import Module, Parameter
 
 
 def _uniform_param(shape: tuple, bound: float) -> Parameter:
     """A new parameter drawn from U(-bound, bound) with the seeded generator, in the default dtype."""
-    return Parameter(_State.rng.uniform(-bound, bound, size=shape).astype(_State.default_dtype))
+    return Parameter(State.rng.uniform(-bound, bound, size=shape).astype(State.default_dtype))
 
 
 class Linear(Module):
@@ -21,9 +23,9 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         super().__init__()
-        in_features, out_features = _int_arg("Linear", "in_features", in_features), \
-            _int_arg("Linear", "out_features", out_features)
-        _bool_arg("Linear", "bias", bias)
+        in_features, out_features = int_arg("Linear", "in_features", in_features), \
+            int_arg("Linear", "out_features", out_features)
+        bool_arg("Linear", "bias", bias)
         self.in_features, self.out_features = in_features, out_features
         bound = 1 / math.sqrt(in_features) if in_features else 0.0
         self.weight = _uniform_param((out_features, in_features), bound)
@@ -41,13 +43,13 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None):
         super().__init__()
-        num_embeddings = _int_arg("Embedding", "num_embeddings", num_embeddings)
-        embedding_dim = _int_arg("Embedding", "embedding_dim", embedding_dim)
-        if padding_idx is not None and (not _is_int(padding_idx) or not -num_embeddings <= padding_idx < num_embeddings):
+        num_embeddings = int_arg("Embedding", "num_embeddings", num_embeddings)
+        embedding_dim = int_arg("Embedding", "embedding_dim", embedding_dim)
+        if padding_idx is not None and (not is_int(padding_idx) or not -num_embeddings <= padding_idx < num_embeddings):
             raise ValueError(f"Embedding: padding_idx must be an integer in [-{num_embeddings}, {num_embeddings}) "
                              f"(num_embeddings), got {padding_idx!r}")
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
-        w = _State.rng.standard_normal((num_embeddings, embedding_dim)).astype(_State.default_dtype)
+        w = State.rng.standard_normal((num_embeddings, embedding_dim)).astype(State.default_dtype)
         if padding_idx is not None:
             w[padding_idx] = 0
         self.weight = Parameter(w)
@@ -65,7 +67,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        self.p = _number_arg("Dropout", "p", p, 0, 1)
+        self.p = number_arg("Dropout", "p", p, 0, 1)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training)
@@ -94,7 +96,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
-        self.negative_slope = _number_arg("LeakyReLU", "negative_slope", negative_slope)
+        self.negative_slope = number_arg("LeakyReLU", "negative_slope", negative_slope)
 
     def forward(self, x: Tensor) -> Tensor:
         return x.leaky_relu(self.negative_slope)
@@ -142,15 +144,15 @@ class LayerNorm(Module):
                  bias: bool = True):
         super().__init__()
         ns = normalized_shape if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
-        ns = tuple(_int_arg("LayerNorm", "normalized_shape", n, 1) for n in ns)
+        ns = tuple(int_arg("LayerNorm", "normalized_shape", n, 1) for n in ns)
         if not ns:
             raise ValueError("LayerNorm: normalized_shape must name at least one dimension, got ()")
-        _number_arg("LayerNorm", "eps", eps, 0)
-        _bool_arg("LayerNorm", "elementwise_affine", elementwise_affine)
+        number_arg("LayerNorm", "eps", eps, 0)
+        bool_arg("LayerNorm", "elementwise_affine", elementwise_affine)
         self.normalized_shape, self.eps, self.elementwise_affine = ns, eps, elementwise_affine
         if elementwise_affine:
-            self.weight = Parameter(np.ones(ns, dtype=_State.default_dtype))
-            self.register_parameter("bias", Parameter(np.zeros(ns, dtype=_State.default_dtype)) if bias else None)
+            self.weight = Parameter(np.ones(ns, dtype=State.default_dtype))
+            self.register_parameter("bias", Parameter(np.zeros(ns, dtype=State.default_dtype)) if bias else None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -165,7 +167,7 @@ class LayerNorm(Module):
 class Softmax(Module):
     def __init__(self, dim: int = -1):
         super().__init__()
-        self.dim = _int_arg(type(self).__name__, "dim", dim, None)
+        self.dim = int_arg(type(self).__name__, "dim", dim, None)
 
     def forward(self, x: Tensor) -> Tensor:
         return x.softmax(self.dim)
@@ -192,8 +194,8 @@ class _Loss(Module):
 class CrossEntropyLoss(_Loss):
     def __init__(self, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0):
         super().__init__(reduction)
-        _int_arg("CrossEntropyLoss", "ignore_index", ignore_index, None)
-        _number_arg("CrossEntropyLoss", "label_smoothing", label_smoothing, 0, 1)
+        int_arg("CrossEntropyLoss", "ignore_index", ignore_index, None)
+        number_arg("CrossEntropyLoss", "label_smoothing", label_smoothing, 0, 1)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, logits: Tensor, target: Any) -> Tensor:
@@ -203,7 +205,7 @@ class CrossEntropyLoss(_Loss):
 class NLLLoss(_Loss):
     def __init__(self, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)
-        self.ignore_index = _int_arg("NLLLoss", "ignore_index", ignore_index, None)
+        self.ignore_index = int_arg("NLLLoss", "ignore_index", ignore_index, None)
 
     def forward(self, log_probs: Tensor, target: Any) -> Tensor:
         return F.nll_loss(log_probs, target, self.ignore_index, self.reduction)
@@ -232,8 +234,8 @@ class BCEWithLogitsLoss(_Loss):
 class CTCLoss(_Loss):
     def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
         super().__init__(reduction)
-        self.blank = _int_arg("CTCLoss", "blank", blank, 0)
-        self.zero_infinity = _bool_arg("CTCLoss", "zero_infinity", zero_infinity)
+        self.blank = int_arg("CTCLoss", "blank", blank, 0)
+        self.zero_infinity = bool_arg("CTCLoss", "zero_infinity", zero_infinity)
 
     def forward(self, log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths: Any) -> Tensor:
         return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,

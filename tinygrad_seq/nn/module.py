@@ -16,7 +16,9 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from ..tensor import Tensor, _check_device, _check_grad_dtype, _mark_modified, device, no_grad, _bool_arg
+from .._args import bool_arg, check_device, check_grad_dtype
+from .._state import mark_modified
+from ..tensor import Tensor, device, no_grad
 
 
 def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
@@ -41,9 +43,9 @@ class Parameter(Tensor):
             dtype = data.dtype          # an integer array stays integer, and so cannot be a trainable parameter
         super().__init__(data, requires_grad=False, dtype=dtype)
         if requires_grad is not False and requires_grad is not True:
-            _bool_arg("Parameter", "requires_grad", requires_grad)
+            bool_arg("Parameter", "requires_grad", requires_grad)
         if requires_grad:
-            _check_grad_dtype(self.array.dtype, "Parameter")
+            check_grad_dtype(self.array.dtype, "Parameter")
         self.requires_grad = bool(requires_grad)
         self._name = None
 
@@ -415,7 +417,7 @@ class Module:
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"load_state_dict: state_dict must be a dict of name -> tensor or array (what "
                             f"state_dict() returns), got {type(state_dict).__name__}")
-        _bool_arg("load_state_dict", "strict", strict)
+        bool_arg("load_state_dict", "strict", strict)
         own = dict(self._state_items())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -440,7 +442,7 @@ class Module:
             if k in state_dict:
                 v = state_dict[k]
                 p.array[...] = np.asarray(v.array if isinstance(v, Tensor) else v, dtype=p.dtype)
-                _mark_modified(p)
+                mark_modified(p)
         return IncompatibleKeys(missing, unexpected)
 
     def num_parameters(self) -> int:
@@ -458,7 +460,7 @@ class Module:
             if a is None or isinstance(a, bool):
                 continue
             if isinstance(a, (str, device)):
-                _check_device(a)
+                check_device(a)
             else:
                 dtype = a
         kwargs.pop("non_blocking", None)
@@ -484,7 +486,7 @@ class Module:
 
     def cuda(self, *args: Any, **kwargs: Any) -> "Module":
         """Refused: tinygrad_seq computes on the CPU with numpy."""
-        _check_device("cuda")
+        check_device("cuda")
         return self
 
     def double(self) -> "Module":

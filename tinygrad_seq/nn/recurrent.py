@@ -19,7 +19,8 @@ import numpy as np
 
 from .._gc import full_gc_deferred
 from ..functions import cat, stack
-from ..tensor import ShapeError, Tensor, _is_int, where, _bool_arg
+from .._args import bool_arg, is_int
+from ..tensor import ShapeError, Tensor, where
 from . import functional as F
 from .layers import _uniform_param
 from .module import Module
@@ -113,7 +114,7 @@ def _project(x: Tensor, w_ih: Tensor, b_ih: Tensor | None, b_hh: Tensor | None, 
 
 def _check_sizes(name: str, input_size: Any, hidden_size: Any, nonlinearity: str | None = None) -> None:
     for arg, v, low in (("input_size", input_size, 0), ("hidden_size", hidden_size, 1)):
-        if not _is_int(v):
+        if not is_int(v):
             raise TypeError(f"{name}: {arg} must be an integer, got {type(v).__name__} {v!r}")
         if v < low:
             raise ValueError(f"{name}: {arg} must be at least {low}, got {v}")
@@ -177,7 +178,7 @@ class _CellBase(Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str | None = None):
         super().__init__()
         _check_sizes(type(self).__name__, input_size, hidden_size, nonlinearity)
-        _bool_arg(type(self).__name__, "bias", bias)
+        bool_arg(type(self).__name__, "bias", bias)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         if nonlinearity is not None:
             self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
@@ -253,12 +254,12 @@ class _RecurrentBase(Module):
         super().__init__()
         name = type(self).__name__
         _check_sizes(name, input_size, hidden_size, nonlinearity)
-        if not _is_int(num_layers) or num_layers < 1:
+        if not is_int(num_layers) or num_layers < 1:
             raise ValueError(f"{name}: num_layers must be an integer of at least 1, got {num_layers!r}")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a probability in [0, 1], got {dropout!r}")
         for flag, v in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
-            _bool_arg(name, flag, v)
+            bool_arg(name, flag, v)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
         if nonlinearity is not None:

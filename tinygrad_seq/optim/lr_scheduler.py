@@ -7,16 +7,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..tensor import _int_arg, _number_arg
+from .._args import int_arg, number_arg
 from .optimizer import Optimizer
 
 
 def _number(cls: str, name: str, v: Any, lo: float) -> None:
-    _number_arg(cls, name, v, lo)
+    number_arg(cls, name, v, lo)
 
 
 def _positive_int(cls: str, name: str, v: Any) -> None:
-    _int_arg(cls, name, v, 1)
+    int_arg(cls, name, v, 1)
 
 
 class LRScheduler:

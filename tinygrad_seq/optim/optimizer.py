@@ -6,7 +6,9 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..nn.module import zero_grads
-from ..tensor import Tensor, _bool_arg, _mark_modified, _number_arg
+from .._args import bool_arg, number_arg
+from .._state import mark_modified
+from ..tensor import Tensor
 
 
 class Optimizer:
@@ -84,17 +86,17 @@ class Optimizer:
         name = type(self).__name__
         for k, v in group.items():
             if k in self._flags:
-                _bool_arg(name, k, v)
+                bool_arg(name, k, v)
             elif k in self._limits:
                 lo, hi, hi_ok = self._limits[k]
                 try:
-                    _number_arg(name, k, v, lo, hi, hi_ok=hi_ok)
+                    number_arg(name, k, v, lo, hi, hi_ok=hi_ok)
                 except ValueError as e:
                     raise ValueError(f"{e}{where}" + (f" (Invalid learning rate: {v})" if k == "lr" else "")) from None
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients (``set_to_none=False``: zero them in place instead)."""
-        _bool_arg(f"{type(self).__name__}.zero_grad", "set_to_none", set_to_none)
+        bool_arg(f"{type(self).__name__}.zero_grad", "set_to_none", set_to_none)
         zero_grads(self._params(), set_to_none)
 
     def step(self) -> None:
@@ -108,7 +110,7 @@ class Optimizer:
                                        f"has shape {p.grad.shape} (was .grad assigned by hand?)")
                 state = self.state.setdefault(id(p), {})
                 self._update(p, p.grad.array, state, group)
-                _mark_modified(p)
+                mark_modified(p)
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..tensor import _number_arg
+from .._args import number_arg
 from .optimizer import Optimizer
 
 
@@ -63,7 +63,7 @@ class Adam(Optimizer):
         if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
             raise TypeError(f"{name}: betas must be a pair of numbers (beta1, beta2) in [0, 1), got {betas!r}{where}")
         for i, b in enumerate(betas):
-            _number_arg(name, f"betas[{i}]", b)
+            number_arg(name, f"betas[{i}]", b)
             if not 0 <= b < 1:
                 raise ValueError(f"{name}: betas must be in [0, 1), got {tuple(betas)!r}{where} "
                                  f"(Invalid beta parameter at index {i}: {b})")

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import _State
+from .._state import State
 
 
 def numpy_rng(generator: Any = None) -> np.random.Generator:
@@ -16,7 +16,7 @@ def numpy_rng(generator: Any = None) -> np.random.Generator:
     (such as a ``tg.Generator``) must carry its numpy Generator as ``_rng``.
     """
     if generator is None:
-        return _State.rng
+        return State.rng
     if isinstance(generator, np.random.Generator):
         return generator
     rng = getattr(generator, "_rng", None)

@@ -5,7 +5,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ...tensor import Tensor, _number_arg
+from ..._args import number_arg
+from ...tensor import Tensor
 
 
 def _with_grads(parameters: Iterable[Tensor] | Tensor, op: str) -> list[Tensor]:
@@ -37,14 +38,14 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
     its dtype (float32 stays float32).  Returned as a Python float.
     """
     if max_norm != float("inf"):                 # inf: measure the norm, clip nothing
-        _number_arg("clip_grad_norm_", "max_norm", max_norm, 0)
+        number_arg("clip_grad_norm_", "max_norm", max_norm, 0)
     if isinstance(norm_type, str):               # PyTorch takes 'inf' (anything float() reads)
         try:
             norm_type = float(norm_type)
         except ValueError:
             raise ValueError(f"clip_grad_norm_: norm_type must be a number or 'inf', got {norm_type!r}") from None
     if norm_type not in (float("inf"), -float("inf")):
-        _number_arg("clip_grad_norm_", "norm_type", norm_type)
+        number_arg("clip_grad_norm_", "norm_type", norm_type)
     params = _with_grads(parameters, "clip_grad_norm_")
     if not params:
         return 0.0
@@ -63,6 +64,6 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
 
 def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
     """Clip every gradient element into [-clip_value, clip_value]."""
-    _number_arg("clip_grad_value_", "clip_value", clip_value, 0)
+    number_arg("clip_grad_value_", "clip_value", clip_value, 0)
     for p in _with_grads(parameters, "clip_grad_value_"):
         p.grad = Tensor._wrap(np.clip(p.grad.array, -clip_value, clip_value))

@@ -17,7 +17,8 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 
 from ...functions import cat, pad, stack
-from ...tensor import ShapeError, Tensor, _int_arg, _bool_arg
+from ..._args import bool_arg, int_arg
+from ...tensor import ShapeError, Tensor
 
 __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
            "unpad_sequence", "unpack_sequence", "invert_permutation"]
@@ -112,7 +113,7 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False, padding
     Returns:
         Tensor of shape (T, B, *) or (B, T, *).  Differentiable in every input.
     """
-    _bool_arg("pad_sequence", "batch_first", batch_first)
+    bool_arg("pad_sequence", "batch_first", batch_first)
     if padding_side not in ("left", "right"):
         raise ValueError(f"pad_sequence: padding_side must be 'left' or 'right', got {padding_side!r}")
     seqs = [_as_tensor(s) for s in sequences]
@@ -242,7 +243,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     bs, sorted_idx, _, lens = _packed_parts(sequence)
     data = sequence.data
     max_len = bs.size
-    T = max_len if total_length is None else _int_arg("pad_packed_sequence", "total_length", total_length)
+    T = max_len if total_length is None else int_arg("pad_packed_sequence", "total_length", total_length)
     if T < max_len:
         raise ValueError("Expected total_length to be at least the length of the longest sequence in input, "
                          f"but got total_length={total_length} and max sequence length being {max_len}")
