@@ -29,8 +29,9 @@ from typing import Any, Callable
 import numpy as np
 
 from ..functions import cat
-from ..tensor import (ShapeError, Tensor, _State, _bool_arg, _check_device, _int_arg, _number_arg, is_grad_enabled,
-                      where)
+from .._args import ShapeError, bool_arg, check_device, int_arg, number_arg
+from .._state import State, is_grad_enabled
+from ..tensor import Tensor, where
 from . import functional as F
 from . import init
 from .layers import Dropout, LayerNorm, Linear
@@ -110,7 +111,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
         raise ShapeError(f"scaled_dot_product_attention: query (..., L, E) {q.shape}, key (..., S, E) {k.shape} "
                          f"and value (..., S, Ev) {v.shape} do not fit together")
-    _number_arg("scaled_dot_product_attention", "dropout_p", dropout_p, 0, 1)
+    number_arg("scaled_dot_product_attention", "dropout_p", dropout_p, 0, 1)
     if is_causal and attn_mask is not None:
         raise RuntimeError("scaled_dot_product_attention: an explicit attn_mask should not be set when "
                            "is_causal=True")
@@ -291,22 +292,22 @@ class MultiheadAttention(Module):
                  vdim: int | None = None, batch_first: bool = False, device: Any = None, dtype: Any = None):
         super().__init__()
         if device is not None:
-            _check_device(device)
-        embed_dim = _int_arg("MultiheadAttention", "embed_dim", embed_dim, 1)
-        num_heads = _int_arg("MultiheadAttention", "num_heads", num_heads, 1)
+            check_device(device)
+        embed_dim = int_arg("MultiheadAttention", "embed_dim", embed_dim, 1)
+        num_heads = int_arg("MultiheadAttention", "num_heads", num_heads, 1)
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads "
                              f"({num_heads})")
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
-        self.kdim = embed_dim if kdim is None else _int_arg("MultiheadAttention", "kdim", kdim, 1)
-        self.vdim = embed_dim if vdim is None else _int_arg("MultiheadAttention", "vdim", vdim, 1)
+        self.kdim = embed_dim if kdim is None else int_arg("MultiheadAttention", "kdim", kdim, 1)
+        self.vdim = embed_dim if vdim is None else int_arg("MultiheadAttention", "vdim", vdim, 1)
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
-        self.dropout = _number_arg("MultiheadAttention", "dropout", dropout, 0, 1)
-        self.batch_first = _bool_arg("MultiheadAttention", "batch_first", batch_first)
-        self.add_zero_attn = _bool_arg("MultiheadAttention", "add_zero_attn", add_zero_attn)
+        self.dropout = number_arg("MultiheadAttention", "dropout", dropout, 0, 1)
+        self.batch_first = bool_arg("MultiheadAttention", "batch_first", batch_first)
+        self.add_zero_attn = bool_arg("MultiheadAttention", "add_zero_attn", add_zero_attn)
         for flag in ("bias", "add_bias_kv"):
-            _bool_arg("MultiheadAttention", flag, locals()[flag])
-        dt = _State.default_dtype if dtype is None else np.dtype(dtype)
+            bool_arg("MultiheadAttention", flag, locals()[flag])
+        dt = State.default_dtype if dtype is None else np.dtype(dtype)
         E = embed_dim
         if not self._qkv_same_embed_dim:
             self.q_proj_weight = Parameter(np.empty((E, E), dtype=dt))
@@ -407,7 +408,7 @@ class TransformerEncoderLayer(Module):
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
-        self.norm_first = _bool_arg("TransformerEncoderLayer", "norm_first", norm_first)
+        self.norm_first = bool_arg("TransformerEncoderLayer", "norm_first", norm_first)
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
         self.dropout1 = Dropout(dropout)
@@ -455,7 +456,7 @@ class TransformerDecoderLayer(Module):
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
-        self.norm_first = _bool_arg("TransformerDecoderLayer", "norm_first", norm_first)
+        self.norm_first = bool_arg("TransformerDecoderLayer", "norm_first", norm_first)
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
         self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
@@ -495,7 +496,7 @@ class TransformerDecoderLayer(Module):
 
 def _clones(module: Module, n: int) -> ModuleList:
     """n independent copies (PyTorch's ``_get_clones``: every copy starts with the same values)."""
-    return ModuleList([copy.deepcopy(module) for _ in range(_int_arg("Transformer", "num_layers", n, 1))])
+    return ModuleList([copy.deepcopy(module) for _ in range(int_arg("Transformer", "num_layers", n, 1))])
 
 
 def _seq_len(src: Tensor, batch_first: bool) -> int:
@@ -624,7 +625,7 @@ class Transformer(Module):
                  bias: bool = True, device: Any = None, dtype: Any = None):
         super().__init__()
         if device is not None:
-            _check_device(device)
+            check_device(device)
         if custom_encoder is not None:
             self.encoder = custom_encoder
         else:
@@ -666,8 +667,8 @@ class Transformer(Module):
     @staticmethod
     def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
         """(sz, sz) float mask: 0 on and below the diagonal, -inf above (position i sees 0..i)."""
-        sz = _int_arg("generate_square_subsequent_mask", "sz", sz)
-        dt = _State.default_dtype if dtype is None else np.dtype(dtype)
+        sz = int_arg("generate_square_subsequent_mask", "sz", sz)
+        dt = State.default_dtype if dtype is None else np.dtype(dtype)
         return Tensor._wrap(np.triu(np.full((sz, sz), -np.inf, dtype=dt), 1))
 
     def _reset_parameters(self) -> None:
