@@ -78,6 +78,20 @@ def check_13(r: dict) -> None:
     assert r["repeat_merged"] <= 0.1 * r["repeat_numbers"] and r["repeat_fixed"] == 0, r
 
 
+def check_14(r: dict) -> None:
+    # self-attention from primitives equals nn.MultiheadAttention (float64), masked too
+    assert r["attn_diff"] < 1e-12 and r["causal_diff"] < 1e-12, r
+    # the LSTM's gradient at the first input is a vanishing fraction of the one before the last; the
+    # Transformer's is of the same order (one attention step from every position)
+    assert r["lstm_grad_ratio"] < 1e-4 and r["tr_grad_ratio"] > 1e-2 and r["tr_grad_spread"] < 1e3, r
+    # about equal parameters, equal training time, and the stated winner is the one with the lower bpc
+    assert abs(r["lstm_params"] - r["tr_params"]) < 0.15 * r["lstm_params"], r
+    assert r["lstm_s"] >= 1.2 and r["tr_s"] >= 1.2, r
+    assert 0 < r["lstm_bpc"] < 8 and 0 < r["tr_bpc"] < 8, r
+    best = min(("lstm", r["lstm_bpc"]), ("transformer", r["tr_bpc"]), key=lambda kv: kv[1])[0]
+    assert r["winner"] == best, r
+
+
 CLAIMS = {
     "08_char_language_model.py": check_08,
     "09_sentiment.py": check_09,
@@ -85,6 +99,7 @@ CLAIMS = {
     "11_forecasting.py": check_11,
     "12_next_item.py": check_12,
     "13_ctc_dtmf.py": check_13,
+    "14_recurrence_to_attention.py": check_14,
 }
 
 

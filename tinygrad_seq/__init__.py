@@ -48,4 +48,5 @@ bool = _np.dtype(_np.bool_)
 from . import autograd, charts, cuda, nn, optim, progress, reference, tutorial, utils  # noqa: E402
 from .nn.functional import dropout, one_hot  # noqa: E402  (kept at the top level too, as before)
 from .serialization import save, load, CheckpointError  # noqa: E402
+from . import onnx, serialization  # noqa: E402  (torch.serialization.safe_globals, torch.onnx)
 from . import viz  # noqa: E402  (rich views; attaches Tensor.__rich__, Module.__rich__, Module.summary)

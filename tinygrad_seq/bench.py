@@ -1,4 +1,5 @@
-"""``tinygrad-seq bench``: one LSTM language-model training step, timed against hand-derived BPTT.
+"""``tinygrad-seq bench``: one LSTM language-model training step, timed against hand-derived BPTT
+(and, as config ``transformer``, one ``TransformerEncoderLayer`` training step against PyTorch's).
 
 Workload: ``nn.LSTM`` over the sequence, a ``Linear`` head on every step, mean
 cross-entropy, ``backward()``, an SGD update.  Rows run interleaved (A B, B A, ...)
@@ -32,6 +33,7 @@ CONFIGS = {  # (B, T, I, H)
 }
 VOCAB = 64
 CHARLM = dict(B=32, T=64, H=256, layers=2, vocab=100)
+TRANSFORMER = dict(B=32, T=64, d_model=256, nhead=8, dim_feedforward=1024)
 
 
 def lstm_flops(B: int, T: int, I: int, H: int, V: int) -> float:
@@ -207,6 +209,12 @@ def _torch_worker(kind: str, args: list) -> dict:
         times = _interleaved(rows, reps)
         ref = statistics.median(times.pop("hand-derived BPTT (numpy)"))
         return {k: (statistics.median(ts), statistics.median(ts) / ref) for k, ts in times.items()}
+    if kind == "transformer":
+        (reps,) = args
+        step = _transformer_step(torch)
+        step()
+        times = _interleaved({"pytorch nn.TransformerEncoderLayer": step}, reps)
+        return {k: (statistics.median(ts), 1.0) for k, ts in times.items()}
     (reps,) = args
     step = _torch_charlm()
     step()
@@ -263,6 +271,40 @@ def _torch_charlm() -> Callable[[], float]:
         t_opt.step()
         return loss.item()
     return theirs
+
+
+def _transformer_step(lib: Any) -> Callable[[], float]:
+    """One training step of a ``TransformerEncoderLayer`` (dropout 0.1, causal mask, MSE to a random target,
+    SGD), written once for ``lib`` = tinygrad_seq or torch: the same program in both."""
+    c = TRANSFORMER
+    B, T, d = c["B"], c["T"], c["d_model"]
+    lib.manual_seed(0)
+    layer = lib.nn.TransformerEncoderLayer(d, c["nhead"], c["dim_feedforward"])
+    opt = lib.optim.SGD(layer.parameters(), lr=0.01)
+    rng = np.random.default_rng(0)
+    x = lib.from_numpy(rng.standard_normal((T, B, d)).astype(np.float32))
+    y = lib.from_numpy(rng.standard_normal((T, B, d)).astype(np.float32))
+    mask = lib.nn.Transformer.generate_square_subsequent_mask(T)
+
+    def step() -> float:
+        loss = lib.nn.functional.mse_loss(layer(x, src_mask=mask, is_causal=True), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step
+
+
+def run_transformer(reps: int) -> dict:
+    """One TransformerEncoderLayer training step, ours and (in its own process, when importable) PyTorch's."""
+    step = _transformer_step(tg)
+    step()
+    rows = {k: statistics.median(ts) for k, ts in _interleaved({"tinygrad_seq": step}, reps).items()}
+    theirs = _in_torch_process("transformer", [reps]) or {}
+    rows.update({k: med for k, (med, _) in theirs.items()})
+    ref = rows.get("pytorch nn.TransformerEncoderLayer")
+    return {"config": "transformer", **TRANSFORMER, "torch": ref is not None,
+            "rows": {k: {"median_ms": med * 1e3, "x_pytorch": med / ref if ref else None} for k, med in rows.items()}}
 
 
 def run_scaling(dtype: Any, lengths: tuple = (100, 1000, 10000), B: int = 4, I: int = 16, H: int = 32,
@@ -347,6 +389,13 @@ def print_results(results: list[dict]) -> None:
             t.add_row(f"held after {r['steps']} training steps", f"{r['held_after_n_mb']:.3f}")
             t.add_row("peak, sampling 1,000 steps under no_grad", f"{r['sample_1000_peak_mb']:.3f}")
             t.add_row("peak, sampling 10,000 steps under no_grad", f"{r['sample_10000_peak_mb']:.3f}")
+        elif r["config"] == "transformer":
+            t = Table(title=f"TransformerEncoderLayer training step: d_model={r['d_model']}, nhead={r['nhead']}, "
+                            f"feed-forward {r['dim_feedforward']}, B={r['B']}, T={r['T']}, causal, SGD")
+            for col in ("row", "median ms", "x PyTorch"):
+                t.add_column(col, justify="right")
+            for k, row in r["rows"].items():
+                t.add_row(k, f"{row['median_ms']:.1f}", f"{row['x_pytorch']:.2f}" if row["x_pytorch"] else "n/a")
         elif r["config"] == "charlm":
             t = Table(title=f"char-LM step: 2-layer LSTM H={r['H']}, B={r['B']}, T={r['T']}, vocab {r['vocab']}, Adam")
             for col in ("row", "median ms", "chars/s"):
@@ -377,6 +426,8 @@ def main(configs: list[str], reps: int, dtype: str, json_path: str | None, scali
     for name in configs:
         if name == "charlm":
             results.append(run_charlm(max(3, reps // 2)))
+        elif name == "transformer":
+            results.append(run_transformer(max(3, reps // 2)))
         else:
             results.append(run_config(name, *CONFIGS[name], reps=reps, dtype=dt))
     if scaling:

@@ -219,8 +219,8 @@ def build_parser() -> _Parser:
 
     b = sub.add_parser("bench", formatter_class=fmt, help="time an LSTM training step against hand-derived BPTT",
                        description="Time an LSTM training step against hand-derived BPTT.")
-    b.add_argument("--configs", default="small,medium,large,charlm",
-                   help="comma-separated: small, medium, large, charlm")
+    b.add_argument("--configs", default="small,medium,large,charlm,transformer",
+                   help="comma-separated: small, medium, large, charlm, transformer")
     b.add_argument("--reps", type=int, default=10, help="timed repetitions per row")
     b.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     b.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
@@ -301,11 +301,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     if not configs:
-        raise UsageError(f"--configs: expected a comma-separated list of small, medium, large, charlm; "
+        raise UsageError(f"--configs: expected a comma-separated list of small, medium, large, charlm, transformer; "
                          f"got {args.configs!r}")
-    unknown = [c for c in configs if c not in (*bench.CONFIGS, "charlm")]
+    unknown = [c for c in configs if c not in (*bench.CONFIGS, "charlm", "transformer")]
     if unknown:
-        raise UsageError(f"unknown bench config {unknown[0]!r} (choose from small, medium, large, charlm)")
+        raise UsageError(f"unknown bench config {unknown[0]!r} (choose from small, medium, large, charlm, transformer)")
     if args.reps < 1:
         raise UsageError(f"--reps must be at least 1, got {args.reps}")
     if args.json is not None:

@@ -12,14 +12,24 @@ temporary file in the same folder and renames it over the target, so an
 interrupted save leaves the previous checkpoint intact; the file gets the
 permissions the user's umask gives (as ``open`` and ``torch.save`` do), not
 the temporary file's private 0600.
+
+A whole module (``torch.save(model, f)`` in PyTorch code) is stored the same
+way, as data: its class by name, its attributes, its parameters' and buffers'
+arrays.  Loading rebuilds it without unpickling anything, and, as PyTorch's
+``weights_only`` loading, only from classes and functions it is allowed to
+use: tinygrad_seq's own, and those named with ``safe_globals([...])`` (a
+context manager) or ``add_safe_globals([...])``.
 """
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import os
 import tempfile
 import zipfile
-from typing import Any
+from collections import OrderedDict
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -47,8 +57,60 @@ class CheckpointError(ValueError):
     """A file that is not a readable tinygrad_seq checkpoint; the message names the path."""
 
 
-def _encode(obj: Any, arrays: dict) -> Any:
+def _global_name(obj: Any) -> str:
+    name = getattr(obj, "__qualname__", None)
+    if name is None or "<" in name or getattr(obj, "__module__", None) is None:
+        raise TypeError(f"save: cannot store {obj!r}: only module-level classes and functions can be named")
+    return f"{obj.__module__}:{name}"
+
+
+def _resolve(name: str) -> Any:
+    """The class or function saved under ``name``: tinygrad_seq's own, or one allowed by safe_globals."""
+    for g in _SAFE_GLOBALS:                    # allowed by add_safe_globals / safe_globals
+        if isinstance(g, tuple):
+            mod, _, qual_name = g[1].rpartition(".")
+            if f"{mod}:{qual_name}" == name:
+                return g[0]
+        elif f"{getattr(g, '__module__', '')}:{getattr(g, '__qualname__', '')}" == name:
+            return g
+    module, _, qual = name.partition(":")
+    if module == "tinygrad_seq" or module.startswith("tinygrad_seq."):
+        obj: Any = importlib.import_module(module)
+        for part in qual.split("."):
+            obj = getattr(obj, part)
+        return obj
+    raise CheckpointError(f"load: the checkpoint needs {name.replace(':', '.')}, which is not allowed; if you trust "
+                          f"it, allow it with tinygrad_seq.serialization.safe_globals([{qual}]) around load()")
+
+
+def _is_module(obj: Any) -> bool:
+    return isinstance(getattr(obj, "__dict__", None), dict) and "_parameters" in obj.__dict__ \
+        and "_modules" in obj.__dict__
+
+
+def _encode_object(obj: Any, arrays: dict, memo: dict) -> Any:
+    """A module (or a tensor/Parameter inside one) as data; shared objects are stored once and referred to."""
+    if id(obj) in memo:
+        return {"__ref__": memo[id(obj)]}
+    memo[id(obj)] = len(memo)
+    if isinstance(obj, Tensor):
+        return {"__tensor__": [memo[id(obj)], _global_name(type(obj)), _encode(obj.array, arrays, memo),
+                               bool(obj.requires_grad), getattr(obj, "_name", None)]}
+    for hooks in ("_forward_hooks", "_forward_pre_hooks", "_forward_hooks_with_kwargs",
+                  "_forward_pre_hooks_with_kwargs"):
+        if obj.__dict__.get(hooks):
+            raise TypeError(f"save: cannot store a {type(obj).__name__} with registered hooks ({hooks}); "
+                            "remove them, or save its state_dict()")
+    state = [[k, _encode(v, arrays, memo)] for k, v in obj.__dict__.items() if not k.endswith("hooks_with_kwargs")
+             and k not in ("_forward_hooks", "_forward_pre_hooks")]
+    return {"__object__": [memo[id(obj)], _global_name(type(obj)), state]}
+
+
+def _encode(obj: Any, arrays: dict, memo: dict | None = None) -> Any:
     """The JSON-able structure of ``obj``, its arrays collected in ``arrays``; raises before anything is written."""
+    memo = {} if memo is None else memo
+    if _is_module(obj) or (memo and isinstance(obj, Tensor)):
+        return _encode_object(obj, arrays, memo)
     if isinstance(obj, Tensor):                # loaded back as a Tensor (a state_dict's values), a copy
         return {"__tensor__": _encode(obj.array, arrays)["__array__"]}
     if isinstance(obj, np.ndarray):
@@ -63,36 +125,94 @@ def _encode(obj: Any, arrays: dict) -> Any:
     if isinstance(obj, dict):
         if not all(isinstance(k, str) for k in obj):
             raise TypeError(f"save: dict keys must be strings, got {[type(k).__name__ for k in obj]}")
-        return {"__dict__": [[k, _encode(v, arrays)] for k, v in obj.items()]}
+        return {"__dict__": [[k, _encode(v, arrays, memo)] for k, v in obj.items()]}
+    if isinstance(obj, tuple) and hasattr(obj, "_fields") and memo:     # a NamedTuple inside a module
+        return {"__namedtuple__": [_global_name(type(obj)), [_encode(v, arrays, memo) for v in obj]]}
     if isinstance(obj, tuple):
-        return {"__tuple__": [_encode(v, arrays) for v in obj]}
+        return {"__tuple__": [_encode(v, arrays, memo) for v in obj]}
     if isinstance(obj, list):
-        return [_encode(v, arrays) for v in obj]
+        return [_encode(v, arrays, memo) for v in obj]
+    if isinstance(obj, (set, frozenset)) and memo:
+        return {"__set__": [_encode(v, arrays, memo) for v in sorted(obj, key=repr)]}
+    if isinstance(obj, np.dtype) and memo:
+        return {"__dtype__": obj.str}
+    if memo and (isinstance(obj, type) or callable(obj)) and hasattr(obj, "__qualname__"):
+        return {"__global__": _global_name(obj)}         # a class or function a module holds (an activation)
     if obj is None or isinstance(obj, (bool, int, float, str)):
         if isinstance(obj, float) and not np.isfinite(obj):
             return {"__float__": repr(obj)}
         return obj
-    if hasattr(obj, "state_dict") and hasattr(obj, "parameters"):
-        raise TypeError(f"save: cannot store a whole {type(obj).__name__} module; save its state_dict() "
-                        "and load it into a new module with load_state_dict()")
     raise TypeError(f"save: cannot store a {type(obj).__name__} (use dicts, lists, numbers, strings and arrays)")
 
 
-def _decode(obj: Any, arrays: Any) -> Any:
+_ORDERED = ("_parameters", "_buffers", "_modules")
+
+
+def _decode(obj: Any, arrays: Any, memo: dict | None = None) -> Any:
+    memo = {} if memo is None else memo
     if isinstance(obj, list):
-        return [_decode(v, arrays) for v in obj]
+        return [_decode(v, arrays, memo) for v in obj]
     if isinstance(obj, dict):
         if "__array__" in obj:
             return arrays[obj["__array__"]]
-        if "__tensor__" in obj:
+        if "__tensor__" in obj and isinstance(obj["__tensor__"], str):   # a tensor value (a state_dict's)
             return Tensor._wrap(arrays[obj["__tensor__"]])
         if "__dict__" in obj:
-            return {k: _decode(v, arrays) for k, v in obj["__dict__"]}
+            return {k: _decode(v, arrays, memo) for k, v in obj["__dict__"]}
         if "__tuple__" in obj:
-            return tuple(_decode(v, arrays) for v in obj["__tuple__"])
+            return tuple(_decode(v, arrays, memo) for v in obj["__tuple__"])
         if "__float__" in obj:
             return float(obj["__float__"])
+        if "__set__" in obj:
+            return set(_decode(v, arrays, memo) for v in obj["__set__"])
+        if "__dtype__" in obj:
+            return np.dtype(obj["__dtype__"])
+        if "__namedtuple__" in obj:
+            cls_name, values = obj["__namedtuple__"]
+            cls = _resolve(cls_name)
+            if not (isinstance(cls, type) and issubclass(cls, tuple)):
+                raise CheckpointError(f"load: {cls_name.replace(':', '.')} is not a tuple type")
+            return cls(*(_decode(v, arrays, memo) for v in values))
+        if "__global__" in obj:
+            return _resolve(obj["__global__"])
+        if "__ref__" in obj:
+            return memo[obj["__ref__"]]
+        if "__tensor__" in obj:
+            key, cls_name, data, requires_grad, name = obj["__tensor__"]
+            cls = _resolve(cls_name)
+            if not isinstance(cls, type) or not issubclass(cls, Tensor):
+                raise CheckpointError(f"load: {cls_name.replace(':', '.')} is not a Tensor class")
+            arr = _decode(data, arrays, memo)
+            t = cls(arr, requires_grad=requires_grad, dtype=arr.dtype)
+            if name is not None:
+                t._name = name
+            memo[key] = t
+            return t
+        if "__object__" in obj:
+            return _decode_object(obj["__object__"], arrays, memo)
         raise ValueError(f"unknown entry {sorted(obj)}")
+    return obj
+
+
+def _decode_object(entry: list, arrays: Any, memo: dict) -> Any:
+    """Rebuild a saved module: its class (allowed), then its attributes, without running its __init__."""
+    key, cls_name, state = entry
+    cls = _resolve(cls_name)
+    if not isinstance(cls, type) or not any(c.__name__ == "Module" and c.__module__.startswith("tinygrad_seq")
+                                             for c in cls.__mro__):
+        raise CheckpointError(f"load: {cls_name.replace(':', '.')} is not a tinygrad_seq Module")
+    from .nn.module import Module, _HookDict
+    obj = cls.__new__(cls)
+    memo[key] = obj
+    Module.__init__(obj)                                   # empty registries and hook dicts
+    for k, v in state:
+        v = _decode(v, arrays, memo)
+        if k in _ORDERED:
+            v = OrderedDict(v)
+        object.__setattr__(obj, k, v)
+    for k, v in obj.__dict__.items():
+        if k.endswith("hooks") and not isinstance(v, _HookDict):
+            object.__setattr__(obj, k, _HookDict())
     return obj
 
 
@@ -159,11 +279,12 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
         raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupted?): {e}") from None
 
 
-# -- PyTorch's weights-only allow-list, accepted as a no-op ----------------------------------------------------
+# -- PyTorch's weights-only allow-list --------------------------------------------------------------------------
 # torch.load(weights_only=True) unpickles, and only the classes on an allow-list may be built; programs extend
 # the list with add_safe_globals([...]) or `with safe_globals([...]):`.  load() here never unpickles anything
-# (np.load with allow_pickle=False), so there is nothing to allow: these accept PyTorch's arguments, check
-# them, remember the list for get_safe_globals(), and change nothing about what load() reads.
+# (np.load with allow_pickle=False).  A checkpoint of tensors, arrays and state_dicts needs no allowing at all;
+# the list matters only for a whole saved module (torch.save(model, f)), which load() rebuilds from data using
+# only tinygrad_seq's own classes and functions and those on this list.
 
 _SAFE_GLOBALS: list = []
 
@@ -181,26 +302,28 @@ def _check_globals(op: str, safe_globals: Any) -> list:
 
 
 def add_safe_globals(safe_globals: list) -> None:
-    """Accepted for PyTorch code and a no-op here: ``load`` never unpickles, so no class needs allowing."""
+    """Allow these classes and functions when ``load`` rebuilds a whole saved module (PyTorch's name).
+
+    ``load`` never unpickles; checkpoints of tensors, arrays and state_dicts need nothing allowed."""
     _SAFE_GLOBALS.extend(_check_globals("add_safe_globals", safe_globals))
 
 
 def get_safe_globals() -> list:
-    """What ``add_safe_globals`` (and an enclosing ``safe_globals``) were given (they change nothing here)."""
+    """What ``add_safe_globals`` (and an enclosing ``safe_globals``) allowed."""
     return list(_SAFE_GLOBALS)
 
 
 def clear_safe_globals() -> None:
-    """Forget the list ``add_safe_globals`` built (a no-op for ``load``, as the list is)."""
+    """Forget the list ``add_safe_globals`` built."""
     _SAFE_GLOBALS.clear()
 
 
 class safe_globals:
     """``with tg.serialization.safe_globals([nn.LSTM, ...]): tg.load(path)``, accepted for PyTorch code.
 
-    A no-op: ``load`` reads arrays with ``allow_pickle=False`` and never unpickles or builds any
-    class, so there is nothing to allow.  The list is checked and visible to ``get_safe_globals()``
-    inside the block, as in PyTorch.
+    ``load`` reads arrays with ``allow_pickle=False`` and never unpickles; the classes allowed here are
+    those a whole saved module (``save(model, f)``) may be rebuilt from, besides tinygrad_seq's own.
+    The list is checked and visible to ``get_safe_globals()`` inside the block, as in PyTorch.
     """
 
     def __init__(self, safe_globals: list):  # noqa: D107

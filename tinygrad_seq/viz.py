@@ -30,8 +30,8 @@ from . import charts
 from .nn.module import Module
 from .tensor import Node, Tensor, no_grad
 
-__all__ = ["graph", "GraphView", "to_dot", "save_graph", "gradient_flow", "compare_gradient_flow", "GradientFlow",
-           "grad_table", "summary"]
+__all__ = ["graph", "GraphView", "to_dot", "save_graph", "gradient_flow", "input_gradient_flow",
+           "compare_gradient_flow", "GradientFlow", "grad_table", "summary"]
 
 
 # rich is imported when a view is drawn, not by ``import tinygrad_seq`` (it takes a while to import)
@@ -283,8 +283,30 @@ class GraphView(_View):
             s = self.sig[chain[-1]]
             nxt = self._below(chain[-1], lambda p: self.sig[p] == s and p not in self._ids, 2 * self.depth + 2)
             if nxt is None or nxt in chain:
-                return chain
+                return self._period(chain)
             chain.append(nxt)
+
+    def _period(self, chain: list) -> list:
+        """Every p-th block of a chain whose blocks repeat with period p at twice the depth (p = 1 for an RNN).
+
+        A Transformer layer holds two or three blocks alike to ``depth`` levels (attention, feed-forward,
+        each ending in add & norm); a deeper look tells them apart, so the chain counts layers, not blocks.
+        No period found: the chain as it is.
+        """
+        if len(chain) < 4:
+            return chain
+        if not hasattr(self, "_deep"):
+            self._deep = structural_signatures(self.edges, 2 * self.depth)
+        deep = self._deep
+        for start in (0, 1):                             # the head may be one extra block (a final norm)
+            body = chain[start:]
+            compared = len(body) - 2                     # the earliest two blocks may differ (the inputs)
+            for p in range(1, compared // 2 + 1):
+                if all(deep[body[i]] == deep[body[i + p]] for i in range(compared - p)):
+                    if p == 1:
+                        return chain
+                    return body[::p] if start == 0 else [chain[0]] + body[p::p]
+        return chain
 
     def _draw_chain(self, parent: Tree, chain: list) -> None:
         """Draw a chain of k equal blocks as one line "× k steps" and, under it, the earliest block."""
@@ -421,14 +443,14 @@ def save_graph(t: Tensor | GraphView, path: str = "graph.svg", model: Module | N
 # ---------------------------------------------------------------------------
 
 class GradientFlow(_View):
-    """``norms[t]`` = |dL/dh_t| for each time step t of a recurrent layer's output."""
+    """``norms[t]`` = |dL/dh_t| for each time step t of a recurrent layer's output (|dL/dx_t| with ``what="x"``)."""
 
-    def __init__(self, name: str, norms: list[float]):
-        self.name, self.norms = name, norms
+    def __init__(self, name: str, norms: list[float], what: str = "h"):
+        self.name, self.norms, self.what = name, norms, what
 
     def chart(self, **kw: Any) -> str:
         """The terminal chart (log scale, labelled axes), as plain text."""
-        return _flow_chart({self.name: self.norms}, **kw)
+        return _flow_chart({self.name: self.norms}, what=self.what, **kw)
 
     def plot(self, png: str | None = None) -> str | None:
         """Print the chart; with matplotlib, also save ``png`` (returns the path written)."""
@@ -440,9 +462,9 @@ class GradientFlow(_View):
         return _text(self.chart())
 
 
-def _flow_chart(series: dict, **kw: Any) -> str:
-    kw.setdefault("title", "gradient flow through time: |dL/dh_t| (loss on the last step)")
-    return charts.line_chart(series, xlabel="time step t", ylabel="|dL/dh_t|", logy=True, **kw)
+def _flow_chart(series: dict, what: str = "h", **kw: Any) -> str:
+    kw.setdefault("title", f"gradient flow through time: |dL/d{what}_t| (loss on the last step)")
+    return charts.line_chart(series, xlabel="time step t", ylabel=f"|dL/d{what}_t|", logy=True, **kw)
 
 
 def _step_nodes(out: Tensor, steps: int) -> list:
@@ -491,20 +513,43 @@ def gradient_flow(layer: Module, x: Tensor, loss_fn: Callable | None = None, nam
     return GradientFlow(name or type(layer).__name__, norms)
 
 
+def input_gradient_flow(model: Callable, x: Tensor, loss_fn: Callable | None = None, name: str | None = None,
+                        batch_first: bool = False) -> GradientFlow:
+    """Run ``model(x)`` and return |dL/dx_t|: how much gradient reaches each input position t.
+
+    Works for any sequence model (recurrent, attention, ...): it reads the gradient of a
+    fresh copy of ``x``.  The default loss is the sum of the last position's output, so the
+    curve shows how strongly the last output still depends on each earlier input.
+    """
+    xin = x.detach().requires_grad_()
+    out = model(xin)
+    out = out[0] if isinstance(out, tuple) else out
+    loss = loss_fn(out) if loss_fn is not None else (out[:, -1] if batch_first else out[-1]).sum()
+    loss.backward()
+    g = xin.grad.numpy()
+    g = np.moveaxis(g, 1, 0) if batch_first else g
+    return GradientFlow(name or type(model).__name__, [_norm(g[t]) for t in range(g.shape[0])], what="x")
+
+
 def compare_gradient_flow(layers: dict, x: Tensor, loss_fn: Callable | None = None, png: str | None = None,
-                          draw: bool = True) -> dict:
+                          draw: bool = True, wrt: str = "state") -> dict:
     """``gradient_flow`` for each layer on the same input and loss; draws them in one chart (log scale).
 
-    Returns ``{name: GradientFlow}``.  With ``draw``, prints the terminal chart
+    ``wrt="input"`` compares ``input_gradient_flow`` instead (|dL/dx_t|, any model, attention
+    included).  Returns ``{name: GradientFlow}``.  With ``draw``, prints the terminal chart
     and, with matplotlib installed, saves ``png`` (if given).
     """
-    flows = {name: gradient_flow(layer, x, loss_fn, name) for name, layer in layers.items()}
+    if wrt not in ("state", "input"):
+        raise ValueError(f"compare_gradient_flow: wrt must be 'state' or 'input', got {wrt!r}")
+    flow = gradient_flow if wrt == "state" else input_gradient_flow
+    flows = {name: flow(layer, x, loss_fn, name) for name, layer in layers.items()}
+    what = "h" if wrt == "state" else "x"
     if draw:
         series = {name: f.norms for name, f in flows.items()}
-        print(_flow_chart(series))
+        print(_flow_chart(series, what=what))
         if png:
             charts.save_png(series, png, title="gradient flow through time", xlabel="time step t",
-                            ylabel="|dL/dh_t|", logy=True)
+                            ylabel=f"|dL/d{what}_t|", logy=True)
     return flows
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "linear", "embedding", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "ctc_loss", "softmax", "log_softmax", "logsumexp", "dropout",
     "one_hot", "relu", "sigmoid", "tanh", "softplus", "pad", "leaky_relu", "gelu", "layer_norm",
+    "scaled_dot_product_attention", "multi_head_attention_forward",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -145,23 +146,59 @@ def pad(x: Tensor, pad: tuple, value: float = 0.0) -> Tensor:
 # ---------------------------------------------------------------------------
 
 # Abramowitz & Stegun 7.1.26: erf(x) = 1 - (a1 t + ... + a5 t^5) exp(-x^2), t = 1 / (1 + p x), x >= 0
-_AS_P = 0.3275911
-_AS_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+# erf as rational approximations on four ranges (Sun's fdlibm s_erf.c, as in musl and FreeBSD; error below
+# 1e-16 relative in float64), so gelu matches PyTorch's exact erf to float64 precision
+_ERX = 8.45062911510467529297e-01
+_PP = (1.28379167095512558561e-01, -3.25042107247001499370e-01, -2.84817495755985104766e-02,
+       -5.77027029648944159157e-03, -2.37630166566501626084e-05)
+_QQ = (1.0, 3.97917223959155352819e-01, 6.50222499887672944485e-02, 5.08130628187576562776e-03,
+       1.32494738004321644526e-04, -3.96022827877536812320e-06)
+_PA = (-2.36211856075265944077e-03, 4.14856118683748331666e-01, -3.72207876035701323847e-01,
+       3.18346619901161753674e-01, -1.10894694282396677476e-01, 3.54783043256182359371e-02,
+       -2.16637559486879084300e-03)
+_QA = (1.0, 1.06420880400844228286e-01, 5.40397917702171048937e-01, 7.18286544141962662868e-02,
+       1.26171219808761642112e-01, 1.36370839120290507362e-02, 1.19844998467991074170e-02)
+_RA = (-9.86494403484714822705e-03, -6.93858572707181764372e-01, -1.05586262253232909814e+01,
+       -6.23753324503260060396e+01, -1.62396669462573470355e+02, -1.84605092906711035994e+02,
+       -8.12874355063065934246e+01, -9.81432934416914548592e+00)
+_SA = (1.0, 1.96512716674392571292e+01, 1.37657754143519042600e+02, 4.34565877475229228821e+02,
+       6.45387271733267880336e+02, 4.29008140027567833386e+02, 1.08635005541779435134e+02,
+       6.57024977031928170135e+00, -6.04244152148580987438e-02)
+_RB = (-9.86494292470009928597e-03, -7.99283237680523006574e-01, -1.77579549177547519889e+01,
+       -1.60636384855821916062e+02, -6.37566443368389627722e+02, -1.02509513161107724954e+03,
+       -4.83519191608651397019e+02)
+_SB = (1.0, 3.03380607434824582924e+01, 3.25792512996573918826e+02, 1.53672958608443695994e+03,
+       3.19985821950859553908e+03, 2.55305040643316442583e+03, 4.74528541206955367215e+02,
+       -2.24409524465858183362e+01)
+
+
+def _poly(z: Tensor, coeffs: tuple) -> Tensor:
+    """c0 + c1 z + c2 z^2 + ... by Horner's rule."""
+    r = z * coeffs[-1] + coeffs[-2]
+    for c in reversed(coeffs[:-2]):
+        r = r * z + c
+    return r
 
 
 def _erf(x: Tensor) -> Tensor:
-    """erf composed of primitive ops (Abramowitz & Stegun 7.1.26; |error| <= 1.5e-7 for every real x).
+    """erf composed of primitive ops: fdlibm's rational approximations on |x| < 0.84375, < 1.25, < 1/0.35, < 6.
 
-    There is no erf primitive in the engine yet; the gradient is that of this
-    approximation (within about 1e-6 of 2/sqrt(pi) exp(-x^2)).
+    Each range is computed on the input clamped into it (so no branch ever overflows, and a branch
+    not taken gets a zero gradient, never nan), then ``where`` picks the right one; the gradient is
+    that of the approximations, 2/sqrt(pi) exp(-x^2) to float64 precision.
     """
-    ax = x.abs()
-    t = 1.0 / (1.0 + _AS_P * ax)
-    poly = t * _AS_A[4]
-    for a in reversed(_AS_A[:4]):
-        poly = (poly + a) * t
-    y = 1.0 - poly * (-(ax * ax)).exp()
-    return where(x.array >= 0, y, -y)
+    a = x.abs()
+    s = x.clamp(-0.84375, 0.84375)                       # erf(x) = x + x P(x^2) / Q(x^2)
+    small = s + s * (_poly(s * s, _PP) / _poly(s * s, _QQ))
+    m = a.clamp(0.84375, 1.25) - 1.0                     # erf(|x|) = erx + P(|x| - 1) / Q(|x| - 1)
+    mid = _ERX + _poly(m, _PA) / _poly(m, _QA)
+    b = a.clamp(1.25, 1 / 0.35)                          # erf(|x|) = 1 - exp(-x^2 - 0.5625 + R(1/x^2) / S(1/x^2)) / |x|
+    tail_b = 1.0 - (-(b * b) - 0.5625 + _poly(1.0 / (b * b), _RA) / _poly(1.0 / (b * b), _SA)).exp() / b
+    c = a.clamp(1 / 0.35, 6.0)
+    tail_c = 1.0 - (-(c * c) - 0.5625 + _poly(1.0 / (c * c), _RB) / _poly(1.0 / (c * c), _SB)).exp() / c
+    ax = a.array
+    y = where(ax < 1.25, mid, where(ax < 1 / 0.35, tail_b, tail_c))
+    return where(ax < 0.84375, small, where(x.array >= 0, y, -y))
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
@@ -443,3 +480,7 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
     if reduction == "mean":
         return (loss / Tensor._wrap(np.maximum(tg_len, 1).astype(dtype))).mean()
     return _reduce(loss, reduction)
+
+
+# attention lives in nn/attention.py (it composes the functions above); exported here as PyTorch does
+from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402

@@ -78,11 +78,27 @@ class _Kind(NamedTuple):
     b_hh_in_projection: bool      # b_hh adds to x W_ih^T (all but the GRU, where r multiplies it)
 
 
-_KINDS = {
-    "RNN_TANH": _Kind(1, ("h",), lambda xw, s, w, b, p: (rnn_step(xw, s[0], w, Tensor.tanh),), True),
-    "RNN_RELU": _Kind(1, ("h",), lambda xw, s, w, b, p: (rnn_step(xw, s[0], w, Tensor.relu),), True),
-    "LSTM": _Kind(4, ("h", "c"), lambda xw, s, w, b, p: lstm_step(xw, s[0], s[1], w, p), True),
-    "GRU": _Kind(3, ("h",), lambda xw, s, w, b, p: (gru_step(xw, s[0], w, b),), False),
+def _rnn_tanh(xw, s, w, b, p):
+    return (rnn_step(xw, s[0], w, Tensor.tanh),)
+
+
+def _rnn_relu(xw, s, w, b, p):
+    return (rnn_step(xw, s[0], w, Tensor.relu),)
+
+
+def _lstm(xw, s, w, b, p):
+    return lstm_step(xw, s[0], s[1], w, p)
+
+
+def _gru(xw, s, w, b, p):
+    return (gru_step(xw, s[0], w, b),)
+
+
+_KINDS = {   # the steps are named functions (not lambdas) so that a saved whole module can name them
+    "RNN_TANH": _Kind(1, ("h",), _rnn_tanh, True),
+    "RNN_RELU": _Kind(1, ("h",), _rnn_relu, True),
+    "LSTM": _Kind(4, ("h", "c"), _lstm, True),
+    "GRU": _Kind(3, ("h",), _gru, False),
 }
 
 

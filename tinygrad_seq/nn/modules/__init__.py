@@ -2,21 +2,23 @@
 
 ``tinygrad_seq.nn.modules.rnn.LSTM`` is ``tinygrad_seq.nn.LSTM`` (the same class), and so on
 for every class this package has: ``module``, ``container``, ``linear``, ``sparse``,
-``dropout``, ``normalization``, ``activation``, ``loss``, ``rnn``.  PyTorch's other
-submodules (``conv``, ``batchnorm``, ``transformer``, ...) have no counterpart here.
+``dropout``, ``normalization``, ``activation``, ``loss``, ``rnn``, ``transformer``.  PyTorch's other
+submodules (``conv``, ``batchnorm``, ...) have no counterpart here.
 """
-from . import activation, container, dropout, linear, loss, module, normalization, rnn, sparse
-from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from . import activation, container, dropout, linear, loss, module, normalization, rnn, sparse, transformer
+from .activation import GELU, LeakyReLU, LogSoftmax, MultiheadAttention, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout
-from .linear import Identity, Linear
+from .linear import Identity, Linear, NonDynamicallyQuantizableLinear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module
 from .normalization import LayerNorm
 from .rnn import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell
 from .sparse import Embedding
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+                          TransformerEncoderLayer)
 
-_HERE = ("activation", "container", "dropout", "linear", "loss", "module", "normalization", "rnn", "sparse")
+_HERE = ("activation", "container", "dropout", "linear", "loss", "module", "normalization", "rnn", "sparse", "transformer")
 
 
 def __getattr__(name: str):
