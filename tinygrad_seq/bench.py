@@ -153,6 +153,7 @@ def _peak_memory(step: Callable[[], float]) -> float:
 
 
 def run_config(name: str, B: int, T: int, I: int, H: int, reps: int, dtype: Any) -> dict:
+    """Time one configuration (batch B, length T, input I, hidden H): every row, ``reps`` times each."""
     rows = {"tinygrad_seq": _tg_step(B, T, I, H, dtype), "hand-derived BPTT (numpy)": _reference_step(B, T, I, H, dtype)}
     for step in rows.values():          # warm-up
         step()
@@ -319,6 +320,7 @@ def run_memory_stability(steps: int = 1000) -> dict:
 
 
 def print_results(results: list[dict]) -> None:
+    """Print the timing tables of ``run_config``'s results."""
     from rich.console import Console
     from rich.table import Table
     console = Console()
@@ -364,6 +366,7 @@ def print_results(results: list[dict]) -> None:
 
 
 def main(configs: list[str], reps: int, dtype: str, json_path: str | None, scaling: bool) -> int:
+    """``tinygrad-seq bench``: run the named configurations, print the tables, optionally write JSON."""
     dt = np.dtype(dtype).type
     results = []
     for name in configs:

@@ -141,6 +141,7 @@ def _gradcheck_table() -> int:
 # ---------------------------------------------------------------------------
 
 def build_parser() -> _Parser:
+    """The ``tinygrad-seq`` argument parser, with its subcommands."""
     from . import __version__
     from .train import DEFAULT_LR, MODELS, OPTIMIZERS, SCHEDULES, TrainConfig
     d = TrainConfig()
@@ -304,6 +305,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``tinygrad-seq`` command line; returns the exit code."""
     from .data import DataError
     from .serialization import CheckpointError
     from .train import ConfigError

@@ -5,13 +5,13 @@
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from . import ops
 from ._args import dim_arg, int_arg
-from .tensor import ShapeError, Tensor, to_array, where  # noqa: F401  (where: re-exported)
+from .tensor import ShapeError, Tensor, no_grad, to_array, where  # noqa: F401  (where: re-exported)
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "mm", "bmm", "exp", "log", "sqrt", "sin", "cos", "abs",
@@ -314,3 +314,14 @@ def _document() -> None:
 
 is_tensor.__doc__ = "Whether ``x`` is a tinygrad_seq Tensor (Parameters included)."
 _document()
+
+
+def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """``p.grad = None`` for each tensor, or zero its gradient in place (``Module.zero_grad`` and
+    ``Optimizer.zero_grad`` share this; it lives here so optimizers see only tensors)."""
+    for p in params:
+        if set_to_none:
+            p.grad = None
+        elif p.grad is not None:
+            with no_grad():
+                p.grad.zero_()

@@ -132,6 +132,7 @@ class TrainConfig:
         return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
 
     def to_dict(self) -> dict:
+        """The configuration as a plain dict (saved in checkpoints)."""
         return dataclasses.asdict(self)
 
     @classmethod
@@ -382,13 +383,26 @@ def resume_config(path: str, overrides: dict) -> TrainConfig:
 class Reporter:
     """What ``train`` tells the outside world; subclass and override what you need (all no-ops here)."""
 
-    def start(self, info: dict) -> None: ...
-    def step(self, step: int, metrics: dict) -> None: ...
-    def set_total(self, total: int | None) -> None: ...
-    def evaluated(self, step: int, val_bpc: float, best: bool) -> None: ...
-    def sampled(self, step: int, text: str) -> None: ...
-    def message(self, text: str) -> None: ...
-    def end(self, result: "TrainResult") -> None: ...
+    def start(self, info: dict) -> None:
+        """Training begins: ``info`` holds the header ``lines``, the ``total`` and first ``step``."""
+
+    def step(self, step: int, metrics: dict) -> None:
+        """A training step finished with these metrics (loss, bpc, lr, ...)."""
+
+    def set_total(self, total: int | None) -> None:
+        """The number of steps the run will take is now known (or changed)."""
+
+    def evaluated(self, step: int, val_bpc: float, best: bool) -> None:
+        """Validation ran at ``step``; ``best``: the score is the best so far (best.npz was written)."""
+
+    def sampled(self, step: int, text: str) -> None:
+        """A text sample was drawn from the model at ``step``."""
+
+    def message(self, text: str) -> None:
+        """A line for the user (a warning, where a checkpoint went)."""
+
+    def end(self, result: "TrainResult") -> None:
+        """Training is over (finished, stopped or interrupted); ``result`` is what ``train`` returns."""
 
 
 class ConsoleReporter(Reporter):

@@ -123,9 +123,11 @@ class CharVocab:
         return idx
 
     def decode(self, indices: Iterable[int]) -> str:
+        """The text for a sequence of indices."""
         return "".join(self.itos[int(i)] for i in indices)
 
     def to_array(self) -> np.ndarray:
+        """The vocabulary as an int64 array of code points (for saving in a checkpoint)."""
         return np.array([ord(c) for c in self.itos], dtype=np.int64)
 
     @classmethod
@@ -164,6 +166,7 @@ class Streams:
         self.pos, self.epoch = 0, 0
 
     def next_batch(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The next (inputs, targets) window of every stream, and whether the streams wrapped around."""
         wrapped = False
         if self.pos + self.seq_len > self.stream_len:
             self.pos, self.epoch, wrapped = 0, self.epoch + 1, True
@@ -178,9 +181,11 @@ class Streams:
             yield self.inputs[start:start + T], self.targets[start:start + T]
 
     def position(self) -> dict:
+        """Where the streams are (for a checkpoint): ``{"pos": ..., "epoch": ...}``."""
         return {"pos": self.pos, "epoch": self.epoch}
 
     def restore(self, position: dict) -> None:
+        """Go back to a ``position()``; a position outside the streams raises ``DataError``."""
         pos, epoch = int(position["pos"]), int(position["epoch"])
         if not 0 <= pos <= self.stream_len:
             raise DataError(f"saved data position {pos} is outside the streams (length {self.stream_len})")

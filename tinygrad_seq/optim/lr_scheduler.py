@@ -20,6 +20,12 @@ def _positive_int(cls: str, name: str, v: Any) -> None:
 
 
 class LRScheduler:
+    """The base of the schedulers: ``step()`` sets every group's lr to ``lr_at(base_lr, epoch)``.
+
+    A subclass defines ``lr_at`` (a closed form of the epoch), so a schedule
+    can be resumed from its ``state_dict()`` alone.
+    """
+
     def __init__(self, optimizer: Optimizer):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(self).__name__}: optimizer must be an Optimizer (tg.optim.SGD, Adam, ...), "
@@ -29,20 +35,25 @@ class LRScheduler:
         self.last_epoch = 0
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
+        """The learning rate at ``epoch`` for a group that started at ``base_lr``."""
         raise NotImplementedError
 
     def get_last_lr(self) -> list[float]:
+        """The learning rate of every parameter group now (PyTorch's name)."""
         return [g["lr"] for g in self.optimizer.param_groups]
 
     def step(self) -> None:
+        """Advance one epoch and set every group's learning rate (call after ``optimizer.step()``)."""
         self.last_epoch += 1
         for g, base in zip(self.optimizer.param_groups, self.base_lrs):
             g["lr"] = self.lr_at(base, self.last_epoch)
 
     def state_dict(self) -> dict:
+        """The schedule's state (everything but the optimizer), for ``load_state_dict``."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore what ``state_dict()`` returned; a state of another shape raises ``ValueError``."""
         if not isinstance(state, dict) or not {"base_lrs", "last_epoch"} <= set(state):
             raise ValueError(f"{type(self).__name__}.load_state_dict: state must be a dict with 'base_lrs' and "
                              f"'last_epoch' (what state_dict() returns), got {type(state).__name__}")

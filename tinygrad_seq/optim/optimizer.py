@@ -5,9 +5,9 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..nn.module import zero_grads
 from .._args import bool_arg, number_arg
 from .._state import mark_modified
+from ..functions import zero_grads
 from ..tensor import Tensor
 
 
