@@ -462,10 +462,13 @@ class Tensor:
         ``zero_grad()`` between steps).  Non-leaf tensors keep a ``.grad`` only
         after ``retain_grad()``.
 
-        ``retain_graph``: the graph's saved arrays are freed as backward walks
-        it, so a second ``backward()`` through the same graph raises; pass
-        ``retain_graph=True`` to the first call to keep them.  Changing a saved
+        ``retain_graph``: the arrays the graph saved for its VJPs are freed as
+        backward walks it, so a second ``backward()`` through the same graph
+        raises (PyTorch's error); pass ``retain_graph=True`` to the first call
+        to keep them.  The graph's structure stays walkable either way
+        (``grad_fn.next_functions``, ``tg.viz.graph``).  Changing a saved
         tensor in place between the two (an optimizer step) raises too.
+        This method is one call: the pass itself is ``autograd.backward``.
         ``create_graph=True`` (higher-order gradients) is not supported.
         """
         _autograd.backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
