@@ -49,4 +49,10 @@ from . import autograd, charts, cuda, nn, optim, progress, reference, tutorial, 
 from .nn.functional import dropout, one_hot  # noqa: E402  (kept at the top level too, as before)
 from .serialization import save, load, CheckpointError  # noqa: E402
 from . import onnx, serialization  # noqa: E402  (torch.serialization.safe_globals, torch.onnx)
-from . import viz  # noqa: E402  (rich views; attaches Tensor.__rich__, Module.__rich__, Module.summary)
+from . import viz  # noqa: E402
+
+# The views attach from above, here and nowhere else (the engine and the layers know no views): rich looks
+# for ``__rich__`` on the classes, and the model summary is both ``tg.nn.summary(model, x)`` and ``model.summary(x)``.
+Tensor.__rich__ = viz.tensor_rich
+nn.Module.__rich__ = viz.module_rich
+nn.Module.summary = nn.summary = viz.summary

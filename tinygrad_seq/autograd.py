@@ -1,20 +1,99 @@
-"""PyTorch's ``torch.autograd`` functions: ``backward`` and ``grad``, plus ``detect_anomaly``.
+"""The backward pass, in one place, and PyTorch's ``torch.autograd`` functions.
 
     loss.backward()                                  # fills every leaf's .grad
     tg.autograd.backward([l1, l2], [g1, g2])         # several outputs at once
     dx, dw = tg.autograd.grad(loss, [x, w])          # gradients returned, no .grad touched
+
+A gradient's path from ``loss.backward()`` to a leaf takes three moves:
+
+1. ``Tensor.backward`` (``tensor.py``) is one call to ``backward`` below, which
+   seeds dL/dloss = 1 and calls ``backward_pass``;
+2. the loop in ``backward_pass`` orders the nodes and, for each, takes its
+   summed gradient and calls its VJP: ``node.backward(g)``, the op's rule in
+   the table in ``ops.py``;
+3. the loop adds each returned gradient to the input's running sum, and what
+   is left once every node has run belongs to the leaves:
+   ``accumulate_leaf`` adds it to ``leaf.grad``.
+
+Everything else a backward pass can do (hooks, ``retain_grad``, capturing
+gradients for ``autograd.grad`` or ``inputs=``, anomaly mode) is one call,
+``Observer.vjp``, made in place of step 2 only when one of them is active.
+Below the loop, in the order it uses them: the topological order, the leaves,
+the observer, the stale-graph check, and anomaly mode's forward check.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+import os
+import sys
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from . import lazygrad
 from ._gc import full_gc_deferred
-from .tensor import (AnomalyError, ShapeError, Tensor, _accumulate_leaf, _backward, _run_hooks,  # noqa: F401
-                     detect_anomaly)
+from ._state import MODIFIED, AnomalyError, State, buffer_of, detect_anomaly
+from .tensor import Node, ShapeError, Tensor
 
-__all__ = ["backward", "grad", "detect_anomaly", "AnomalyError"]
+__all__ = ["backward", "grad", "backward_pass", "topological_order", "detect_anomaly", "AnomalyError"]
+
+
+# ----------------------------------------------------------------------------
+# the public entry points: check the arguments, seed dL/d(output), run the loop
+# ----------------------------------------------------------------------------
+
+def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs: Any = None) -> None:
+    """Accumulate the gradients of ``tensors`` (seeded with ``grad_tensors``) into the leaves' ``.grad``.
+
+    ``inputs``: only these tensors get their ``.grad`` changed.
+    """
+    if create_graph:
+        raise NotImplementedError("backward(create_graph=True): higher-order gradients are not supported "
+                                  "by tinygrad_seq")
+    outputs = _as_list(tensors, "backward")
+    seeds = _seeds(outputs, grad_tensors, "backward")
+    only = None if inputs is None else {t: None for t in _as_list(inputs, "backward")}
+    graph = [(o, s) for o, s in zip(outputs, seeds) if o.grad_fn is not None]
+    for o, s in zip(outputs, seeds):
+        if o.grad_fn is None and (only is None or o in only):      # a leaf: its gradient is the seed itself
+            accumulate_leaf(o, s.copy())
+    if graph:
+        with full_gc_deferred():
+            backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph), capture=only)
+    if only is not None:
+        for t, g in only.items():
+            if g is not None and t.grad_fn is None:
+                accumulate_leaf(t, g)
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs``, returned (no ``.grad`` is changed)."""
+    if create_graph:
+        raise NotImplementedError("grad(create_graph=True): higher-order gradients are not supported "
+                                  "by tinygrad_seq")
+    outs = _as_list(outputs, "grad")
+    ins = _as_list(inputs, "grad")
+    for t in ins:
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError("grad: One of the differentiated Tensors does not require grad")
+    seeds = _seeds(outs, grad_outputs, "grad")
+    capture: dict = {t: None for t in ins}
+    graph = [(o, s) for o, s in zip(outs, seeds) if o.grad_fn is not None]
+    for o, s in zip(outs, seeds):
+        if o.grad_fn is None and o in capture:
+            capture[o] = s if capture[o] is None else capture[o] + s
+    if graph:
+        with full_gc_deferred():
+            backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph), capture=capture)
+    result = []
+    for t in ins:
+        g = capture[t]
+        if g is None and not allow_unused:
+            raise RuntimeError("grad: One of the differentiated Tensors appears to not have been used in the "
+                               "graph. Set allow_unused=True if this is the desired behavior.")
+        result.append(None if g is None else Tensor._wrap(g))
+    return tuple(result)
 
 
 def _as_list(x: Any, what: str) -> list:
@@ -56,57 +135,213 @@ def _seeds(outputs: list, grad_outputs: Any, where: str) -> list[np.ndarray]:
     return seeds
 
 
-def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
-             create_graph: bool = False, inputs: Any = None) -> None:
-    """Accumulate the gradients of ``tensors`` (seeded with ``grad_tensors``) into the leaves' ``.grad``.
+# ----------------------------------------------------------------------------
+# the loop
+# ----------------------------------------------------------------------------
 
-    ``inputs``: only these leaves get their ``.grad`` changed.
+FREED = -1          # a node's epoch once backward has freed what it saved (no in-place count is negative)
+
+
+def backward_pass(roots: Sequence[Tensor], seeds: Sequence[np.ndarray], retain_graph: bool,
+                  capture: dict | None = None) -> None:
+    """The chain rule over the graph below ``roots``, seeded with dL/d(root) = ``seeds``.
+
+    Order the nodes so that each comes after every node that reads it; then for
+    each node, take its gradient (every reader's contribution, summed), call
+    its VJP, and add what it returns to its inputs' sums.  What is left at the
+    end belongs to the leaves.  With ``capture`` ({tensor: None}) only those
+    tensors' gradients are filled in there, and no ``.grad`` changes.
     """
-    if create_graph:
-        raise NotImplementedError("backward(create_graph=True): higher-order gradients are not supported "
-                                  "by tinygrad_seq")
-    outputs = _as_list(tensors, "backward")
-    seeds = _seeds(outputs, grad_tensors, "backward")
-    only = None if inputs is None else {t: None for t in _as_list(inputs, "backward")}
-    graph_outputs = [(o, s) for o, s in zip(outputs, seeds) if o.grad_fn is not None]
-    for o, s in zip(outputs, seeds):
-        if o.grad_fn is None and (only is None or o in only):      # a leaf: its gradient is the seed itself
-            _accumulate_leaf(o, s.copy())
-    if not graph_outputs:
-        return
-    with full_gc_deferred():
-        _backward([o for o, _ in graph_outputs], [s for _, s in graph_outputs], bool(retain_graph), capture=only)
-    if only is not None:
-        for t, g in only.items():
-            if g is not None and t.grad_fn is None:
-                _accumulate_leaf(t, g)
+    sums = lazygrad.GradientSums()              # node or leaf -> dL/d(its output), summed as contributions arrive
+    for root, g in zip(roots, seeds):
+        sums.add(root.grad_fn, g)
+    observer = Observer(capture)                # hooks, retain_grad, capture, anomaly: see below
+    watching, epoch = observer.active, State.epoch
+    for node in topological_order([root.grad_fn for root in roots]):
+        g = sums.pop(node, None)
+        if node.epoch != epoch:                 # changed in place, or freed, since it was recorded
+            check_saved(node)
+        if g is not None:
+            if type(g) is not np.ndarray:       # a lazy sum (lazygrad.py): make it an array
+                g = lazygrad.dense(g)
+            if watching or node.hooks is not None:
+                grads_in = observer.vjp(node, g)
+            else:
+                grads_in = node.backward(g)     # the VJP: dL/d(each input), from ops.py
+            for parent, gp in zip(node.inputs, grads_in):
+                if parent is not None and gp is not None:
+                    sums.add(parent, gp)
+        if not retain_graph and node.saved is not None:
+            node.saved = None                   # free what the VJP saved; the graph's structure stays walkable
+            node.epoch = FREED
+    for leaf in list(sums):                     # only leaves are left
+        g = sums.pop_owned(leaf)
+        if capture is None:
+            accumulate_leaf(leaf, g)
+        elif leaf in capture:
+            capture[leaf] = g
 
 
-def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
-         create_graph: bool = False, allow_unused: bool = False) -> tuple:
-    """The gradients of ``outputs`` with respect to ``inputs``, returned (no ``.grad`` is changed)."""
-    if create_graph:
-        raise NotImplementedError("grad(create_graph=True): higher-order gradients are not supported "
-                                  "by tinygrad_seq")
-    outs = _as_list(outputs, "grad")
-    ins = _as_list(inputs, "grad")
-    for t in ins:
-        if not isinstance(t, Tensor) or not t.requires_grad:
-            raise RuntimeError("grad: One of the differentiated Tensors does not require grad")
-    seeds = _seeds(outs, grad_outputs, "grad")
-    capture: dict = {t: None for t in ins}
-    graph = [(o, s) for o, s in zip(outs, seeds) if o.grad_fn is not None]
-    for o, s in zip(outs, seeds):
-        if o.grad_fn is None and o in capture:
-            capture[o] = s if capture[o] is None else capture[o] + s
-    if graph:
-        with full_gc_deferred():
-            _backward([o for o, _ in graph], [s for _, s in graph], bool(retain_graph), capture=capture)
-    result = []
-    for t in ins:
-        g = capture[t]
-        if g is None and not allow_unused:
-            raise RuntimeError("grad: One of the differentiated Tensors appears to not have been used in the "
-                               "graph. Set allow_unused=True if this is the desired behavior.")
-        result.append(None if g is None else Tensor._wrap(g))
-    return tuple(result)
+def topological_order(roots: Iterable[Node]) -> list[Node]:
+    """Nodes reachable from ``roots``, each after every node that reads it (iterative DFS, no recursion)."""
+    order: list[Node] = []
+    seen: set = set()
+    stack: list[tuple[Node, bool]] = [(r, False) for r in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)           # every node it reads is already in ``order``
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for p in node.inputs:
+            if isinstance(p, Node) and p not in seen:
+                stack.append((p, False))
+    order.reverse()
+    return order
+
+
+def accumulate_leaf(leaf: Tensor, g: np.ndarray) -> None:
+    """leaf.grad += g (after the leaf's hooks), in the leaf's dtype, into the same tensor (PyTorch's: code
+    holding ``g = x.grad`` sees the sum).  ``g`` is a buffer this backward owns, so it may become ``.grad``."""
+    if leaf._hooks:
+        h = run_hooks(leaf._hooks, g, "the leaf")
+        g = g if h is g else np.array(h)            # a hook's result may be held elsewhere: keep a copy
+    if g.dtype != leaf.array.dtype:
+        g = g.astype(leaf.array.dtype)
+    old = leaf._grad
+    if old is None:
+        leaf._grad = Tensor._wrap(g)
+    elif old.array.flags.writeable and old.array.shape == g.shape:
+        np.add(old.array, g, out=old.array)
+    else:                                           # a read-only or broadcast .grad set by hand: replace it
+        leaf._grad = Tensor._wrap(old.array + g)
+
+
+# ----------------------------------------------------------------------------
+# the optional concerns, behind one call
+# ----------------------------------------------------------------------------
+
+class Observer:
+    """What one backward pass does around a VJP besides calling it: hooks, ``retain_grad``, capture, anomaly.
+
+    The loop calls ``vjp`` instead of ``node.backward`` only when ``active``
+    (capturing a non-leaf's gradient, or under ``detect_anomaly()``) or when
+    the node has hooks (``register_hook``, ``retain_grad``); otherwise none of
+    this runs.
+    """
+
+    __slots__ = ("capture", "wanted", "anomaly", "active")
+
+    def __init__(self, capture: dict | None):
+        self.capture = capture
+        # non-leaf tensors whose gradient is wanted, by the node that produced them
+        self.wanted = {t.grad_fn: t for t in capture if t.grad_fn is not None} if capture is not None else {}
+        self.anomaly = State.anomaly
+        self.active = bool(self.wanted) or self.anomaly
+
+    def vjp(self, node: Node, g: np.ndarray) -> tuple:
+        """``node.backward(g)`` with the active concerns around it."""
+        hooks = node.hooks
+        if hooks is not None:
+            if hooks:
+                g = run_hooks(hooks, g, node.name)
+            if hooks.retained is not None:
+                t = hooks.retained()
+                if t is not None:
+                    t._grad = Tensor._wrap(g.copy() if t._grad is None else t._grad.array + g)
+        if node in self.wanted:
+            self.capture[self.wanted[node]] = g.copy()
+        grads_in = node.backward(g)
+        if self.anomaly:
+            anomaly_backward(node, g, grads_in)
+        return grads_in
+
+
+def run_hooks(hooks: list, g: np.ndarray, where: str) -> np.ndarray:
+    """Call each hook with the gradient (a Tensor); a returned tensor of the same shape and dtype replaces it."""
+    for hook in list(hooks):
+        out = hook(Tensor._wrap(g))
+        if out is None:
+            continue
+        new = out.array if isinstance(out, Tensor) else np.asarray(out)
+        name = getattr(hook, "__name__", "hook")
+        if new.shape != g.shape:
+            raise RuntimeError(f"hook '{name}' has changed the size of value: the gradient of {where} has shape "
+                               f"{g.shape}, the hook returned shape {new.shape}")
+        if new.dtype != g.dtype:
+            raise RuntimeError(f"hook '{name}' has changed the type of value: the gradient of {where} is "
+                               f"{g.dtype}, the hook returned {new.dtype}")
+        g = new
+    return g
+
+
+# ----------------------------------------------------------------------------
+# The stale-graph check.  ``_state.mark_modified`` counts every in-place change;
+# a node records the count when it is made, and the loop looks at what a node
+# saved only when the count has moved since (or the node was freed).
+# ----------------------------------------------------------------------------
+
+def check_saved(node: Node) -> None:
+    """Raise if ``node``'s saved arrays were freed by an earlier backward, or changed in place since it was recorded."""
+    if node.epoch == FREED:
+        raise RuntimeError(
+            "backward: trying to backward through the graph a second time (or directly access saved tensors after "
+            f"they have already been freed): the arrays '{node.name}' saved for its gradient were already freed by an "
+            "earlier backward() or autograd.grad(). Specify retain_graph=True in the first call if you need to "
+            "backward through the graph a second time.")
+    for a in node.saved_arrays():
+        buf = buffer_of(a)
+        entry = MODIFIED.get(id(buf))
+        if entry is not None and entry[0]() is buf and entry[1] > node.epoch:
+            what = f"the parameter '{entry[3]}'" if entry[3] else "a tensor"
+            raise RuntimeError(
+                f"backward: {what} of shape {buf.shape} that '{node.name}' saved for its gradient was modified in "
+                f"place after the graph was built (by an optimizer step, +=, load_state_dict, ...), so the "
+                f"gradient would be wrong. Run the forward pass again after changing it (or change a .clone()).")
+
+
+# ----------------------------------------------------------------------------
+# anomaly mode (only under detect_anomaly()): the backward check, then the forward one ``Node.apply`` calls
+# ----------------------------------------------------------------------------
+
+def anomaly_backward(node: Node, g: np.ndarray, grads_in: tuple) -> None:
+    """Raise if the VJP made a non-finite gradient from a finite one, naming the op and where it was created."""
+    if not np.isfinite(g).all():
+        return                                  # reported where it was born
+    for i, gi in enumerate(grads_in):
+        if gi is None:
+            continue
+        arr = lazygrad.dense(gi)
+        if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+            bad = "nan" if np.isnan(arr).any() else "inf"
+            where = getattr(node, "created_at", None) or "<unknown: the node was recorded outside detect_anomaly>"
+            raise AnomalyError(f"detect_anomaly: the gradient rule (VJP) of '{node.name}' produced {bad} for its "
+                               f"input {i} (shape {arr.shape}) from a finite gradient of shape {g.shape}; "
+                               f"the op was created at {where}")
+
+
+def anomaly_forward(node: Node, inputs: Sequence[Tensor], out: np.ndarray, recorded: bool) -> None:
+    """Note where ``node`` was created; raise if it made a non-finite output from finite inputs."""
+    where = _user_frame()
+    if recorded:
+        node.created_at = where
+    if out.dtype.kind in "fc" and not np.isfinite(out).all() and \
+            all(t.array.dtype.kind not in "fc" or np.isfinite(t.array).all() for t in inputs):
+        bad = "nan" if np.isnan(out).any() else "inf"
+        shapes = ", ".join(str(t.shape) for t in inputs)
+        raise AnomalyError(f"detect_anomaly: '{node.name}' produced {bad} in forward from finite inputs of "
+                           f"shape {shapes} (output shape {out.shape}), created at {where}")
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_frame() -> str:
+    """'file:line' of the innermost caller outside this package."""
+    f = sys._getframe(1)
+    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(_PACKAGE):
+        f = f.f_back
+    return f"{f.f_code.co_filename}:{f.f_lineno}" if f is not None else "<unknown>"

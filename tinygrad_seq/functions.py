@@ -5,14 +5,14 @@
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from . import ops
 from ._args import dim_arg, int_arg
 from ._args import dtype_arg
-from .tensor import ShapeError, Tensor, _lift, promote_all, to_array, where  # noqa: F401  (where: re-exported)
+from .tensor import ShapeError, Tensor, _lift, no_grad, promote_all, to_array, where  # noqa: F401  (where: re-exported)
 from .tensor import promote_types as _promote_types, result_type as _result_type
 
 __all__ = [
@@ -341,3 +341,13 @@ def _document() -> None:
 is_tensor.__doc__ = "Whether ``x`` is a tinygrad_seq Tensor (Parameters included)."
 _document()
 
+
+def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """``p.grad = None`` for each tensor, or zero its gradient in place (``Module.zero_grad`` and
+    ``Optimizer.zero_grad`` share this; it lives here so optimizers see only tensors)."""
+    for p in params:
+        if set_to_none:
+            p.grad = None
+        elif p.grad is not None:
+            with no_grad():
+                p.grad.zero_()

@@ -15,7 +15,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._args import number_arg
-from .tensor import Tensor, topological_order, no_grad
+from .autograd import topological_order
+from .tensor import Tensor, no_grad
 
 
 class GradcheckError(AssertionError):

@@ -34,6 +34,7 @@ class Scatter:
         self.shape, self.parts = shape, [(index, value)]
 
     def dense(self) -> np.ndarray:
+        """The gradient as an array (one concatenation when the slices tile an axis)."""
         tiled = _tiling(self.shape, self.parts)
         if tiled is not None:
             return tiled
@@ -42,10 +43,12 @@ class Scatter:
         return out
 
     def add_to(self, buf: np.ndarray) -> None:
+        """buf += this gradient, in place."""
         for index, value in self.parts:
             buf[index] += value
 
     def merge(self, other: "Scatter") -> None:
+        """Take ``other``'s slices into this sum."""
         self.parts += other.parts
 
 
@@ -58,6 +61,7 @@ class ProductSum:
         self.shape, self.lhs, self.rhs = shape, [lhs], [rhs]
 
     def dense(self) -> np.ndarray:
+        """sum_i a_i^T g_i as an array: one matmul over the concatenated factors."""
         if len(self.lhs) == 1:
             out = self.lhs[0].T @ self.rhs[0]
         else:
@@ -65,9 +69,11 @@ class ProductSum:
         return out.reshape(self.shape)
 
     def add_to(self, buf: np.ndarray) -> None:
+        """buf += this gradient, in place."""
         buf += self.dense()
 
     def merge(self, other: "ProductSum") -> None:
+        """Take ``other``'s factors into this sum."""
         self.lhs += other.lhs
         self.rhs += other.rhs
 

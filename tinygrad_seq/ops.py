@@ -19,6 +19,7 @@ are Tensor methods in ``tensor.py`` built from these, with no gradient code.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -56,9 +57,9 @@ def _axes(axis: Any, ndim: int) -> tuple:
     return tuple(a % ndim for a in axes) if ndim else ()   # a 0-d tensor accepts axis 0 or -1, like PyTorch
 
 
-def _IEEE() -> Any:
-    """Inside: IEEE results (inf, nan) without numpy's RuntimeWarnings, as PyTorch gives them."""
-    return np.errstate(divide="ignore", invalid="ignore", over="ignore")
+# ``with _IEEE():`` IEEE results (inf, nan) without numpy's RuntimeWarnings, as PyTorch gives them.
+# (A partial of ``np.errstate``, not a function around it: no extra Python call where an op uses it.)
+_IEEE = functools.partial(np.errstate, divide="ignore", invalid="ignore", over="ignore")
 
 
 def _regrow(g: np.ndarray, shape: tuple, axes: tuple, keepdims: bool) -> np.ndarray:
@@ -121,7 +122,7 @@ class Div(Node):
     name = "div"
 
     def forward(self, a, b):
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # x/0 is inf or nan, as in PyTorch
+        with _IEEE():   # x/0 is inf or nan, as in PyTorch
             y = a / b
         self.saved = (b, y)
         self.ctx = a.shape
@@ -129,7 +130,7 @@ class Div(Node):
 
     def backward(self, g):
         b, y = self.saved
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        with _IEEE():
             ga = g / b
         return (unbroadcast(ga, self.ctx) if self.needs_input_grad[0] else None,
                 unbroadcast(-ga * y, b.shape) if self.needs_input_grad[1] else None)
@@ -236,7 +237,7 @@ class Exp(Node):
     name = "exp"
 
     def forward(self, x):
-        with np.errstate(over="ignore"):          # e^x beyond the dtype's range is inf, as in PyTorch
+        with _IEEE():          # e^x beyond the dtype's range is inf, as in PyTorch
             y = np.exp(x)
         self.saved = y
         return y
@@ -275,11 +276,11 @@ class Log(Node):
 
     def forward(self, x):
         self.saved = x
-        with np.errstate(divide="ignore", invalid="ignore"):   # log 0 = -inf, log(-1) = nan, as in PyTorch
+        with _IEEE():   # log 0 = -inf, log(-1) = nan, as in PyTorch
             return np.log(x)
 
     def backward(self, g):
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with _IEEE():
             return (g / self.saved,)
 
 
@@ -288,13 +289,13 @@ class Sqrt(Node):
     name = "sqrt"
 
     def forward(self, x):
-        with np.errstate(invalid="ignore"):        # sqrt(-1) = nan, as in PyTorch
+        with _IEEE():        # sqrt(-1) = nan, as in PyTorch
             y = np.sqrt(x)
         self.saved = y
         return y
 
     def backward(self, g):
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with _IEEE():
             return (g / (2 * self.saved),)
 
 
@@ -333,7 +334,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     overflow is expected, so its warning is silenced."""
     x = x if x.dtype.kind == "f" else x.astype(State.default_dtype)
     t = np.negative(x, out=np.empty_like(x))
-    with np.errstate(over="ignore"):
+    with _IEEE():
         np.exp(t, out=t)
     t += 1
     return np.reciprocal(t, out=t)
@@ -403,7 +404,7 @@ class BinaryCrossEntropy(Node):
     name = "binary_cross_entropy"
 
     def forward(self, p, y):
-        with np.errstate(divide="ignore"):
+        with _IEEE():
             log_p = np.maximum(np.log(p), -100)
             log_q = np.maximum(np.log1p(-p), -100)
         self.saved = (p, y, log_p, log_q)
@@ -442,7 +443,7 @@ class Cast(Node):
     def forward(self, x, dtype):
         self.ctx = x.dtype
         if dtype.kind in "biu" and x.dtype.kind == "f":
-            with np.errstate(invalid="ignore"):      # nan/inf to an integer: numpy's (and PyTorch's) arbitrary value
+            with _IEEE():      # nan/inf to an integer: numpy's (and PyTorch's) arbitrary value
                 return x.astype(dtype)
         return x.astype(dtype)
 

@@ -1,34 +1,38 @@
-"""The engine: ``Tensor``, the graph ``Node`` and reverse-mode ``backward``.
+"""The engine, part 1 of 3: ``Tensor`` (the data) and ``Node`` (one recorded op).
 
 Every operation on tensors that require a gradient records one ``Node``: the
 op, the nodes (or leaf tensors) it read, and the arrays its gradient rule
-needs.  ``backward`` walks those nodes once, in reverse topological order, and
-asks each for its vector-Jacobian product (VJP)::
+needs.  ``backward`` then walks those nodes once, in reverse topological
+order, and asks each for its vector-Jacobian product (VJP)::
 
     dL/d input_i  =  VJP_i(dL/d output)
 
 A tensor read by many ops (a weight used at every time step) receives the sum
 of all its contributions before its own VJP runs, so backpropagation through
-time needs no special code: it is this loop over an unrolled graph.
+time needs no special code: it is that loop over an unrolled graph.
 
-Read in this order: the ``Node`` (what one recorded op keeps), ``backward``
-(the loop), then ``Tensor``.  The ops themselves, each forward beside its VJP,
-are the table in ``ops.py``; the global modes (grad mode, anomaly mode,
-default dtype, generator, in-place epoch) live in ``_state.py`` and the shared
-argument checks in ``_args.py``; the speed tricks of the loop (lazy gradient
-forms, garbage-collector deferral) live in ``lazygrad.py`` and ``_gc.py``.
+Read the engine in this order:
 
-Why ``ops`` is imported at the bottom of this file: the ops subclass ``Node``
-(defined here), and ``Tensor``'s methods are the ops' front door (written out
-here so readers and editors see every method).  Each module needs the other,
-so ``ops`` is imported once this module is complete: a cycle by design, kept
-in one place.
+1. this file: ``Node`` (the contract an op fulfils, ``forward`` and
+   ``backward``, and what ``apply`` records), then ``Tensor``, whose methods
+   are the ops' front door and whose ``backward`` is one call into ...
+2. ``ops.py``: the table of primitive ops, each forward beside its VJP;
+3. ``autograd.py``: the backward pass (order the nodes; for each, take its
+   summed gradient, call its VJP, accumulate into its inputs), hooks,
+   ``retain_grad``, ``autograd.grad``, the stale-graph check, anomaly mode.
+
+Below them: ``_state.py`` (grad mode, anomaly mode, default dtype, generator,
+in-place epoch), ``_args.py`` (the argument checks every module shares), and
+the speed tricks of the loop, ``lazygrad.py`` and ``_gc.py``.
+
+The engine's one import circle, kept here: ``ops`` subclasses ``Node`` and
+``autograd`` wraps gradients in ``Tensor``s, while ``Tensor``'s methods call
+both.  So ``ops`` is imported right after ``Node`` is defined (``Tensor``'s
+arithmetic is made from its classes), and ``autograd`` at the end of this
+file, once ``Tensor`` exists.  Nothing else in the package imports upward.
 """
 from __future__ import annotations
 
-import functools
-import os
-import sys
 import warnings
 import weakref
 from collections import namedtuple
@@ -36,11 +40,11 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from . import lazygrad
 from ._args import (ShapeError, axes_arg, bool_arg, check_device, check_grad_dtype, device, dim_arg, dim_nd,
-                    dtype_arg, int_arg, is_int, number_arg, range_index, shape_args)
-from ._gc import full_gc_deferred
-from ._state import (MODIFIED, AnomalyError, State, buffer_of, detect_anomaly, enable_grad, get_default_dtype,
+                    dtype_arg, is_int, number_arg, range_index, shape_args)
+from ._gc import full_gc_deferred  # noqa: F401  (importable from here, as before)
+# the public modes are re-exported from here, as before the split (``from tinygrad_seq.tensor import no_grad``)
+from ._state import (AnomalyError, State, detect_anomaly, enable_grad, get_default_dtype,  # noqa: F401
                      inference_mode, is_grad_enabled, manual_seed, mark_modified, no_grad, set_default_dtype,
                      set_grad_enabled, version_of)
 
@@ -58,31 +62,49 @@ __all__ = [
 class Node:
     """One recorded op: the base class of every op in ``ops.py``.
 
-    An op subclass defines ``forward(*arrays, **params) -> array`` and
-    ``backward(g) -> tuple`` (one gradient or ``None`` per input); ``apply``
-    runs the forward and, when a graph is being recorded, keeps the node.
+    The contract an op fulfils is two methods, ``forward`` and ``backward``
+    (below); ``apply`` runs the forward and, when a graph is being recorded,
+    keeps the node for the backward pass in ``autograd.py``.
 
     What a node keeps:
       ``inputs``            per input: its node, the input itself if it is a
-                            leaf that requires grad, or ``None`` (once backward
-                            has freed the graph, iterating it raises)
+                            leaf that requires grad, or ``None``
       ``needs_input_grad``  which inputs want a gradient (PyTorch's name)
       ``saved``, ``ctx``    the arrays the VJP reads, and small metadata
-      ``hooks``, ``retained``  gradient hooks, and a tensor that retains its grad
+                            (backward frees ``saved``; the rest stays walkable)
+      ``hooks``             ``None``, or its gradient hooks and the tensor that
+                            retains its grad (``register_hook``, ``retain_grad``)
       ``epoch``             the in-place change counter when it was recorded
       ``shape``, ``dtype``  of the tensor it produced (for viewing the graph)
 
-    Walk a graph by hand with ``t.grad_fn.name`` and ``t.grad_fn.next_functions``.
+    Walk a graph by hand with ``t.grad_fn.name`` and ``t.grad_fn.next_functions``
+    (before or after ``backward``).
     """
 
-    __slots__ = ("inputs", "needs_input_grad", "saved", "ctx", "hooks", "retained", "epoch", "shape", "dtype",
-                 "created_at")
+    __slots__ = ("inputs", "needs_input_grad", "saved", "ctx", "hooks", "epoch", "shape", "dtype", "created_at")
     name = "node"
 
     def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:
+        """The op on numpy arrays, one per input tensor (``params``: the op's keyword constants).
+
+        Returns the output array.  Whatever the VJP will need goes into
+        ``self.saved`` (arrays: input or output values, one array or a tuple;
+        checked for in-place changes and freed by backward) and ``self.ctx``
+        (small metadata: shapes, axes, constants).  May raise ``ValueError`` for
+        shapes it cannot combine; ``apply`` turns that into a ``ShapeError``
+        naming the op and the input shapes.
+        """
         raise NotImplementedError
 
     def backward(self, g: np.ndarray) -> tuple:
+        """The vector-Jacobian product: ``g`` is dL/d(output), the result dL/d(each input).
+
+        Returns a tuple with one entry per input: an array of that input's
+        shape (broadcasting undone), a lazy gradient from ``lazygrad.py``, or
+        ``None`` where ``self.needs_input_grad`` is False.  Reads only
+        ``self.saved``, ``self.ctx`` and ``g``; must not change ``g`` in place
+        (hooks and other readers may hold it).
+        """
         raise NotImplementedError
 
     @classmethod
@@ -92,7 +114,7 @@ class Node:
         One and two inputs are spelled out rather than looped over: this runs for
         every op of every time step, and a comprehension costs a frame in CPython.
         """
-        node = object.__new__(cls)
+        node = _new(cls)
         n = len(inputs)
         if n == 1:
             x = inputs[0]
@@ -107,6 +129,7 @@ class Node:
             needs = flags if State.grad_enabled and True in flags else None
             arrays = [t.array for t in inputs]
         node.needs_input_grad = needs
+        node.saved = None
         try:
             out = node.forward(*arrays, **params)
         except ShapeError:
@@ -117,11 +140,9 @@ class Node:
             raise ShapeError(f"{cls.name}: shapes {shapes}: {why}") from None
         if type(out) is not _ndarray:            # numpy returns scalars for 0-d results: keep arrays
             out = np.asarray(out)
-        t = object.__new__(Tensor)
-        t.array = out
-        t._grad = None
-        t._hooks = None
-        if needs is not None:
+        if needs is None:
+            t = _fill(_new(Tensor), out, False, None)
+        else:
             # per input: its node, the leaf itself, or None when it needs no gradient
             if n == 1:
                 node.inputs = (x.grad_fn or x,)
@@ -130,34 +151,36 @@ class Node:
             else:
                 node.inputs = tuple([(x.grad_fn or x) if x.requires_grad else None for x in inputs])
             node.hooks = None
-            node.retained = None
             node.epoch = State.epoch
             node.shape = out.shape
             node.dtype = out.dtype
-            t.requires_grad = True
-            t.grad_fn = node
-        else:
-            t.requires_grad = False
-            t.grad_fn = None
+            t = _fill(_new(Tensor), out, True, node)
         if State.anomaly:
-            _anomaly_forward(node, inputs, out, needs is not None)
+            _autograd.anomaly_forward(node, inputs, out, needs is not None)
         return t
 
-    # -- the graph, for walking it by hand --------------------------------------
+    # -- the graph, for walking it by hand (the structure outlives backward) -----
     @property
     def next_functions(self) -> tuple:
         """PyTorch's view of ``inputs``: ``((node or AccumulateGrad(leaf) or None, 0), ...)``."""
         return tuple((AccumulateGrad(p) if isinstance(p, Tensor) else p, 0) for p in self.inputs)
 
+    def saved_arrays(self) -> tuple:
+        """The arrays this node saved for its VJP (empty once backward has freed them)."""
+        saved = self.saved
+        if saved is None:
+            return ()
+        return tuple(a for a in (saved if type(saved) is tuple else (saved,)) if type(a) is np.ndarray)
+
     @property
     def saved_shapes(self) -> tuple:
-        """The shapes of the arrays this node saved for its VJP (empty once the graph is freed)."""
-        return tuple(a.shape for a in _saved_arrays(getattr(self, "saved", None)))
+        """The shapes of the arrays this node saved for its VJP (empty once backward has freed them)."""
+        return tuple(a.shape for a in self.saved_arrays())
 
     def register_hook(self, fn: Callable) -> "_Handle":
         """Call ``fn(grad)`` with this node's output gradient (a Tensor) in backward; a returned tensor replaces it."""
         if self.hooks is None:
-            self.hooks = []
+            self.hooks = Hooks()
         self.hooks.append(fn)
         return _Handle(self.hooks, fn)
 
@@ -165,15 +188,7 @@ class Node:
         return f"<{self.name}>"
 
 
-class _Freed(tuple):
-    """What a node's ``inputs`` become once backward has freed the graph: walking it again explains why not."""
-
-    def __iter__(self):
-        raise RuntimeError("backward: this graph was already freed by an earlier backward(); pass "
-                           "retain_graph=True to the first call to backward twice")
-
-
-_FREED = _Freed()
+_new = object.__new__
 _ndarray = np.ndarray
 _ONE = (True,)                # the needs_input_grad of every recorded one-input node (shared: one object fewer)
 _NEEDS = {(True, True): (True, True), (True, False): (True, False), (False, True): (False, True),
@@ -194,6 +209,16 @@ class AccumulateGrad:
         return f"<AccumulateGrad {tuple(self.variable.shape)}>"
 
 
+class Hooks(list):
+    """A node's gradient hooks, and the tensor that retains its gradient (``retain_grad``), if any."""
+
+    __slots__ = ("retained",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.retained: Callable | None = None
+
+
 class _Handle:
     """What ``register_hook`` returns: ``.remove()`` takes the hook away (also callable, for old code)."""
 
@@ -207,178 +232,7 @@ class _Handle:
     __call__ = remove
 
 
-def _saved_arrays(saved: Any) -> tuple:
-    if saved is None:
-        return ()
-    return tuple(a for a in (saved if type(saved) is tuple else (saved,)) if type(a) is np.ndarray)
-
-
-# ----------------------------------------------------------------------------
-# backward: order the nodes, then for each take its gradient, run hooks, call its VJP, accumulate
-# ----------------------------------------------------------------------------
-
-def topological_order(roots: Iterable[Node]) -> list[Node]:
-    """Nodes reachable from ``roots``, each after every node that reads it (iterative DFS, no recursion)."""
-    order: list[Node] = []
-    seen: set = set()
-    stack: list[tuple[Node, bool]] = [(r, False) for r in roots]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)           # every node it reads is already in ``order``
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        for p in node.inputs:
-            if isinstance(p, Node) and p not in seen:
-                stack.append((p, False))
-    order.reverse()
-    return order
-
-
-def _backward(roots: Sequence["Tensor"], grads: Sequence[np.ndarray], retain_graph: bool,
-              capture: dict | None = None) -> None:
-    """The chain rule over the graph below ``roots``, seeded with ``grads`` (dL/d root).
-
-    Leaves' gradients go into their ``.grad``; with ``capture`` ({tensor: None}),
-    only the gradients of those tensors are filled in, and no ``.grad`` changes.
-    """
-    sums = lazygrad.GradientSums()
-    for r, g in zip(roots, grads):
-        sums.add(r.grad_fn, g)
-    wanted = {t.grad_fn: t for t in capture if t.grad_fn is not None} if capture is not None else None
-    order = topological_order([r.grad_fn for r in roots])
-    epoch, anomaly = State.epoch, State.anomaly
-    for node in order:
-        g = sums.pop(node, None)               # all contributions, summed
-        if node.epoch != epoch:                # something changed in place since the node was recorded
-            _check_saved(node)
-        if g is not None:
-            if type(g) is not np.ndarray:      # a lazy sum (lazygrad.py): make it an array
-                g = lazygrad.dense(g)
-            if node.hooks:
-                g = _run_hooks(node.hooks, g, node.name)
-            if node.retained is not None:
-                _retain(node.retained, g)
-            if wanted and node in wanted:
-                capture[wanted[node]] = g.copy()
-            grads_in = node.backward(g)
-            if anomaly:
-                _anomaly_backward(node, g, grads_in)
-            for parent, gp in zip(node.inputs, grads_in):
-                if parent is not None and gp is not None:
-                    sums.add(parent, gp)
-        if not retain_graph:
-            node.saved = None                  # free the graph as we go
-            node.inputs = _FREED
-    for leaf in list(sums):                    # only leaves are left
-        g = sums.pop_owned(leaf)
-        if capture is not None:
-            if leaf in capture:
-                capture[leaf] = g
-            continue
-        _accumulate_leaf(leaf, g)
-
-
-def _accumulate_leaf(leaf: "Tensor", g: np.ndarray) -> None:
-    """leaf.grad += g (after the leaf's hooks), in the leaf's dtype, into the same tensor (PyTorch's: code
-    holding ``g = x.grad`` sees the sum).  ``g`` is a buffer this backward owns, so it may become ``.grad``."""
-    if leaf._hooks:
-        h = _run_hooks(leaf._hooks, g, "the leaf")
-        g = g if h is g else np.array(h)            # a hook's result may be held elsewhere: keep a copy
-    if g.dtype != leaf.array.dtype:
-        g = g.astype(leaf.array.dtype)
-    old = leaf._grad
-    if old is None:
-        leaf._grad = Tensor._wrap(g)
-    elif old.array.flags.writeable and old.array.shape == g.shape:
-        np.add(old.array, g, out=old.array)
-    else:                                           # a read-only or broadcast .grad set by hand: replace it
-        leaf._grad = Tensor._wrap(old.array + g)
-
-
-def _retain(ref: Callable, g: np.ndarray) -> None:
-    t = ref()
-    if t is not None:
-        t._grad = Tensor._wrap(g.copy() if t._grad is None else t._grad.array + g)
-
-
-def _run_hooks(hooks: list, g: np.ndarray, where: str) -> np.ndarray:
-    for hook in list(hooks):
-        out = hook(Tensor._wrap(g))
-        if out is None:
-            continue
-        new = out.array if isinstance(out, Tensor) else np.asarray(out)
-        name = getattr(hook, "__name__", "hook")
-        if new.shape != g.shape:
-            raise RuntimeError(f"hook '{name}' has changed the size of value: the gradient of {where} has shape "
-                               f"{g.shape}, the hook returned shape {new.shape}")
-        if new.dtype != g.dtype:
-            raise RuntimeError(f"hook '{name}' has changed the type of value: the gradient of {where} is "
-                               f"{g.dtype}, the hook returned {new.dtype}")
-        g = new
-    return g
-
-
-# The stale-graph check: ``_state.mark_modified`` counts every in-place change;
-# a node records the count when it is made, and backward looks at what a node
-# saved only when the count has moved since.
-
-def _check_saved(node: Node) -> None:
-    """Raise if an array ``node`` saved for its VJP changed in place after the node was recorded."""
-    for a in _saved_arrays(getattr(node, "saved", None)):     # (an op that saves nothing never set it)
-        buf = buffer_of(a)
-        entry = MODIFIED.get(id(buf))
-        if entry is not None and entry[0]() is buf and entry[1] > node.epoch:
-            what = f"the parameter '{entry[3]}'" if entry[3] else "a tensor"
-            raise RuntimeError(
-                f"backward: {what} of shape {buf.shape} that '{node.name}' saved for its gradient was modified in "
-                f"place after the graph was built (by an optimizer step, +=, load_state_dict, ...), so the "
-                f"gradient would be wrong. Run the forward pass again after changing it (or change a .clone()).")
-
-
-# ----------------------------------------------------------------------------
-# anomaly detection (only under detect_anomaly())
-# ----------------------------------------------------------------------------
-
-_PACKAGE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _user_frame() -> str:
-    """'file:line' of the innermost caller outside this package."""
-    f = sys._getframe(1)
-    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(_PACKAGE):
-        f = f.f_back
-    return f"{f.f_code.co_filename}:{f.f_lineno}" if f is not None else "<unknown>"
-
-
-def _anomaly_forward(node: Node, inputs: Sequence["Tensor"], out: np.ndarray, recorded: bool) -> None:
-    where = _user_frame()
-    if recorded:
-        node.created_at = where
-    if out.dtype.kind in "fc" and not np.isfinite(out).all() and \
-            all(t.array.dtype.kind not in "fc" or np.isfinite(t.array).all() for t in inputs):
-        bad = "nan" if np.isnan(out).any() else "inf"
-        shapes = ", ".join(str(t.shape) for t in inputs)
-        raise AnomalyError(f"detect_anomaly: '{node.name}' produced {bad} in forward from finite inputs of "
-                           f"shape {shapes} (output shape {out.shape}), created at {where}")
-
-
-def _anomaly_backward(node: Node, g: np.ndarray, grads_in: tuple) -> None:
-    if not np.isfinite(g).all():
-        return                                  # reported where it was born
-    for i, gi in enumerate(grads_in):
-        if gi is None:
-            continue
-        arr = lazygrad.dense(gi)
-        if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
-            bad = "nan" if np.isnan(arr).any() else "inf"
-            where = getattr(node, "created_at", None) or "<unknown: the node was recorded outside detect_anomaly>"
-            raise AnomalyError(f"detect_anomaly: the gradient rule (VJP) of '{node.name}' produced {bad} for its "
-                               f"input {i} (shape {arr.shape}) from a finite gradient of shape {g.shape}; "
-                               f"the op was created at {where}")
+from . import ops as _ops  # noqa: E402  (the engine's circle, explained in the module docstring)
 
 
 # ----------------------------------------------------------------------------
@@ -491,6 +345,57 @@ MinMax = namedtuple("MinMax", ["values", "indices"])
 MinMax.__doc__ = "What ``max(dim)``/``min(dim)``/``topk``/``sort`` return: ``(values, indices)``, PyTorch's named tuple."
 
 
+def _binary(name: str, op: type, int_to_float: bool = False, scalar: type | None = None) -> tuple:
+    """``(__op__, __rop__)`` for a binary op: lift the other operand, promote dtypes as PyTorch does, apply.
+
+    ``int_to_float``: true division of integers gives floats (``__truediv__``);
+    ``scalar``: the op for a Python-number exponent (``x ** 2`` is ``PowScalar``).
+    Each method is one function: no extra call per op.
+    """
+    apply = op.apply
+
+    def method(self: "Tensor", other: Any) -> "Tensor":
+        if int_to_float and self.array.dtype.kind in "biu" and not _is_float_operand(other):
+            return method(self.float(), other)
+        if scalar is not None and isinstance(other, (int, float)) and not isinstance(other, bool):
+            kind = self.array.dtype.kind
+            if kind in "biu":                   # PyTorch: int ** float -> the default float dtype, bool ** int -> int64
+                if isinstance(other, float):
+                    return scalar.apply(self.to(State.default_dtype), p=other)
+                if other < 0:
+                    raise RuntimeError(f"pow: integers to negative integer powers are not allowed (a {self.dtype} "
+                                       f"tensor ** {other}); convert with .float() first")
+                if kind == "b":
+                    return scalar.apply(self.to(np.int64), p=other)
+            return scalar.apply(self, p=other)
+        o = _lift(other, self)
+        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
+            return apply(*_promote(self, o))
+        return apply(self, o)
+
+    def reflected(self: "Tensor", other: Any) -> "Tensor":
+        if int_to_float and self.array.dtype.kind in "biu" and not _is_float_operand(other):
+            return reflected(self.float(), other)
+        o = _lift(other, self)
+        if o.array.dtype is not self.array.dtype:
+            return apply(*_promote(o, self))
+        return apply(o, self)
+
+    for f, dunder in ((method, f"__{name}__"), (reflected, f"__r{name}__")):
+        f.__name__, f.__qualname__ = dunder, f"Tensor.{dunder}"
+    return method, reflected
+
+
+def _fill(t: "Tensor", array: np.ndarray, requires_grad: bool, grad_fn: Node | None) -> "Tensor":
+    """The one way every Tensor gets its fields: ``Tensor()`` after its checks, ``Tensor._wrap``, ``Node.apply``."""
+    t.array = array
+    t.requires_grad = requires_grad
+    t._grad = None
+    t.grad_fn = grad_fn
+    t._hooks = None
+    return t
+
+
 class Tensor:
     """An n-dimensional array that remembers how it was computed.
 
@@ -518,22 +423,12 @@ class Tensor:
             bool_arg("Tensor", "requires_grad", requires_grad)
         if requires_grad:
             check_grad_dtype(arr.dtype, "Tensor")
-        self.array = arr
-        self.requires_grad = bool(requires_grad)
-        self._grad = None
-        self.grad_fn = None
-        self._hooks = None
+        _fill(self, arr, bool(requires_grad), None)
 
     @staticmethod
     def _wrap(arr: Any) -> "Tensor":
         """A constant tensor around ``arr`` without copying (internal)."""
-        t = object.__new__(Tensor)
-        t.array = arr if type(arr) is np.ndarray else np.asarray(arr)
-        t.requires_grad = False
-        t._grad = None
-        t.grad_fn = None
-        t._hooks = None
-        return t
+        return _fill(_new(Tensor), arr if type(arr) is np.ndarray else np.asarray(arr), False, None)
 
     # -- attributes ---------------------------------------------------------
     shape = property(lambda self: tuple.__new__(Size, self.array.shape),
@@ -675,15 +570,16 @@ class Tensor:
         ``zero_grad()`` between steps).  Non-leaf tensors keep a ``.grad`` only
         after ``retain_grad()``.
 
-        ``retain_graph``: the graph's saved arrays are freed as backward walks
-        it, so a second ``backward()`` through the same graph raises; pass
-        ``retain_graph=True`` to the first call to keep them.  Changing a saved
+        ``retain_graph``: the arrays the graph saved for its VJPs are freed as
+        backward walks it, so a second ``backward()`` through the same graph
+        raises (PyTorch's error); pass ``retain_graph=True`` to the first call
+        to keep them.  The graph's structure stays walkable either way
+        (``grad_fn.next_functions``, ``tg.viz.graph``).  Changing a saved
         tensor in place between the two (an optimizer step) raises too.
+        This method is one call: the pass itself is ``autograd.backward``.
         ``create_graph=True`` (higher-order gradients) is not supported.
         """
-        from .autograd import backward
-        backward([self], None if gradient is None else [gradient], retain_graph=retain_graph,
-                 create_graph=create_graph, inputs=inputs)
+        _autograd.backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
@@ -691,11 +587,16 @@ class Tensor:
             if not self.requires_grad:
                 raise RuntimeError("retain_grad: this tensor does not require grad")
             return
-        self.grad_fn.retained = weakref.ref(self)
+        node = self.grad_fn
+        if node.hooks is None:
+            node.hooks = Hooks()
+        node.hooks.retained = weakref.ref(self)
 
     @property
     def retains_grad(self) -> bool:
-        return self.grad_fn is not None and self.grad_fn.retained is not None and self.grad_fn.retained() is self
+        """Whether ``retain_grad()`` was called on this (non-leaf) tensor."""
+        hooks = None if self.grad_fn is None else self.grad_fn.hooks
+        return hooks is not None and hooks.retained is not None and hooks.retained() is self
 
     def register_hook(self, fn: Callable[["Tensor"], Any]) -> _Handle:
         """Call ``fn(grad)`` when this tensor's gradient is ready; a returned tensor replaces it.
@@ -727,93 +628,13 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    # -- arithmetic ----------------------------------------------------------
-    def __add__(self, other: Any) -> "Tensor":
-        o = _lift(other, self)
-        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
-            return _ops.Add.apply(*_promote(self, o))
-        return _ops.Add.apply(self, o)
-
-    def __radd__(self, other: Any) -> "Tensor":
-        o = _lift(other, self)
-        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
-            return _ops.Add.apply(*_promote(o, self))
-        return _ops.Add.apply(o, self)
-
-    def __sub__(self, other: Any) -> "Tensor":
-        o = _lift(other, self)
-        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
-            return _ops.Sub.apply(*_promote(self, o))
-        return _ops.Sub.apply(self, o)
-
-    def __rsub__(self, other: Any) -> "Tensor":
-        o = _lift(other, self)
-        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
-            return _ops.Sub.apply(*_promote(o, self))
-        return _ops.Sub.apply(o, self)
-
-    def __mul__(self, other: Any) -> "Tensor":
-        o = _lift(other, self)
-        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
-            return _ops.Mul.apply(*_promote(self, o))
-        return _ops.Mul.apply(self, o)
-
-    def __rmul__(self, other: Any) -> "Tensor":
-        o = _lift(other, self)
-        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
-            return _ops.Mul.apply(*_promote(o, self))
-        return _ops.Mul.apply(o, self)
-
-    def __truediv__(self, other: Any) -> "Tensor":
-        if self.array.dtype.kind in "biu" and not _is_float_operand(other):
-            return self.float() / other             # true division of integers gives floats, as in PyTorch
-        o = _lift(other, self)
-        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
-            return _ops.Div.apply(*_promote(self, o))
-        return _ops.Div.apply(self, o)
-
-    def __rtruediv__(self, other: Any) -> "Tensor":
-        if self.array.dtype.kind in "biu" and not _is_float_operand(other):
-            return other / self.float()
-        o = _lift(other, self)
-        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
-            return _ops.Div.apply(*_promote(o, self))
-        return _ops.Div.apply(o, self)
-
-    def __pow__(self, other: Any) -> "Tensor":
-        if isinstance(other, (int, float)) and not isinstance(other, bool):
-            kind = self.array.dtype.kind
-            if kind in "biu":                   # PyTorch: int ** float -> the default float dtype, bool ** int -> int64
-                if isinstance(other, float):
-                    return _ops.PowScalar.apply(self.to(State.default_dtype), p=other)
-                if other < 0:
-                    raise RuntimeError(f"pow: integers to negative integer powers are not allowed (a {self.dtype} "
-                                       f"tensor ** {other}); convert with .float() first")
-                if kind == "b":
-                    return _ops.PowScalar.apply(self.to(np.int64), p=other)
-            return _ops.PowScalar.apply(self, p=other)
-        o = _lift(other, self)
-        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
-            return _ops.Pow.apply(*_promote(self, o))
-        return _ops.Pow.apply(self, o)
-
-    def __rpow__(self, other: Any) -> "Tensor":
-        o = _lift(other, self)
-        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
-            return _ops.Pow.apply(*_promote(o, self))
-        return _ops.Pow.apply(o, self)
-
-    def __matmul__(self, other: Any) -> "Tensor":
-        o = _lift(other, self)
-        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
-            return _ops.MatMul.apply(*_promote(self, o))
-        return _ops.MatMul.apply(self, o)
-
-    def __rmatmul__(self, other: Any) -> "Tensor":
-        o = _lift(other, self)
-        if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
-            return _ops.MatMul.apply(*_promote(o, self))
-        return _ops.MatMul.apply(o, self)
+    # -- arithmetic: the twelve binary dunders, each made by ``_binary`` (below the class) --------------
+    __add__, __radd__ = _binary("add", _ops.Add)
+    __sub__, __rsub__ = _binary("sub", _ops.Sub)
+    __mul__, __rmul__ = _binary("mul", _ops.Mul)
+    __truediv__, __rtruediv__ = _binary("truediv", _ops.Div, int_to_float=True)
+    __pow__, __rpow__ = _binary("pow", _ops.Pow, scalar=_ops.PowScalar)
+    __matmul__, __rmatmul__ = _binary("matmul", _ops.MatMul)
 
     def __neg__(self) -> "Tensor":
         return _ops.Neg.apply(self)
@@ -1464,23 +1285,23 @@ class Tensor:
     # -- new tensors like this one ---------------------------------------------
     def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
         """Zeros of ``size``, this tensor's dtype by default."""
-        return _new(np.zeros(shape_args(size, "new_zeros"), dtype or self.dtype), requires_grad)
+        return _new_leaf(np.zeros(shape_args(size, "new_zeros"), dtype or self.dtype), requires_grad)
 
     def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
         """Ones of ``size``, this tensor's dtype by default."""
-        return _new(np.ones(shape_args(size, "new_ones"), dtype or self.dtype), requires_grad)
+        return _new_leaf(np.ones(shape_args(size, "new_ones"), dtype or self.dtype), requires_grad)
 
     def new_full(self, size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
         """A tensor of ``size`` filled with ``fill_value``, this tensor's dtype by default."""
         fill = _lift(fill_value, self).array
         if fill.ndim:
             raise TypeError(f"new_full: fill_value must be a number, got {fill_value!r}")
-        return _new(np.full(shape_args((size,), "new_full"), fill,
+        return _new_leaf(np.full(shape_args((size,), "new_full"), fill,
                             dtype_arg("new_full", dtype) if dtype is not None else self.dtype), requires_grad)
 
     def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
         """A new tensor from ``data``, this tensor's dtype by default."""
-        return _new(to_array(data, dtype or self.dtype), requires_grad)
+        return _new_leaf(to_array(data, dtype or self.dtype), requires_grad)
 
     # -- in place ----------------------------------------------------------------
     # PyTorch's semantics: the tensor's own array changes and it stays the same
@@ -1728,7 +1549,7 @@ def _replace(t: Tensor, values: Tensor) -> Tensor:
     return where(np.ones(t.shape, dtype=bool), values.to(t.dtype), t)
 
 
-def _new(arr: np.ndarray, requires_grad: bool) -> Tensor:
+def _new_leaf(arr: np.ndarray, requires_grad: bool) -> Tensor:
     t = Tensor._wrap(arr)
     if requires_grad:
         t.requires_grad_(True)
@@ -1832,4 +1653,4 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 (PyTo
                          "together") from None
 
 
-from . import ops as _ops  # noqa: E402  (the cycle explained in the module docstring)
+from . import autograd as _autograd  # noqa: E402  (the engine's circle, explained in the module docstring)

@@ -74,22 +74,18 @@ def _norm(a: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------
-# the graph: a snapshot of the edges (backward frees them), and structural signatures
+# the graph: a snapshot of the edges, and structural signatures
 # ---------------------------------------------------------------------------
 
 def _snapshot(root: Node) -> dict:
-    """{node: its inputs} for every node below ``root`` (iterative; the edges outlive backward)."""
+    """{node: its inputs} for every node below ``root`` (iterative; backward frees only the saved arrays)."""
     edges: dict = {}
     stack = [root]
     while stack:
         n = stack.pop()
         if n in edges:
             continue
-        try:
-            edges[n] = n.inputs
-        except RuntimeError:
-            raise RuntimeError("viz: backward() has already freed this graph; build the view before backward() "
-                               "(to_dot and save_graph also take the view: to_dot(tg.viz.graph(t)))") from None
+        edges[n] = n.inputs
         stack.extend(p for p in edges[n] if isinstance(p, Node) and p not in edges)
     return edges
 
@@ -170,6 +166,7 @@ class GraphView(_View):
         return record
 
     def remove_hooks(self) -> None:
+        """Take away the gradient hooks this view put on the graph's nodes."""
         for h in self.handles:
             h.remove()
 
@@ -365,9 +362,10 @@ def graph(t: Tensor, model: Module | None = None, params: dict | None = None, ex
           depth: int = 3) -> GraphView:
     """The graph that produced ``t`` as a rich Tree: ops, output shapes, dtypes, parameter names.
 
-    Build it before ``backward()``: it hooks every node, and once backward has
-    run each line also shows the gradient norm there (rendering happens when
-    printed).  Leaves are named by ``model``'s parameter names (or ``params``,
+    Build it before ``backward()`` to see gradients: it hooks every node, and
+    once backward has run each line also shows the gradient norm there
+    (rendering happens when printed).  Built after ``backward()`` it draws the
+    same graph (backward frees only the saved arrays), with the leaves' ``|grad|``.  Leaves are named by ``model``'s parameter names (or ``params``,
     a ``{name: tensor}`` dict; a Parameter's own ``_name`` otherwise).  Nodes
     read more than once get a ``#k`` tag when first drawn and are referenced
     (``↑ #k``) after.  Runs of inputs with equal structure (the steps of an
@@ -564,6 +562,7 @@ class GradTable(_View):
         self.rows = rows
 
     def flagged(self, status: str) -> list[str]:
+        """The names of the parameters with this status ("exploding", "vanishing", "no grad", "frozen")."""
         return [r[0] for r in self.rows if r[3] == status]
 
     def __rich__(self) -> Any:
@@ -665,7 +664,7 @@ def summary(model: Module, *example_inputs: Any, **kwargs: Any) -> Summary:
 # rich.print(tensor) and rich.print(module)
 # ---------------------------------------------------------------------------
 
-def _tensor_rich(t: Tensor) -> Any:
+def tensor_rich(t: Tensor) -> Any:
     """A panel: the values as ``repr`` shows them, shape and dtype on top, grad_fn below, and min/mean/max."""
     body = np.array2string(t.numpy(), separator=", ", threshold=1000, edgeitems=3)
     title = f"tensor {_shape(t.shape)} {t.dtype}"
@@ -681,7 +680,7 @@ def _tensor_rich(t: Tensor) -> Any:
     return Panel(text, title=title, subtitle=sub or None, expand=False)
 
 
-def _module_rich(m: Module, name: str = "") -> Any:
+def module_rich(m: Module, name: str = "") -> Any:
     """A tree of submodules, each with its parameter count and its own parameters' shapes (frozen marked)."""
     from rich.tree import Tree
     count = sum(p.numel() for p in m.parameters())
@@ -691,15 +690,5 @@ def _module_rich(m: Module, name: str = "") -> Any:
         tree.add(_text((pname, "green"), f" {_shape(p.shape)} {p.dtype}",
                        ("" if p.requires_grad else "  frozen", "yellow")))
     for cname, child in m._modules.items():
-        tree.add(_module_rich(child, cname))
+        tree.add(module_rich(child, cname))
     return tree
-
-
-def _install() -> None:
-    """The one place viz attaches itself to the engine's classes (rich looks for ``__rich__`` on them)."""
-    Tensor.__rich__ = _tensor_rich
-    Module.__rich__ = _module_rich
-    Module.summary = summary
-
-
-_install()

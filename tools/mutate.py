@@ -69,7 +69,8 @@ def M(id: str, file: str, original: str, replacement: str, bug: str, tests: tupl
       equivalent: str = "") -> Mutant:
     default = {"tinygrad_seq/tensor.py": ENGINE, "tinygrad_seq/ops.py": OPS,
                "tinygrad_seq/nn/recurrent.py": CELLS, "tinygrad_seq/nn/functional.py": LOSSES,
-               "tinygrad_seq/lazygrad.py": ENGINE, "tinygrad_seq/nn/utils/clip_grad.py": OPTIM}.get(file, OPTIM)
+               "tinygrad_seq/lazygrad.py": ENGINE, "tinygrad_seq/autograd.py": ENGINE,
+               "tinygrad_seq/nn/utils/clip_grad.py": OPTIM}.get(file, OPTIM)
     return Mutant(id, file, original, replacement, bug, tuple(tests or default), equivalent)
 
 
@@ -82,7 +83,7 @@ MUTANTS = [
     # --- the engine: accumulation, laziness, dtypes -------------------------------------------
     M("accumulate-overwrites", LG, "            prev += g\n", "            prev[...] = g\n",
       "gradient accumulation overwrites instead of adding (a tensor read twice)"),
-    M("leaf-grad-overwrites", T, "leaf.grad = Tensor._wrap(g) if leaf.grad is None else Tensor._wrap(leaf.grad.array + g)",
+    M("leaf-grad-overwrites", "tinygrad_seq/autograd.py", "leaf.grad = Tensor._wrap(g) if leaf.grad is None else Tensor._wrap(leaf.grad.array + g)",
       "leaf.grad = Tensor._wrap(g)", "a second backward() replaces .grad instead of accumulating"),
     M("scatter-overwrites", LG, "            buf[index] += value", "            buf[index] = value",
       "overlapping slice gradients overwrite each other"),
@@ -92,7 +93,7 @@ MUTANTS = [
       "merging lazy gradients drops the earlier ones"),
     M("lift-float64", T, "        dt = like.array.dtype\n", "        dt = np.dtype(np.float64)\n",
       "Python numbers promote float32 tensors to float64"),
-    M("leaf-grad-dtype-unchecked", T, "    if g.dtype != leaf.array.dtype:", "    if False:",
+    M("leaf-grad-dtype-unchecked", "tinygrad_seq/autograd.py", "    if g.dtype != leaf.array.dtype:", "    if False:",
       "a leaf's gradient may come back in another dtype than the leaf"),
     M("grad-aliases-caller", LG, "        return g if key in self.owned else np.array(g)",
       "        return g", ".grad aliases an array the caller passed to backward()"),
@@ -186,7 +187,7 @@ MUTANTS = [
       "AdamW decays through the gradient (plain Adam L2)"),
     M("amsgrad-ignored", OPT, '            v = state["max_exp_avg_sq"]', "            pass",
       "amsgrad keeps the maximum but does not use it"),
-    M("zero-grad-keeps-values", "tinygrad_seq/nn/module.py",
+    M("zero-grad-keeps-values", "tinygrad_seq/functions.py",
       "                p.grad.zero_()", "                pass",
       "zero_grad(set_to_none=False) leaves the old gradients"),
     M("sgd-nesterov-ignored", OPT, 'grad = grad + mu * buf if group["nesterov"] else buf', "grad = buf",
@@ -234,11 +235,11 @@ MUTANTS = [
     M("clip-no-epsilon", U, "    scale = max_norm / (total + 1e-6)", "    scale = max_norm / total",
       "clip coefficient without PyTorch's 1e-6"),
     # --- the engine after the rewrite: in-place changes, the stale-graph check, 0-d results ------------
-    M("stale-check-never-runs", T,
-      "        if node.epoch != epoch:                # something changed in place since the node was recorded",
+    M("stale-check-never-runs", "tinygrad_seq/autograd.py",
+      "        if node.epoch != epoch:                 # changed in place, or freed, since it was recorded",
       "        if False:", "backward never checks for saved arrays changed in place (a stale graph goes unnoticed)",
       ("tests/test_inplace.py", "tests/test_tensor.py")),
-    M("stale-check-ignores-epoch", T, "if entry is not None and entry[0]() is buf and entry[1] > node.epoch:",
+    M("stale-check-ignores-epoch", "tinygrad_seq/autograd.py", "if entry is not None and entry[0]() is buf and entry[1] > node.epoch:",
       "if entry is not None and entry[0]() is buf:",
       "a change made before the node was recorded also counts as stale (an optimizer step, then forward, raises)",
       ("tests/test_inplace.py", "tests/test_optim.py")),
@@ -267,8 +268,8 @@ MUTANTS = [
       "unbroadcast without its early return for equal shapes",
       equivalent="the general path sums over no axes when the shapes already match and returns g unchanged: "
                  "only slower, no value or dtype differs"),
-    M("stale-check-every-node", T,
-      "        if node.epoch != epoch:                # something changed in place since the node was recorded",
+    M("stale-check-every-node", "tinygrad_seq/autograd.py",
+      "        if node.epoch != epoch:                 # changed in place, or freed, since it was recorded",
       "        if True:", "backward checks every node's saved arrays, not only nodes older than the last in-place change",
       ("tests/test_inplace.py", "tests/test_tensor.py"),
       equivalent="_check_saved itself raises only for a buffer changed after the node's epoch, and no change can "

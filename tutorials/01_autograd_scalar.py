@@ -111,26 +111,29 @@ show(graph.grad_fn)
 # %% [markdown]
 # ## The loop inside `backward()`
 #
-# `backward()` is not magic: it is one loop. The engine (function `_backward`
-# in `tinygrad_seq/tensor.py`, which `autograd.py` calls) puts the nodes in *topological order*, every node before
+# `backward()` is not magic: it is one loop. The engine (function `backward_pass`
+# in `tinygrad_seq/autograd.py`, which `Tensor.backward()` and `tg.autograd.grad` call) puts the nodes in
+# *topological order*, every node before
 # the nodes that feed it, so that when the loop reaches a node, all the
 # gradients flowing into it have already been added up. Then, for each node:
 # take its summed gradient $g$, call the node's own backward rule (its local
 # derivatives times $g$, the vector-Jacobian product) and add each result onto
 # the node that fed it. Here are those lines of the engine, read from its real
-# source (only anomaly checks and hooks, optional extras, are left out of this
-# excerpt; the full function is printed by `inspect.getsource(_backward)`):
+# source (the optional extras — hooks, anomaly checks, the stale-graph check,
+# lazily summed gradients — are left out of this excerpt; the full function is
+# printed by `inspect.getsource(backward_pass)`):
 
 # %%
 import inspect
 
-from tinygrad_seq.autograd import _backward        # the loop that Tensor.backward() and autograd.grad() run
+from tinygrad_seq.autograd import backward_pass    # the loop that Tensor.backward() and autograd.grad() run
 
-source = inspect.getsource(_backward).splitlines()
-start = next(k for k, line in enumerate(source) if "order = _topological_order(" in line)
+source = inspect.getsource(backward_pass).splitlines()
+start = next(k for k, line in enumerate(source) if "for node in topological_order(" in line)
 stop = next(k for k, line in enumerate(source) if "sums.add(parent, gp)" in line)
-optional = ("anomaly", "hooks", "retain", "wanted", "capture", "epoch", "_check_saved", "lazy", "lazygrad")
+optional = ("epoch", "check_saved", "lazy", "watching", "observer", "else:")
 excerpt = [line for line in source[start:stop + 1] if not any(word in line for word in optional)]
+excerpt = [line.replace("    grads_in = node.backward", "grads_in = node.backward", 1) for line in excerpt]
 print("\n".join(excerpt))
 loop_lines = len(excerpt)
 

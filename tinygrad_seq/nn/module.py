@@ -20,17 +20,8 @@ import numpy as np
 from ..functions import cat
 from .._args import bool_arg, check_device, check_grad_dtype
 from .._state import is_grad_enabled, mark_modified
+from ..functions import zero_grads
 from ..tensor import Tensor, device, no_grad
-
-
-def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
-    """``p.grad = None`` for each parameter, or zero its gradient in place (modules and optimizers share this)."""
-    for p in params:
-        if set_to_none:
-            p.grad = None
-        elif p.grad is not None:
-            with no_grad():
-                p.grad.zero_()
 
 
 class Parameter(Tensor):

@@ -6,9 +6,9 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..nn.module import zero_grads
 from .._args import bool_arg, number_arg
 from .._state import enable_grad, mark_modified
+from ..functions import zero_grads
 from ..tensor import Tensor
 
 
