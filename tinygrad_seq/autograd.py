@@ -60,7 +60,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
              create_graph: bool = False, inputs: Any = None) -> None:
     """Accumulate the gradients of ``tensors`` (seeded with ``grad_tensors``) into the leaves' ``.grad``.
 
-    ``inputs``: only these leaves get their ``.grad`` changed.
+    ``inputs``: only these tensors (leaves or not, as in PyTorch) get their ``.grad`` changed.
     """
     if create_graph:
         raise NotImplementedError("backward(create_graph=True): higher-order gradients are not supported "
@@ -76,9 +76,9 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
         return
     with full_gc_deferred():
         _backward([o for o, _ in graph_outputs], [s for _, s in graph_outputs], bool(retain_graph), capture=only)
-    if only is not None:
+    if only is not None:                # PyTorch: every tensor in ``inputs`` gets .grad, a non-leaf one too
         for t, g in only.items():
-            if g is not None and t.grad_fn is None:
+            if g is not None and not (t.grad_fn is not None and t.retains_grad):   # (retained: filled already)
                 _accumulate_leaf(t, g)
 
 
