@@ -19,11 +19,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_seq as tg
 from tinygrad_seq import reference as ref
-from tinygrad_seq.data import load_text
+from tinygrad_seq.data import Streams, load_text
 from tinygrad_seq.train import Reporter, TrainConfig, train
+
+
+def examples(n: int) -> int:
+    """n examples under the ci profile (50 by default), six times as many under the "thorough" one (300)."""
+    return max(1, n * settings.default.max_examples // 50)
 
 TEXT = load_text(None)[0][:2400]
 N_VAL = round(len(TEXT) * 0.05)                   # the held-out tail: 5 % of the text
@@ -259,3 +266,82 @@ def test_check_exit_code_follows_the_table(monkeypatch, capsys):
     monkeypatch.setattr(tg, "gradcheck", one_fails)
     code, out, _ = cli(capsys, "check")
     assert code == 1 and "planted failure" in out
+
+
+# ---------------------------------------------------------------------------
+# what checkpoints are made of: the reading streams and the file format
+# ---------------------------------------------------------------------------
+
+
+
+@settings(max_examples=examples(40))
+@given(st.integers(3, 60), st.integers(1, 4), st.integers(1, 6), st.integers(0, 20))
+def test_streams_read_every_chunk_each_epoch_and_resume_exactly(n, batch, seq_len, stop):
+    """Stream b is the b-th contiguous stretch of (n - 1) // batch ids; an epoch reads its
+    stretch_len // seq_len chunks in order, then wraps (flagged) to the start; position()/restore()
+    resume at the same chunk and epoch."""
+    sl = (n - 1) // batch
+    if sl < seq_len:
+        return
+    ids = np.arange(n) * 7 % 1000                        # any ids; targets are the next id
+    s = Streams(ids, batch, seq_len)
+    per_epoch = sl // seq_len
+    for k in range(stop + 1):
+        x, y, wrapped = s.next_batch()
+        epoch, j = divmod(k, per_epoch)
+        assert wrapped == (j == 0 and k > 0), (k, per_epoch)
+        want = np.stack([ids[b * sl + j * seq_len: b * sl + (j + 1) * seq_len] for b in range(batch)], 1)
+        np.testing.assert_array_equal(x, want)
+        np.testing.assert_array_equal(y, np.stack([ids[b * sl + j * seq_len + 1: b * sl + (j + 1) * seq_len + 1]
+                                                   for b in range(batch)], 1))
+        assert s.position()["epoch"] == epoch
+    again = Streams(ids, batch, seq_len)
+    again.restore(tg.load(_roundtrip(s.position())))
+    assert again.position() == s.position()
+    for _ in range(per_epoch + 1):
+        a, b = s.next_batch(), again.next_batch()
+        assert a[2] == b[2] and np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+        assert again.position() == s.position()
+
+
+def _roundtrip(obj):
+    """obj through tg.save and back into a file object for tg.load (no disk: fast under hypothesis)."""
+    import io
+    buf = io.BytesIO()
+    tg.save(obj, buf)
+    buf.seek(0)
+    return buf
+
+
+def _same(a, b):
+    assert type(a) is type(b) or (isinstance(a, np.generic) and type(b) in (int, float, bool)), (type(a), type(b))
+    if isinstance(a, dict):
+        assert list(a) == list(b)
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+    elif isinstance(a, float) and a != a:
+        assert b != b
+    else:
+        assert a == b
+
+
+LEAVES = (st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=True) | st.text(max_size=5)
+          | st.builds(lambda s, d: np.arange(np.prod(s), dtype=d).reshape(s),
+                      st.lists(st.integers(0, 3), max_size=3).map(tuple),
+                      st.sampled_from([np.float32, np.float64, np.int64, np.int32, np.bool_, np.uint8])))
+NESTED = st.recursive(LEAVES, lambda kids: st.lists(kids, max_size=3) | st.lists(kids, max_size=3).map(tuple)
+                      | st.dictionaries(st.text(max_size=4), kids, max_size=3), max_leaves=12)
+
+
+@settings(max_examples=examples(40))
+@given(NESTED)
+def test_save_load_round_trips_nested_structures_with_their_types(obj):
+    """Lists stay lists, tuples tuples, dicts keep their order, arrays their dtype and shape, inf/nan floats."""
+    back = tg.load(_roundtrip({"state": obj, "t": (obj, [obj])}))
+    _same({"state": obj, "t": (obj, [obj])}, back)

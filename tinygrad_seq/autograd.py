@@ -68,17 +68,25 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     outputs = _as_list(tensors, "backward")
     seeds = _seeds(outputs, grad_tensors, "backward")
     only = None if inputs is None else {t: None for t in _as_list(inputs, "backward")}
+    # a non-leaf among ``inputs`` gets its .grad as retain_grad() gives it (after its hooks, as in PyTorch)
+    borrowed = [t for t in (only or ()) if t.grad_fn is not None and not t.retains_grad]
+    for t in borrowed:
+        t.retain_grad()
     graph_outputs = [(o, s) for o, s in zip(outputs, seeds) if o.grad_fn is not None]
     for o, s in zip(outputs, seeds):
         if o.grad_fn is None and (only is None or o in only):      # a leaf: its gradient is the seed itself
             _accumulate_leaf(o, s.copy())
-    if not graph_outputs:
-        return
-    with full_gc_deferred():
-        _backward([o for o, _ in graph_outputs], [s for _, s in graph_outputs], bool(retain_graph), capture=only)
-    if only is not None:                # PyTorch: every tensor in ``inputs`` gets .grad, a non-leaf one too
+    try:
+        if not graph_outputs:
+            return
+        with full_gc_deferred():
+            _backward([o for o, _ in graph_outputs], [s for _, s in graph_outputs], bool(retain_graph), capture=only)
+    finally:
+        for t in borrowed:
+            t.grad_fn.retained = None
+    if only is not None:
         for t, g in only.items():
-            if g is not None and not (t.grad_fn is not None and t.retains_grad):   # (retained: filled already)
+            if g is not None and t.grad_fn is None:
                 _accumulate_leaf(t, g)
 
 

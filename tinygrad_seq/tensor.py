@@ -415,12 +415,12 @@ def _backward(roots: Sequence["Tensor"], grads: Sequence[np.ndarray], retain_gra
         if g is not None:
             if type(g) is not np.ndarray:      # a lazy sum (lazygrad.py): make it an array
                 g = lazygrad.dense(g)
+            if wanted and node in wanted:      # autograd.grad's answer: before the tensor's hooks, as PyTorch's
+                capture[wanted[node]] = g.copy()
             if node.hooks:
                 g = _run_hooks(node.hooks, g, node.name)
             if node.retained is not None:
                 _retain(node.retained, g)
-            if wanted and node in wanted:
-                capture[wanted[node]] = g.copy()
             grads_in = node.backward(g)
             if anomaly:
                 _anomaly_backward(node, g, grads_in)

@@ -256,16 +256,16 @@ MUTANTS = [
 # so they are easy to re-anchor when the engine moves; the engine files are tensor.py, ops.py,
 # autograd.py and lazygrad.py.  Each runs the tests of its area (files that do not exist are skipped).
 # ---------------------------------------------------------------------------
-NEW = ("tests/test_autograd_options.py",)
-AUTOGRAD = ("tests/test_tensor.py", "tests/test_inplace.py", "tests/test_bad_input.py", *NEW)
-ENGINE_B = (*ENGINE, *NEW)
-OPS_B = (*OPS, "tests/test_losses.py", "tests/test_op_params.py")
-CELLS_B = (*CELLS, "tests/test_recurrent_states.py")
-LOSSES_B = (*LOSSES, "tests/test_op_params.py")
-OPTIM_STALE = (*OPTIM, "tests/test_inplace.py")
-MAIN_JOB = ("tests/test_cli.py", "tests/test_charlm.py", "tests/test_main_job.py")
-SERIAL = ("tests/test_module_api.py", "tests/test_charlm.py", "tests/test_bad_input.py", "tests/test_main_job.py")
-CORPUS = ("tests/test_data.py", "tests/test_charlm.py", "tests/test_main_job.py")
+NEW = ("tests/test_autograd_options.py",)                  # the new tests first: -x stops at the first failure
+AUTOGRAD = (*NEW, "tests/test_tensor.py", "tests/test_inplace.py", "tests/test_bad_input.py")
+ENGINE_B = (*NEW, *ENGINE)
+OPS_B = ("tests/test_op_params.py", *OPS, "tests/test_losses.py")
+CELLS_B = ("tests/test_recurrent_states.py", *CELLS)
+LOSSES_B = ("tests/test_op_params.py", *LOSSES)
+OPTIM_STALE = (*NEW, *OPTIM, "tests/test_inplace.py")
+MAIN_JOB = ("tests/test_main_job.py", "tests/test_cli.py", "tests/test_charlm.py")
+SERIAL = ("tests/test_main_job.py", "tests/test_module_api.py", "tests/test_charlm.py", "tests/test_bad_input.py")
+CORPUS = ("tests/test_main_job.py", "tests/test_data.py", "tests/test_charlm.py")
 MODULE = ("tests/test_module_api.py", "tests/test_nn.py")
 
 BLIND = [
@@ -297,10 +297,11 @@ BLIND = [
       'bool(retain_graph), capture=only)',
       'bool(retain_graph), capture=None)',
       "backward(inputs=...) fills every leaf's .grad", AUTOGRAD),
-    M('b-grad-nonleaf-before-hooks', "tinygrad_seq/tensor.py",
-      '            if node.hooks:\n                g = _run_hooks(node.hooks, g, node.name)\n            if node.retained is not None:\n                _retain(node.retained, g)\n            if wanted and node in wanted:\n                capture[wanted[node]] = g.copy()\n',
-      '            if wanted and node in wanted:\n                capture[wanted[node]] = g.copy()\n            if node.hooks:\n                g = _run_hooks(node.hooks, g, node.name)\n            if node.retained is not None:\n                _retain(node.retained, g)\n',
-      "grad w.r.t. a non-leaf is captured before that tensor's hooks ran", ENGINE_B),
+    M('b-grad-nonleaf-after-hooks', "tinygrad_seq/tensor.py",
+      '            if wanted and node in wanted:      # autograd.grad\'s answer: before the tensor\'s hooks, as PyTorch\'s\n                capture[wanted[node]] = g.copy()\n            if node.hooks:\n                g = _run_hooks(node.hooks, g, node.name)\n',
+      '            if node.hooks:\n                g = _run_hooks(node.hooks, g, node.name)\n            if wanted and node in wanted:\n                capture[wanted[node]] = g.copy()\n',
+      "autograd.grad w.r.t. a non-leaf returns its gradient after the tensor's hooks (the code before issue 25; "
+      "written blind as the opposite order, which turned out to be PyTorch's)", ENGINE_B),
     M('b-stale-off-by-one', "tinygrad_seq/tensor.py",
       'entry[1] > node.epoch:',
       'entry[1] > node.epoch + 1:',
