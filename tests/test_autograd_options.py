@@ -108,7 +108,7 @@ def _seed(kind, value):
     return np.asarray(value, dtype=np.float64) if kind == "array" else value
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(30))
 @given(problems())
 def test_grad_every_option_combination_matches_finite_differences(problem):
     x0, w0, c1, c2, weights, requested, allow_unused, retain, _ = problem
@@ -150,7 +150,7 @@ def test_grad_every_option_combination_matches_finite_differences(problem):
             call()
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(30))
 @given(problems(), st.sampled_from(["method", "function"]))
 def test_backward_inputs_and_seeds_match_finite_differences(problem, how):
     """backward(inputs=...) fills .grad of exactly the requested tensors (adding to what is there);
@@ -436,7 +436,7 @@ def test_a_change_right_after_recording_is_stale_and_one_before_is_not():
 # the lazy gradient forms at edge shapes
 # ---------------------------------------------------------------------------
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(25))
 @given(st.integers(0, 2**16), st.sampled_from(["1d@2d", "2d@1d", "1d@1d", "3d@1d", "1d@3d", "3d@2d", "2d@3d"]),
        st.integers(1, 3), st.integers(1, 4), st.integers(1, 3), st.integers(1, 3))
 def test_matmul_gradients_at_every_operand_rank(seed, kind, uses, k, n, m):
@@ -473,7 +473,7 @@ def test_matmul_gradients_at_every_operand_rank(seed, kind, uses, k, n, m):
     np.testing.assert_allclose(b.grad.numpy(), want_b, rtol=1e-10, atol=1e-12)
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(25))
 @given(st.integers(0, 2**16), st.integers(2, 5), st.integers(1, 3),
        st.lists(st.tuples(st.integers(-6, 6), st.integers(-6, 6)), min_size=1, max_size=5))
 def test_slices_of_one_tensor_sum_their_gradients(seed, n, m, cuts):

@@ -274,7 +274,7 @@ def test_check_exit_code_follows_the_table(monkeypatch, capsys):
 
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(25))
 @given(st.integers(3, 60), st.integers(1, 4), st.integers(1, 6), st.integers(0, 20))
 def test_streams_read_every_chunk_each_epoch_and_resume_exactly(n, batch, seq_len, stop):
     """Stream b is the b-th contiguous stretch of (n - 1) // batch ids; an epoch reads its
@@ -339,7 +339,7 @@ NESTED = st.recursive(LEAVES, lambda kids: st.lists(kids, max_size=3) | st.lists
                       | st.dictionaries(st.text(max_size=4), kids, max_size=3), max_leaves=12)
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(20))
 @given(NESTED)
 def test_save_load_round_trips_nested_structures_with_their_types(obj):
     """Lists stay lists, tuples tuples, dicts keep their order, arrays their dtype and shape, inf/nan floats."""

@@ -43,7 +43,7 @@ def np_axes(dim, ndim):
     return None if dim is None else tuple(d % ndim for d in (dim if isinstance(dim, tuple) else (dim,)))
 
 
-@settings(max_examples=examples(50))
+@settings(max_examples=examples(25))
 @given(st.data(), SHAPES, st.integers(0, 2**16),
        st.one_of(st.sampled_from([1, 2, 3, 4, 0.5, 1.5, 2.5, float("inf")]), st.floats(0.3, 6.0)),
        st.booleans())
@@ -64,7 +64,7 @@ def test_norm_any_p_any_dims(data, shape, seed, p, keepdim):
         tg.gradcheck(lambda t: t.norm(p, dim, keepdim), [x])
 
 
-@settings(max_examples=examples(50))
+@settings(max_examples=examples(25))
 @given(st.data(), SHAPES, st.integers(0, 2**16),
        st.sampled_from(["sum", "mean", "amax", "amin", "logsumexp", "var0", "var1", "var2", "std"]), st.booleans())
 def test_reductions_over_drawn_dims(data, shape, seed, op, keepdim):
@@ -94,7 +94,7 @@ def test_reductions_over_drawn_dims(data, shape, seed, op, keepdim):
     tg.gradcheck(fn, [x])
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(20))
 @given(SHAPES, st.integers(0, 2**16), st.sampled_from(["amax", "amin", "max", "min"]), st.integers(1, 3))
 def test_max_min_ties_share_or_pick(shape, seed, op, levels):
     """amax/amin (and max()/min() over everything) split g evenly among tied elements; max(dim) gives all of
@@ -134,7 +134,7 @@ def _sum_to(g: np.ndarray, shape: tuple) -> np.ndarray:
     return g.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1), keepdims=True)
 
 
-@settings(max_examples=examples(50))
+@settings(max_examples=examples(25))
 @given(SHAPES, st.integers(0, 255), st.integers(0, 2**16), st.booleans(),
        st.sampled_from(["add", "sub", "mul", "div", "maximum", "minimum", "pow", "where"]))
 def test_binary_ops_with_broadcasting(full, bits, seed, swap, op):
@@ -160,7 +160,7 @@ def test_binary_ops_with_broadcasting(full, bits, seed, swap, op):
         np.testing.assert_allclose(b.grad.numpy(), _sum_to(-c, sb).reshape(sb))
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(20))
 @given(SHAPES, st.integers(0, 255), st.integers(0, 2**16), st.sampled_from(["maximum", "minimum"]))
 def test_maximum_minimum_ties_split_the_gradient(full, bits, seed, op):
     """Where a == b each side gets g / 2 (PyTorch's rule), the larger (smaller) side all of g elsewhere."""
@@ -179,7 +179,7 @@ def test_maximum_minimum_ties_split_the_gradient(full, bits, seed, op):
     np.testing.assert_allclose(b.grad.numpy(), _sum_to(c * (1 - wa), sb).reshape(sb))
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(20))
 @given(SHAPES, st.integers(0, 2**16), st.floats(-1.5, 0.0), st.floats(0.0, 1.5))
 def test_clamp_gradient_passes_on_the_bounds(shape, seed, lo, hi):
     """d clamp(x, lo, hi)/dx = 1 for lo <= x <= hi, bounds included (PyTorch's), 0 outside."""
@@ -195,7 +195,7 @@ def test_clamp_gradient_passes_on_the_bounds(shape, seed, lo, hi):
         np.testing.assert_array_equal(x.grad.numpy(), inside.astype(float))
 
 
-@settings(max_examples=examples(50))
+@settings(max_examples=examples(25))
 @given(SHAPES, st.integers(0, 2**16), st.data())
 def test_along_one_dim_ops_with_negative_dims(shape, seed, data):
     """softmax, log_softmax and cumsum along a drawn dim (negative too): values vs numpy, gradients vs
@@ -219,7 +219,7 @@ def test_along_one_dim_ops_with_negative_dims(shape, seed, data):
         np.testing.assert_allclose(x.grad.numpy(), np.flip(np.cumsum(np.flip(g, d), axis=d), d), rtol=1e-12)
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(20))
 @given(SHAPES, st.data())
 def test_dims_given_as_numpy_integers_and_negative_are_normalised(shape, data):
     nd = len(shape)
@@ -236,7 +236,7 @@ def test_dims_given_as_numpy_integers_and_negative_are_normalised(shape, data):
     assert x.cumsum(kind(d)).numpy().tolist() == np.cumsum(x0, axis=d).tolist()
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(20))
 @given(st.integers(2, 6), st.integers(1, 3), st.data(), st.integers(0, 2**16))
 def test_embedding_padding_idx_any_sign(n, dim, data, seed):
     """padding_idx and padding_idx - n name the same row: it gets no gradient, the rest scatter-add."""
@@ -258,7 +258,7 @@ def test_embedding_padding_idx_any_sign(n, dim, data, seed):
     assert not emb.weight.grad.numpy()[pad % n].any()
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(15))
 @given(st.integers(1, 3), st.integers(2, 4), st.integers(1, 3), st.floats(0.0, 1.0), st.integers(0, 2**16),
        st.sampled_from(["mean", "sum", "none"]), st.booleans())
 def test_cross_entropy_with_extra_axes_and_smoothing(N, C, d, eps, seed, reduction, ignore):
@@ -281,7 +281,7 @@ def test_cross_entropy_with_extra_axes_and_smoothing(N, C, d, eps, seed, reducti
     tg.gradcheck(lambda t: F.cross_entropy(t, y, reduction=reduction, label_smoothing=eps), [logits])
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(15))
 @given(SHAPES, st.integers(0, 2**16), st.floats(1e-5, 1.0), st.booleans())
 def test_layer_norm_eps_under_the_root(shape, seed, eps, affine):
     x0 = arr(seed, shape) * 0.1
@@ -301,7 +301,7 @@ def test_layer_norm_eps_under_the_root(shape, seed, eps, affine):
         tg.gradcheck(fn, [x, w, b])
 
 
-@settings(max_examples=examples(40))
+@settings(max_examples=examples(20))
 @given(st.integers(1, 4), st.integers(1, 3), st.integers(0, 2**16), st.booleans())
 def test_bce_with_logits_pos_weight(N, C, seed, weighted):
     """-(w y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))), PyTorch's pos_weight per class."""

@@ -47,7 +47,7 @@ def make(cfg: dict):
     return m, {k: v.numpy().copy() for k, v in m.named_parameters()}, rng
 
 
-@settings(max_examples=examples(50))
+@settings(max_examples=examples(30))
 @given(configs())
 def test_layers_with_initial_states_match_the_reference(cfg):
     m, params, rng = make(cfg)
@@ -91,7 +91,7 @@ def test_layers_with_initial_states_match_the_reference(cfg):
         np.testing.assert_allclose(c_n, want_c, rtol=1e-10, atol=1e-12)
 
 
-@settings(max_examples=examples(15))
+@settings(max_examples=examples(8))
 @given(configs())
 def test_gradients_reach_every_slot_of_h0_and_c0(cfg):
     """d(loss)/d h0, c0 and x by central differences, the loss reading the output and both final states."""
@@ -116,7 +116,7 @@ def test_gradients_reach_every_slot_of_h0_and_c0(cfg):
     tg.gradcheck(loss, [x, h0, c0] if lstm else [x, h0, c0.detach()])
 
 
-@settings(max_examples=examples(20))
+@settings(max_examples=examples(12))
 @given(st.sampled_from(["RNN_TANH", "LSTM", "GRU"]), st.integers(1, 4), st.integers(1, 3), st.integers(1, 3),
        st.integers(1, 3), st.integers(0, 2**16))
 def test_one_layer_bptt_with_initial_states_matches_the_hand_derivation(mode, T, B, I, H, seed):
