@@ -358,15 +358,26 @@ def test_random_view_and_inplace_chains_match_the_out_of_place_program(seed, pro
                 np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("op", ["iadd", "mul_", "setitem", "copy_", "masked_fill_", "fill_"])
+@pytest.mark.parametrize("op", ["iadd", "mul_", "setitem", "copy_", "masked_fill_", "fill_", "isub", "div_", "pow_",
+                                "setitem_slice"])
 def test_inplace_op_whose_operand_requires_grad_is_recorded(op):
     """x has no gradient, w has: after an in-place op of x with w, a gradient reaches w (PyTorch's rule)."""
     x = tg.tensor([1.0, 2.0, 3.0])
     w = tg.tensor([0.5, -1.0, 2.0], requires_grad=True)
     want = {"iadd": [1, 1, 1], "mul_": [1, 2, 3], "setitem": [0, 1, 0], "copy_": [1, 1, 1],
-            "masked_fill_": None, "fill_": None}[op]
+            "masked_fill_": None, "fill_": None, "isub": [-1, -1, -1], "div_": [-1 / 0.25, -2 / 1.0, -3 / 4.0],
+            "pow_": [1 * np.log(1.0), 2.0 ** -1 * np.log(2.0), 3.0 ** 2 * np.log(3.0)],
+            "setitem_slice": [0, 1, 1]}[op]
     if op == "iadd":
         x += w
+    elif op == "isub":
+        x -= w
+    elif op == "div_":
+        x.div_(w)
+    elif op == "pow_":
+        x.pow_(w)
+    elif op == "setitem_slice":
+        x[1:] = w[1:]
     elif op == "mul_":
         x.mul_(w)
     elif op == "setitem":

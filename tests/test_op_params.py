@@ -317,3 +317,56 @@ def test_bce_with_logits_pos_weight(N, C, seed, weighted):
     sig = 1 / (1 + np.exp(-x0))
     got.sum().backward()                     # d/dx = -(w y (1 - s) - (1 - y) s), by hand
     np.testing.assert_allclose(x.grad.numpy(), -(w0 * y0 * (1 - sig) - (1 - y0) * sig), rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=examples(25))
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple), st.data(), st.integers(0, 2**16))
+def test_shape_ops_with_negative_dims(shape, data, seed):
+    """split, chunk, narrow, unbind, gather, cat, stack, flatten, squeeze, sort, topk along a drawn dim given
+    negative or not: values against numpy's equivalents, gradients by central differences."""
+    nd = len(shape)
+    d = data.draw(st.integers(-nd, nd - 1))
+    a = d % nd
+    x0 = arr(seed, shape)
+    x = tg.tensor(x0, requires_grad=True)
+    n = shape[a]
+    k = data.draw(st.integers(1, n))
+    # split / chunk / narrow / unbind
+    for got, want in ((x.split(k, d), np.array_split(x0, range(k, n, k), axis=a)),
+                      (x.chunk(k, d), np.array_split(x0, range(-(-n // k), n, -(-n // k)), axis=a)),
+                      (x.unbind(d), [np.take(x0, i, axis=a) for i in range(n)])):
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g.numpy(), w)
+    start = data.draw(st.integers(0, n - 1))
+    np.testing.assert_array_equal(x.narrow(d, start, n - start).numpy(), np.take(x0, range(start, n), axis=a))
+    # gather, sort, topk
+    idx = np.random.default_rng(seed).integers(0, n, shape)
+    np.testing.assert_array_equal(x.gather(d, idx).numpy(), np.take_along_axis(x0, idx, axis=a))
+    values, order = x.sort(d, descending=True)
+    np.testing.assert_array_equal(values.numpy(), -np.sort(-x0, axis=a))
+    np.testing.assert_array_equal(order.numpy(), np.argsort(-x0, axis=a, kind="stable"))
+    top = x.topk(k, d).values
+    np.testing.assert_array_equal(top.numpy(), np.take(-np.sort(-x0, axis=a), range(k), axis=a))
+    # cat / stack (dims of the result, negative too)
+    e = data.draw(st.integers(-(nd + 1), nd))
+    y0 = arr(seed + 1, shape)
+    y = tg.tensor(y0, requires_grad=True)
+    np.testing.assert_array_equal(tg.cat([x, y], d).numpy(), np.concatenate([x0, y0], axis=d))
+    np.testing.assert_array_equal(tg.stack([x, y], e).numpy(), np.stack([x0, y0], axis=e))
+    # flatten and squeeze
+    s = data.draw(st.integers(-nd, nd - 1))
+    if s % nd <= a:
+        np.testing.assert_array_equal(x.flatten(s, d).numpy(),
+                                      x0.reshape(shape[:s % nd] + (-1,) + shape[a + 1:]))
+    np.testing.assert_array_equal(x.unsqueeze(d).squeeze(d).numpy(), x0)
+    c = [arr(seed + 2 + i, np.shape(t)) for i, t in enumerate((x0, x0))]
+
+    def f(x, y):
+        parts = x.split(k, d)
+        total = (tg.cat([x, y], d) * tg.tensor(np.concatenate(c, axis=a))).sum()
+        total = total + (tg.stack([x, y], e) * tg.tensor(np.stack(c, axis=e))).sum()
+        total = total + (x.gather(d, idx) * tg.tensor(c[0])).sum() + (parts[-1] * parts[-1]).sum()
+        return total + x.topk(k, d).values.sum() * 0.5 + x.narrow(d, start, n - start).sum()
+
+    tg.gradcheck(f, [x, y])

@@ -309,7 +309,11 @@ BLIND = [
     M('b-stale-view-one-level', "tinygrad_seq/tensor.py",
       '    while isinstance(a.base, np.ndarray):\n        a = a.base',
       '    if isinstance(a.base, np.ndarray):\n        a = a.base',
-      'a view of a view is not traced to its buffer', ENGINE_B),
+      'a view of a view is not traced to its buffer', ENGINE_B,
+      equivalent="numpy collapses chains of views: a view's .base is the array that owns the memory (or a "
+                 "non-ndarray owner such as as_strided's DummyArray), never another view, so one step up reaches "
+                 "the same buffer as the loop (checked for slices of slices, transposes, broadcast_to, reshape, "
+                 "expand_dims and as_strided)"),
     M('b-inplace-operand-grad-ignored', "tinygrad_seq/tensor.py",
       'if _State.grad_enabled and (self.requires_grad or (isinstance(operand, Tensor) and operand.requires_grad)):',
       'if _State.grad_enabled and self.requires_grad:',
