@@ -151,3 +151,25 @@ def test_one_layer_bptt_with_initial_states_matches_the_hand_derivation(mode, T,
     np.testing.assert_allclose(h0.grad.numpy()[0], g["h0"], rtol=1e-9, atol=1e-12)
     if mode == "LSTM":
         np.testing.assert_allclose(c0.grad.numpy()[0], g["c0"], rtol=1e-9, atol=1e-12)
+
+
+def test_dropout_acts_between_layers_only():
+    """dropout applies to the outputs of every layer but the last (PyTorch's rule): a one-layer module in
+    training mode gives its eval-mode numbers, and a two-layer one differs from them."""
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.uniform(-1, 1, (5, 2, 3)))
+    h0 = tg.tensor(rng.uniform(-1, 1, (2, 2, 4)))
+    for mode in sorted(MODES):
+        hx = (h0, h0 * 0.5) if mode == "LSTM" else h0
+        one = MODES[mode](3, 4, num_layers=1, dropout=0.5, bidirectional=True).double()
+        one.train()
+        y_train, _ = one(x, hx)
+        one.eval()
+        y_eval, _ = one(x, hx)
+        np.testing.assert_array_equal(y_train.numpy(), y_eval.numpy())
+        two = MODES[mode](3, 4, num_layers=2, dropout=0.5).double()
+        hx2 = (h0, h0 * 0.5) if mode == "LSTM" else h0
+        tg.manual_seed(1)
+        y_train, _ = two.train()(x, hx2)
+        y_eval, _ = two.eval()(x, hx2)
+        assert not np.allclose(y_train.numpy(), y_eval.numpy())
