@@ -504,3 +504,35 @@ def test_slices_of_one_tensor_sum_their_gradients(seed, n, m, cuts):
         want[idx] += c
     total.backward()
     np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=examples(40))
+@given(st.integers(0, 2**16), st.integers(2, 6), st.integers(1, 3), st.integers(0, 1), st.data())
+def test_pieces_of_one_axis_covering_it_or_not(seed, n, m, axis, data):
+    """Consecutive blocks of one axis (slices, or ints, negative too, for blocks of one), all of them or only
+    some, each read once: the gradient is each block's gradient in its place and zero elsewhere."""
+    cuts = sorted(set(data.draw(st.lists(st.integers(1, n - 1), min_size=1, max_size=n - 1))))
+    bounds = [0, *cuts, n]
+    blocks = list(zip(bounds[:-1], bounds[1:]))
+    rng = np.random.default_rng(seed)
+    n_keep = data.draw(st.integers(min(2, len(blocks)), len(blocks)))
+    chosen = [blocks[i] for i in sorted(rng.choice(len(blocks), n_keep, replace=False))]
+    shape = (n, m) if axis == 0 else (m, n)
+    x0 = rng.uniform(-1, 1, shape)
+    x = tg.tensor(x0, requires_grad=True)
+    want = np.zeros_like(x0)
+    total = None
+    for lo, hi in data.draw(st.permutations(chosen)):
+        if hi - lo == 1 and data.draw(st.booleans()):
+            i = lo - n if data.draw(st.booleans()) else lo
+            index = (i,) if axis == 0 else (slice(None), i)
+        else:
+            index = (slice(lo, hi),) if axis == 0 else (slice(None), slice(lo, hi))
+        piece = x[index]
+        c = rng.uniform(-1, 1, piece.shape)
+        want[index] += c
+        term = (piece * tg.tensor(c)).sum()
+        total = term if total is None else total + term
+    total.backward()
+    assert x.grad.shape == x0.shape
+    np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-12, atol=1e-12)

@@ -381,7 +381,10 @@ BLIND = [
     M('b-cumsum-flip-all', "tinygrad_seq/ops.py",
       'np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)',
       'np.flip(np.cumsum(np.flip(g), axis=axis))',
-      'cumsum VJP flips every axis', OPS_B),
+      'cumsum VJP flips every axis', OPS_B,
+      equivalent="a cumulative sum along one axis treats every other axis independently, so reversing the other "
+                 "axes before it and again after it changes nothing: flip(cumsum(flip(g), a)) equals "
+                 "flip(cumsum(flip(g, a), a), a) for every g"),
     M('b-productsum-single-transposed', "tinygrad_seq/lazygrad.py",
       'out = self.lhs[0].T @ self.rhs[0]',
       'out = self.rhs[0].T @ self.lhs[0]',
