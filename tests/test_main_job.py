@@ -148,7 +148,10 @@ def test_resumed_run_keeps_the_best_so_far(run, tmp_path):
     for name in ("last.npz", "best.npz"):
         (src / name).write_bytes((out / name).read_bytes())
     w = Watcher(src)
-    result = train(TrainConfig(**CONFIG, steps=19, out=str(src)), reporter=w, text=TEXT, resume=str(src / "last.npz"))
+    # resumed with a learning rate far too large: the evaluations after the resume are worse than the best
+    # before it, so best.npz must stay as it was (a run that forgot its best so far would overwrite it)
+    result = train(TrainConfig(**{**CONFIG, "lr": 3.0}, steps=17, out=str(src)), reporter=w, text=TEXT,
+                   resume=str(src / "last.npz"))
     history = result.val_bpc
     assert history[: len(first.val_bpc)] == first.val_bpc
     assert result.best_bpc == min(history)
@@ -158,6 +161,7 @@ def test_resumed_run_keeps_the_best_so_far(run, tmp_path):
         assert e["best"] in (e["bpc"] < running, None) and e["best_file"] == (e["bpc"] < running), e
         running = min(running, e["bpc"])
     assert tg.load(src / "best.npz")["step"] == result.best_step
+    assert any(not e["best_file"] for e in w.events)            # (the check above was not vacuous)
 
 
 def test_a_checkpoint_loads_with_its_dtype_and_leaves_the_default_alone(run):
