@@ -53,13 +53,21 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     outputs = _as_list(tensors, "backward")
     seeds = _seeds(outputs, grad_tensors, "backward")
     only = None if inputs is None else {t: None for t in _as_list(inputs, "backward")}
+    # a non-leaf among ``inputs`` gets its .grad as retain_grad() gives it (after its hooks, as in PyTorch)
+    borrowed = [t for t in (only or ()) if t.grad_fn is not None and not t.retains_grad]
+    for t in borrowed:
+        t.retain_grad()
     graph = [(o, s) for o, s in zip(outputs, seeds) if o.grad_fn is not None]
     for o, s in zip(outputs, seeds):
         if o.grad_fn is None and (only is None or o in only):      # a leaf: its gradient is the seed itself
             accumulate_leaf(o, s.copy())
-    if graph:
-        with full_gc_deferred():
-            backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph), capture=only)
+    try:
+        if graph:
+            with full_gc_deferred():
+                backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph), capture=only)
+    finally:
+        for t in borrowed:
+            t.grad_fn.hooks.retained = None
     if only is not None:
         for t, g in only.items():
             if g is not None and t.grad_fn is None:
@@ -233,17 +241,40 @@ class Observer:
     this runs.
     """
 
-    __slots__ = ("capture", "wanted", "anomaly", "active")
+    __slots__ = ("capture", "wanted", "before_hooks", "anomaly", "active")
 
     def __init__(self, capture: dict | None):
         self.capture = capture
         # non-leaf tensors whose gradient is wanted, by the node that produced them
         self.wanted = {t.grad_fn: t for t in capture if t.grad_fn is not None} if capture is not None else {}
+        self.before_hooks = self._reaching_another_target() if self.wanted else ()
         self.anomaly = State.anomaly
         self.active = bool(self.wanted) or self.anomaly
 
+    def _reaching_another_target(self) -> set:
+        """The wanted nodes with another wanted tensor below them.  PyTorch runs their VJP, and
+        ``autograd.grad`` then returns their gradient as it was before the tensor's hooks; for a wanted
+        node with nothing wanted below, it returns the gradient after them (PyTorch 2.13's numbers)."""
+        targets = set(self.wanted) | {t for t in self.capture if t.grad_fn is None}
+        found = set()
+        for node in self.wanted:
+            stack, seen = list(node.inputs), set()
+            while stack:
+                p = stack.pop()
+                if p is None or id(p) in seen:
+                    continue
+                seen.add(id(p))
+                if p in targets:
+                    found.add(node)
+                    break
+                if isinstance(p, Node):
+                    stack.extend(p.inputs)
+        return found
+
     def vjp(self, node: Node, g: np.ndarray) -> tuple:
         """``node.backward(g)`` with the active concerns around it."""
+        if node in self.before_hooks:
+            self.capture[self.wanted[node]] = g.copy()
         hooks = node.hooks
         if hooks is not None:
             if hooks:
@@ -252,7 +283,7 @@ class Observer:
                 t = hooks.retained()
                 if t is not None:
                     t._grad = Tensor._wrap(g.copy() if t._grad is None else t._grad.array + g)
-        if node in self.wanted:
+        if node in self.wanted and node not in self.before_hooks:
             self.capture[self.wanted[node]] = g.copy()
         grads_in = node.backward(g)
         if self.anomaly:

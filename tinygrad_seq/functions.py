@@ -12,7 +12,7 @@ import numpy as np
 from . import ops
 from ._args import dim_arg, int_arg
 from ._args import dtype_arg
-from .tensor import ShapeError, Tensor, _lift, no_grad, promote_all, to_array, where  # noqa: F401  (where: re-exported)
+from .tensor import ShapeError, Tensor, lift, no_grad, promote_all, to_array, where  # noqa: F401  (where: re-exported)
 from .tensor import promote_types as _promote_types, result_type as _result_type
 
 __all__ = [
@@ -322,11 +322,11 @@ def result_type(tensor1: Any, tensor2: Any) -> np.dtype:
     """PyTorch's ``result_type``: the dtype ``tensor1 + tensor2`` has (a 0-d tensor or a Python number
     raises only the category -- bool < integer < floating -- of a tensor with dimensions, never its width)."""
     if isinstance(tensor1, Tensor):
-        return _result_type(tensor1, _lift(tensor2, tensor1))
+        return _result_type(tensor1, lift(tensor2, tensor1))
     if isinstance(tensor2, Tensor):
-        return _result_type(_lift(tensor1, tensor2), tensor2)
+        return _result_type(lift(tensor1, tensor2), tensor2)
     a = Tensor._wrap(to_array(tensor1, None))
-    return _result_type(a, _lift(tensor2, a))
+    return _result_type(a, lift(tensor2, a))
 
 
 def _document() -> None:

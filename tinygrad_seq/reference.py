@@ -56,8 +56,12 @@ def _head_loss(hs: np.ndarray, y: np.ndarray, V: np.ndarray, c: np.ndarray) -> t
 
 
 def rnn_bptt(x: np.ndarray, y: np.ndarray, W_ih: np.ndarray, W_hh: np.ndarray, b_ih: np.ndarray,
-             b_hh: np.ndarray, V: np.ndarray, c: np.ndarray, h0: np.ndarray | None = None) -> tuple[float, dict]:
-    """Loss and gradients of a tanh RNN with a softmax head; x (T, B, I), integer y (T, B)."""
+             b_hh: np.ndarray, V: np.ndarray, c: np.ndarray, h0: np.ndarray | None = None,
+             input_grads: bool = False) -> tuple[float, dict]:
+    """Loss and gradients of a tanh RNN with a softmax head; x (T, B, I), integer y (T, B).
+
+    With ``input_grads`` the gradients also hold "x" (T, B, I) and "h0" (B, H): d h0 is the error that
+    arrives at step 0's input state, ``d a_0 W_hh``."""
     T, B, _ = x.shape
     H = W_hh.shape[0]
     h_prev = np.zeros((B, H), x.dtype) if h0 is None else h0
@@ -79,13 +83,19 @@ def rnn_bptt(x: np.ndarray, y: np.ndarray, W_ih: np.ndarray, W_hh: np.ndarray, b
     db = da2.sum(axis=0)
     grads = {"weight_ih": da2.T @ x.reshape(T * B, -1), "weight_hh": da2.T @ h_before.reshape(T * B, H),
              "bias_ih": db, "bias_hh": db.copy(), "V": dV, "c": dc}
+    if input_grads:
+        grads["x"] = da @ W_ih
+        grads["h0"] = dh_next
     return float(loss), grads
 
 
 def lstm_bptt(x: np.ndarray, y: np.ndarray, W_ih: np.ndarray, W_hh: np.ndarray, b_ih: np.ndarray,
               b_hh: np.ndarray, V: np.ndarray, c: np.ndarray, h0: np.ndarray | None = None,
-              c0: np.ndarray | None = None) -> tuple[float, dict]:
-    """Loss and gradients of an LSTM (gates i, f, g, o) with a softmax head; x (T, B, I), integer y (T, B)."""
+              c0: np.ndarray | None = None, input_grads: bool = False) -> tuple[float, dict]:
+    """Loss and gradients of an LSTM (gates i, f, g, o) with a softmax head; x (T, B, I), integer y (T, B).
+
+    With ``input_grads`` the gradients also hold "x", "h0" and "c0": the errors left after step 0,
+    d h0 = d a_0 W_hh and d c0 = d c_0 f_0 (the cell state's path through the forget gate)."""
     T, B, _ = x.shape
     H = W_hh.shape[0] // 4
     dt = x.dtype
@@ -129,6 +139,10 @@ def lstm_bptt(x: np.ndarray, y: np.ndarray, W_ih: np.ndarray, W_hh: np.ndarray, 
     db = da2.sum(axis=0)
     grads = {"weight_ih": da2.T @ x.reshape(T * B, -1), "weight_hh": da2.T @ hs[:-1].reshape(T * B, H),
              "bias_ih": db, "bias_hh": db.copy(), "V": dV, "c": dc_head}
+    if input_grads:
+        grads["x"] = da @ W_ih
+        grads["h0"] = dh_next
+        grads["c0"] = dc_next
     return float(loss), grads
 
 
@@ -195,3 +209,70 @@ def gru_bptt(x: np.ndarray, y: np.ndarray, W_ih: np.ndarray, W_hh: np.ndarray, b
         grads["x"] = dxa @ W_ih
         grads["h0"] = dh_next
     return float(loss), grads
+
+
+# ---------------------------------------------------------------------------
+# forward only: stacked, bidirectional layers with initial states and lengths
+# ---------------------------------------------------------------------------
+
+def cell_step(mode: str, x: np.ndarray, h: np.ndarray, c: np.ndarray | None, W_ih: np.ndarray, W_hh: np.ndarray,
+              b_ih: np.ndarray | None, b_hh: np.ndarray | None) -> tuple:
+    """One step of PyTorch's cell equations for ``mode`` in RNN_TANH, RNN_RELU, LSTM, GRU; returns (h', c')."""
+    H = W_hh.shape[1]
+    a_x = x @ W_ih.T + (0 if b_ih is None else b_ih)
+    a_h = h @ W_hh.T + (0 if b_hh is None else b_hh)
+    if mode == "RNN_TANH":
+        return np.tanh(a_x + a_h), None
+    if mode == "RNN_RELU":
+        return np.maximum(a_x + a_h, 0), None
+    if mode == "LSTM":
+        a = a_x + a_h
+        i, f = _sigmoid(a[..., :H].copy()), _sigmoid(a[..., H:2 * H].copy())
+        g, o = np.tanh(a[..., 2 * H:3 * H]), _sigmoid(a[..., 3 * H:].copy())
+        c_new = f * c + i * g
+        return o * np.tanh(c_new), c_new
+    r = _sigmoid(a_x[..., :H] + a_h[..., :H])
+    z = _sigmoid(a_x[..., H:2 * H] + a_h[..., H:2 * H])
+    n = np.tanh(a_x[..., 2 * H:] + r * a_h[..., 2 * H:])
+    return (1 - z) * n + z * h, None
+
+
+def layers_forward(mode: str, x: np.ndarray, params: dict, num_layers: int, bidirectional: bool,
+                   h0: np.ndarray | None = None, c0: np.ndarray | None = None,
+                   lengths: np.ndarray | None = None) -> tuple:
+    """``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` in eval mode, one sequence at a time, in plain numpy.
+
+    x (T, B, I) time-major; ``params`` by PyTorch's names (weight_ih_l0, weight_hh_l0_reverse, ...; biases
+    may be absent); h0, c0 (num_layers * D, B, H) in PyTorch's layout: slot ``layer * D + direction``;
+    ``lengths`` the valid prefix of each sequence (all T if None).  Each sequence b is run over its own
+    ``lengths[b]`` steps only: the forward direction from step 0, the reverse one from its last valid step
+    back to 0, each from its slot of h0/c0.  Returns (output (T, B, D * H) with zeros past each length,
+    h_n, c_n (None unless LSTM)), h_n[slot] the state after the direction's last step.
+    """
+    T, B, _ = x.shape
+    D = 2 if bidirectional else 1
+    H = params["weight_hh_l0"].shape[1]
+    lengths = np.full(B, T) if lengths is None else np.asarray(lengths).reshape(-1)
+    h0 = np.zeros((num_layers * D, B, H), x.dtype) if h0 is None else h0
+    c0 = np.zeros((num_layers * D, B, H), x.dtype) if (c0 is None and mode == "LSTM") else c0
+    h_n = np.zeros((num_layers * D, B, H), x.dtype)
+    c_n = np.zeros((num_layers * D, B, H), x.dtype) if mode == "LSTM" else None
+    layer_in = x
+    for layer in range(num_layers):
+        out = np.zeros((T, B, D * H), x.dtype)
+        for d in range(D):
+            sfx = f"_l{layer}" + ("_reverse" if d else "")
+            w = [params.get(k + sfx) for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            slot = layer * D + d
+            for b in range(B):
+                n = int(lengths[b])
+                h = h0[slot, b]
+                c = c0[slot, b] if mode == "LSTM" else None
+                for t in (range(n) if d == 0 else range(n - 1, -1, -1)):
+                    h, c = cell_step(mode, layer_in[t, b], h, c, *w)
+                    out[t, b, d * H:(d + 1) * H] = h
+                h_n[slot, b] = h
+                if mode == "LSTM":
+                    c_n[slot, b] = c
+        layer_in = out
+    return layer_in, h_n, c_n

@@ -368,7 +368,7 @@ def _binary(name: str, op: type, int_to_float: bool = False, scalar: type | None
                 if kind == "b":
                     return scalar.apply(self.to(np.int64), p=other)
             return scalar.apply(self, p=other)
-        o = _lift(other, self)
+        o = lift(other, self)
         if o.array.dtype is not self.array.dtype:      # (builtin dtypes are singletons)
             return apply(*_promote(self, o))
         return apply(self, o)
@@ -376,7 +376,7 @@ def _binary(name: str, op: type, int_to_float: bool = False, scalar: type | None
     def reflected(self: "Tensor", other: Any) -> "Tensor":
         if int_to_float and self.array.dtype.kind in "biu" and not _is_float_operand(other):
             return reflected(self.float(), other)
-        o = _lift(other, self)
+        o = lift(other, self)
         if o.array.dtype is not self.array.dtype:
             return apply(*_promote(o, self))
         return apply(o, self)
@@ -756,7 +756,7 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         """``t[index] = value``: in place, as in PyTorch (recorded when a gradient flows through)."""
         index = _index_arrays(index)
-        v = _lift(value, self)
+        v = lift(value, self)
         self._inplace("setitem", lambda: _ops.SetItem.apply(self, v, index=index),
                       lambda a: a.__setitem__(index, v.array), v)
 
@@ -821,13 +821,13 @@ class Tensor:
 
     def maximum(self, other: Any) -> "Tensor":
         """Elementwise maximum with ``other`` (ties share the gradient)."""
-        o = _lift(other, self)
+        o = lift(other, self)
         return _ops.Maximum.apply(*_promote(self, o)) if o.array.dtype is not self.array.dtype else \
             _ops.Maximum.apply(self, o)
 
     def minimum(self, other: Any) -> "Tensor":
         """Elementwise minimum with ``other`` (ties share the gradient)."""
-        o = _lift(other, self)
+        o = lift(other, self)
         return _ops.Minimum.apply(*_promote(self, o)) if o.array.dtype is not self.array.dtype else \
             _ops.Minimum.apply(self, o)
 
@@ -837,7 +837,7 @@ class Tensor:
 
     def masked_fill(self, mask: Any, value: Any) -> "Tensor":
         """``value`` where ``mask`` is true, ``self`` elsewhere."""
-        return where(mask, _lift(value, self), self)
+        return where(mask, lift(value, self), self)
 
     # -- reductions -----------------------------------------------------------
     # Each takes PyTorch's ``dim``/``keepdim`` or numpy's ``axis``/``keepdims``.
@@ -1293,7 +1293,7 @@ class Tensor:
 
     def new_full(self, size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
         """A tensor of ``size`` filled with ``fill_value``, this tensor's dtype by default."""
-        fill = _lift(fill_value, self).array
+        fill = lift(fill_value, self).array
         if fill.ndim:
             raise TypeError(f"new_full: fill_value must be a number, got {fill_value!r}")
         return _new_leaf(np.full(shape_args((size,), "new_full"), fill,
@@ -1335,7 +1335,7 @@ class Tensor:
         return self
 
     def _inplace_binary(self, name: str, other: Any, ufunc: np.ufunc, expr: Callable) -> "Tensor":
-        o = _lift(other, self)
+        o = lift(other, self)
         return self._inplace(name, lambda: expr(self, o),
                              lambda a: ufunc(a, o.array, out=a, casting="same_kind"), o)
 
@@ -1353,11 +1353,11 @@ class Tensor:
 
     def add_(self, other: Any, alpha: float = 1) -> "Tensor":
         """self += alpha * other, in place."""
-        return self.__iadd__(other if alpha == 1 else _lift(other, self) * alpha)
+        return self.__iadd__(other if alpha == 1 else lift(other, self) * alpha)
 
     def sub_(self, other: Any, alpha: float = 1) -> "Tensor":
         """self -= alpha * other, in place."""
-        return self.__isub__(other if alpha == 1 else _lift(other, self) * alpha)
+        return self.__isub__(other if alpha == 1 else lift(other, self) * alpha)
 
     def mul_(self, other: Any) -> "Tensor":
         """self *= other, in place."""
@@ -1375,7 +1375,7 @@ class Tensor:
         """Set every element to ``value``, in place."""
         if isinstance(value, Tensor) and value.numel() != 1:
             raise ShapeError(f"fill_: value must be a number or a one-element tensor, got shape {value.shape}")
-        v = _lift(value, self)
+        v = lift(value, self)
         return self._inplace("fill_", lambda: _replace(self, v), lambda a: a.fill(v.array.item()), v)
 
     def copy_(self, src: Any) -> "Tensor":
@@ -1395,7 +1395,7 @@ class Tensor:
     def masked_fill_(self, mask: Any, value: Any) -> "Tensor":
         """``value`` where ``mask`` is true, in place."""
         m = _bool_mask(mask, "masked_fill_")
-        v = _lift(value, self)
+        v = lift(value, self)
         return self._inplace("masked_fill_", lambda: self.masked_fill(m, v), lambda a: np.copyto(a, v.array, where=m), v)
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
@@ -1563,7 +1563,7 @@ def _promote(a: Tensor, b: Tensor) -> tuple:
 
 
 # PyTorch's categories: bool < integer < floating.  A 0-d tensor (or a Python number, lifted to one by
-# ``_lift``) only raises the category of a tensor with dimensions, never its width.
+# ``lift``) only raises the category of a tensor with dimensions, never its width.
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 _RESULT_TYPES: dict = {}
 
@@ -1606,7 +1606,7 @@ def promote_all(tensors: Sequence[Tensor]) -> list:
     return [t if t.array.dtype is dt else t.to(dt) for t in tensors]
 
 
-def _lift(value: Any, like: Tensor) -> Tensor:
+def lift(value: Any, like: Tensor) -> Tensor:
     """An operand as a Tensor, with PyTorch's promotion for Python numbers.
 
     A number takes ``like``'s dtype when that holds it (float32 stays float32);
@@ -1643,7 +1643,7 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 (PyTo
     cond = _bool_mask(condition, "where", "the condition")
     like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else \
         Tensor._wrap(to_array(input, None))
-    a, b = _lift(input, like), _lift(other, like)
+    a, b = lift(input, like), lift(other, like)
     if a.array.dtype is not b.array.dtype:                  # PyTorch's promotion (int with float -> the float)
         a, b = _promote(a, b)
     try:
