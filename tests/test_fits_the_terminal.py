@@ -53,16 +53,18 @@ def in_pty(cmd: list[str], columns: int = 80) -> tuple[int, str]:
     return os.waitstatus_to_exitcode(status), out.decode("utf-8", "replace")
 
 
-def test_the_live_display_fits_80_columns_and_ends_on_the_final_score(corpus, tmp_path, monkeypatch):
+@pytest.mark.parametrize("columns", [80, 60])
+def test_the_live_display_fits_the_terminal_and_ends_on_the_final_score(corpus, tmp_path, monkeypatch, columns):
     monkeypatch.chdir(tmp_path)                                         # short paths: the lines are the display's
     code, raw = in_pty([sys.executable, "-m", "tinygrad_seq", "train", "--data", str(corpus), "--hidden", "8",
                         "--batch", "2", "--seq-len", "8", "--steps", "10", "--eval-every", "4",
-                        "--sample-every", "5", "--out", "run"])
+                        "--sample-every", "5", "--out", "run"], columns)
     assert code == 0, raw[-2000:]
     lines = screen_lines(raw)
     assert "\x1b[" in raw                                               # the live display ran
-    too_wide = [ln for ln in lines if len(ln) > 80]
+    too_wide = [ln for ln in lines if len(ln) > columns]               # the summary and its chart too
     assert not too_wide, too_wide
+    assert "bits per character" in raw and "└" in raw                   # the chart was drawn
     assert "…" not in "\n".join(lines)                                  # nothing cut short
     assert any(re.search(r"10/10 +\d+:\d\d +eta \d+:\d\d$", ln) for ln in lines)   # times whole
     header = "\n".join([ln for ln in lines if ln.strip()][:8])

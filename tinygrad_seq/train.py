@@ -428,10 +428,10 @@ class TrainResult:
     best_path: str = ""
     val_chars: int = 0
 
-    def summary(self) -> str:
-        """A one-screen summary and the loss curve, as plain text."""
+    def summary(self, width: int = 80) -> str:
+        """A one-screen summary and the loss curve, as plain text ``width`` columns wide (at most)."""
         from .charts import line_chart
-        from .progress import format_seconds
+        from .progress import format_seconds, wrap_lines
         lines = ["", ("interrupted" if self.interrupted else "finished") +
                  f" at step {self.step} after {format_seconds(self.elapsed)} ({self.elapsed:.0f} s), "
                  f"{self.chars_per_s:,.0f} training chars/s"]
@@ -445,7 +445,8 @@ class TrainResult:
             lines.append(f"             {self.best_path} (best)")
         if len(self.train_bpc) >= 2:
             n = len(self.train_bpc)
-            k = max(1, n // 60)
+            cols = max(20, min(60, width - 8))      # the chart's plot area; its axis labels take 8 more
+            k = max(1, n // cols)
             smooth = [float(np.mean(self.train_bpc[i:i + k])) for i in range(0, n, k)]
             xs = [min(i + k, n) for i in range(0, n, k)]
             vals = {"train": smooth}
@@ -459,8 +460,9 @@ class TrainResult:
                 vals["validation"] = v
             lines.append("")
             lines.append(line_chart(vals, x=chart_x, title="bits per character", xlabel="step",
-                                    width=60, height=12))
-        return "\n".join(lines)
+                                    width=cols, height=12))
+        return "\n".join(wrap_lines(lines[:-1], width) + lines[-1:] if len(self.train_bpc) >= 2
+                         else wrap_lines(lines, width))
 
 
 class _Interrupt:
