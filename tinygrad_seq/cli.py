@@ -242,7 +242,7 @@ def _explicit(parser: _Parser, argv: Sequence[str], command: str) -> set[str]:
 
 def _cmd_train(args: argparse.Namespace, explicit: set[str]) -> int:
     """``tinygrad-seq train``: build the config (a resumed run's own, with the flags given again on top),
-    train with the console display; exit code 130 after Ctrl-C, having saved and said how to resume."""
+    train with the console display; exit code 130 after Ctrl-C (143 after SIGTERM), having saved and said how to resume."""
     from . import train as T
     given = {k: v for k, v in vars(args).items() if k in T.TrainConfig.__dataclass_fields__}
     if args.resume is not None:
@@ -254,7 +254,7 @@ def _cmd_train(args: argparse.Namespace, explicit: set[str]) -> int:
     result = T.train(config, T.ConsoleReporter(), resume=args.resume, overwrite=args.overwrite)
     if result.interrupted:
         print(f"interrupted: checkpoint saved; resume with: {PROG} train --resume {result.last_path}", flush=True)
-        return 130
+        return 128 + (result.signum or 2)          # 130 after Ctrl-C, 143 after SIGTERM, as the shell reports
     return 0
 
 
