@@ -184,6 +184,23 @@ def test_the_tutorials_markdown_has_no_latex_left_in_the_terminal():
             assert "$" not in shown, (path.name, shown[:200])
             left = re.findall(r"\\[A-Za-z]+", shown)
             assert not left, (path.name, left)
+            rendered = rich_text(shown)                                 # what the learner sees: no escapes
+            assert "\\" not in rendered and "$" not in rendered, (path.name, rendered)
+
+
+def rich_text(markdown: str, width: int = 80) -> str:
+    import io
+    from rich.console import Console
+    from rich.markdown import Markdown
+    buf = io.StringIO()
+    Console(file=buf, width=width, color_system=None).print(Markdown(markdown))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("latex, shown", [(r"$\text{seq\_len}$", "seq_len"), (r"$\mathrm{n\_c} + \text{a\%}$", "n_c + a%"),
+                                          (r"$$L = \text{seq\_len} - 1$$", "L = seq_len - 1")])
+def test_escaped_characters_inside_text_and_maths_show_without_their_backslash(latex, shown):
+    assert shown in rich_text(tutorial._terminal_markdown(latex))
 
 
 def test_step_mode_never_breaks_a_code_line_and_starts_on_a_learners_cell(tmp_path):

@@ -227,7 +227,8 @@ def latex_to_unicode(s: str) -> str:
                 out.append(f"{_paren(latex_to_unicode(a))}/{_paren(latex_to_unicode(b))}")
             elif name in _TEXT:
                 a, i = _arg(s, i)
-                out.append(a if name.startswith("text") else latex_to_unicode(a))
+                out.append(re.sub(r"\\([_{}%$#& ])", r"\1", a) if name.startswith("text")   # \text{seq\_len}
+                           else latex_to_unicode(a))
             elif name in _ACCENTS:
                 a, i = _arg(s, i)
                 a = latex_to_unicode(a)
