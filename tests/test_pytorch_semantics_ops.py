@@ -162,6 +162,41 @@ def test_mixed_where_cat_stack_maximum_minimum_take_the_float_operand():
     assert tg.minimum(tg.tensor([1, 2], dtype=tg.float16), tg.tensor(1.5, dtype=tg.float64)).dtype == tg.float16
 
 
+# x.clamp(min, max) dtype for every dtype of x (rows) and bound (columns: an int, a float, a 0-d float64
+# tensor), from torch 2.13: an integer or bool tensor with a float bound gives the float result type
+CLAMP = """
+bool     int64   float32 float64
+uint8    uint8   float32 float64
+int8     int8    float32 float64
+int16    int16   float32 float64
+int32    int32   float32 float64
+int64    int64   float32 float64
+float16  float16 float16 float16
+float32  float32 float32 float32
+float64  float64 float64 float64
+"""
+
+
+@pytest.mark.parametrize("side", ["min", "max", "both"])
+def test_clamp_promotes_an_integer_tensor_with_a_float_bound_as_pytorch(side):
+    table = _table(CLAMP)
+    for dt in DTYPES:
+        x = tg.tensor([0, 1, 1], dtype=getattr(tg, dt)) if dt == "bool" else tg.tensor([1, 2, 3], dtype=getattr(tg, dt))
+        bounds = (2, 2.5, tg.tensor(2.5, dtype=tg.float64))[:2 if side == "both" else 3]   # (torch gives float32
+        for bound, want in zip(bounds, table[dt]):              # for a 0-d float64 min with an int max: not pinned)
+            kw = {"min": bound} if side == "min" else {"max": bound} if side == "max" else {"min": bound, "max": 10}
+            got = x.clamp(**kw)
+            assert got.dtype == np.dtype(want), (dt, side, bound, got.dtype, want)
+            b = bound.item() if isinstance(bound, tg.Tensor) else bound
+            ref = np.clip(x.numpy().astype(np.float64), b if side != "max" else None, 10 if side == "both" else
+                          (b if side == "max" else None))
+            assert np.allclose(got.numpy().astype(np.float64), ref), (dt, side, bound)
+    with pytest.raises(TypeError, match="clamp: min as a tensor with dimensions"):
+        tg.tensor([1.0, 2.0]).clamp(min=tg.tensor([0.0, 3.0]))
+    with pytest.raises(RuntimeError, match="clamp_"):
+        tg.tensor([1, 2, 3]).clamp_(0.5, 2.5)                     # PyTorch: Float can't be cast to Long
+
+
 def test_pad_sequence_takes_the_first_sequences_dtype():
     from tinygrad_seq.nn.utils.rnn import pad_sequence
     assert pad_sequence([tg.tensor([1, 2]), tg.tensor([1.5])]).dtype == tg.int64
