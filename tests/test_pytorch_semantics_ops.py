@@ -9,6 +9,7 @@ under test.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -17,6 +18,7 @@ from hypothesis import given, strategies as st
 
 import tinygrad_seq as tg
 from tinygrad_seq import nn
+from tinygrad_seq.tensor import ShapeError
 
 # ----------------------------------------------------------------------------
 # type promotion: every pair of supported dtypes x {tensor, 0-d tensor, Python number}
@@ -357,6 +359,23 @@ def test_gather_and_scatter_refuse_negative_and_out_of_range_indices():
             getattr(tg.zeros(3), op)(0, tg.tensor([-1]), tg.tensor([1.0]))
         with pytest.raises(RuntimeError, match=r"index 3 is out of bounds for dimension 0 with size 3"):
             getattr(tg.zeros(3), op)(0, tg.tensor([3]), tg.tensor([1.0]))
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+def test_gather_refuses_an_index_larger_than_the_input_apart_from_dim(dim):
+    x = tg.ones(2, 3, 4)
+    d = dim % 3
+    for k in range(3):
+        shape = [min(n, 2) for n in x.shape]
+        shape[k] = x.shape[k] + 1                                   # one too many along dimension k
+        idx = tg.zeros(*shape, dtype=tg.int64)
+        if k == d:                                                  # allowed along dim itself (PyTorch too)
+            assert x.gather(dim, idx).shape == tuple(shape)
+        else:
+            with pytest.raises(ShapeError, match=rf"gather: index {re.escape(str(tuple(shape)))} must be no "
+                                                 rf"larger than the input \(2, 3, 4\) in every dimension apart "
+                                                 rf"from dimension {d}"):
+                x.gather(dim, idx)
 
 
 # ----------------------------------------------------------------------------

@@ -1287,6 +1287,9 @@ class Tensor:
             return self.reshape(1)[np.zeros(1, np.int64)].reshape(())
         if idx.ndim != self.ndim:
             raise ShapeError(f"gather: index must have {self.ndim} dimensions like the input, got shape {idx.shape}")
+        if any(i > n for k, (i, n) in enumerate(zip(idx.shape, self.shape)) if k != d):
+            raise ShapeError(f"gather: index {tuple(idx.shape)} must be no larger than the input {tuple(self.shape)} "
+                             f"in every dimension apart from dimension {d}")
         _check_bounds("gather", idx, d, self.shape[d])
         grid = list(np.ix_(*[np.arange(n) for n in idx.shape])) if idx.ndim else []
         grid[d] = idx
