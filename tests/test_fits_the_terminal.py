@@ -157,7 +157,11 @@ def test_a_png_without_matplotlib_says_what_is_missing(monkeypatch, capsys, tmp_
     (r"x_1, \dots, x_T", "x₁, …, x_T"),
     (r"s_{t-1}", "sₜ₋₁"),
     (r"W^\top \delta_t", "Wᵀ δₜ"),
-    (r"\sum_{t=1}^{T}", "Σₜ₌₁ᵀ"),
+    (r"\sum_{t=1}^{T}", "Σₜ₌₁^T"),                                     # not ᵀ: that is the transpose
+    (r"(\gamma\, \sigma_{\max}(W))^{T-t}", "(γ σₘₐₓ(W))^(T-t)"),
+    (r"\gamma = 1 \Longrightarrow \tanh'(a_k) \le 1", "γ = 1 ⟹ tanh'(aₖ) ≤ 1"),
+    (r"W^\top W^T", "Wᵀ W^T"),
+    (r"J_1 \cdots J_T", "J₁ ⋯ J_T"),
     (r"\sigma(x) = \frac{1}{1 + e^{-x}}", "σ(x) = 1/(1 + e⁻ˣ)"),
     (r"\frac1N", "1/N"),
     (r"\mathrm{softmax}(z)_k", "softmax(z)ₖ"),
@@ -186,6 +190,20 @@ def test_the_tutorials_markdown_has_no_latex_left_in_the_terminal():
             assert not left, (path.name, left)
             rendered = rich_text(shown)                                 # what the learner sees: no escapes
             assert "\\" not in rendered and "$" not in rendered, (path.name, rendered)
+
+
+def test_every_latex_command_in_the_tutorials_is_one_the_renderer_knows():
+    """An unknown command would lose its backslash and show as a bare word (``Longrightarrow``)."""
+    t = tutorial
+    known = (set(t._SYMBOLS) | t._BINARY | t._WORDS | set(t._SPACES) | t._DROP | t._TEXT | set(t._ACCENTS)
+             | {"frac", "dfrac", "tfrac", "mathbb", "mathcal", "mathscr", "sqrt", "begin", "end", "underbrace",
+                "overbrace"})
+    for path in sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py")):
+        for kind, text in tutorial.parse_cells(path.read_text(encoding="utf-8")):
+            if kind == "markdown":
+                for maths in re.findall(r"\$\$?(.+?)\$\$?", text, re.S):
+                    unknown = set(re.findall(r"\\([A-Za-z]+)", maths)) - known
+                    assert not unknown, (path.name, unknown)
 
 
 def rich_text(markdown: str, width: int = 80) -> str:
