@@ -127,7 +127,7 @@ import inspect
 from tinygrad_seq.autograd import _backward        # the loop that Tensor.backward() and autograd.grad() run
 
 source = inspect.getsource(_backward).splitlines()
-start = next(k for k, line in enumerate(source) if "order = _topological_order(" in line)
+start = next(k for k, line in enumerate(source) if "order = " in line and "topological_order(" in line)
 stop = next(k for k, line in enumerate(source) if "sums.add(parent, gp)" in line)
 optional = ("anomaly", "hooks", "retain", "wanted", "capture", "epoch", "_check_saved", "lazy", "lazygrad")
 excerpt = [line for line in source[start:stop + 1] if not any(word in line for word in optional)]
