@@ -637,3 +637,13 @@ def test_constructor_accepts_the_extremes_and_refuses_overflow_for_an_explicit_d
     with pytest.raises(RuntimeError, match=r"value -129 cannot be converted to type int8"):
         tg.tensor([1, -129], dtype=tg.int8)
     assert tg.tensor([0, 255], dtype=tg.uint8).tolist() == [0, 255]
+
+
+@pytest.mark.parametrize("bad", [lambda: tg.ones(2, 3) @ tg.ones(2, 3), lambda: tg.ones(2) + tg.ones(3),
+                                 lambda: tg.ones(2, 3).view(4), lambda: tg.cat([tg.ones(2, 3), tg.ones(2, 2)]),
+                                 lambda: tg.ones(2, 3).gather(1, tg.zeros(3, 1, dtype=tg.int64))])
+def test_shape_errors_are_runtime_errors_as_in_pytorch(bad):
+    """torch 2.13 raises RuntimeError for each of these; ``except RuntimeError`` must catch ours."""
+    with pytest.raises(RuntimeError) as e:
+        bad()
+    assert isinstance(e.value, ValueError) and "\n" not in str(e.value)
