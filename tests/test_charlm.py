@@ -267,7 +267,9 @@ def test_help_shows_defaults_and_version():
 # Ctrl-C
 # ---------------------------------------------------------------------------
 
-def test_sigint_saves_a_loadable_checkpoint_and_says_how_to_resume(corpus, tmp_path):
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_sigint_or_sigterm_saves_a_loadable_checkpoint_and_says_how_to_resume(corpus, tmp_path, sig, code):
+    """Ctrl-C and ``kill``/``timeout`` (SIGTERM) both stop between steps, save last.npz and print the resume line."""
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
     p = subprocess.Popen([sys.executable, "-m", "tinygrad_seq", "train", "--data", str(corpus), *TINY,
@@ -283,13 +285,13 @@ def test_sigint_saves_a_loadable_checkpoint_and_says_how_to_resume(corpus, tmp_p
                 break
         else:
             pytest.fail("no progress line: " + "".join(lines))
-        p.send_signal(signal.SIGINT)
+        p.send_signal(sig)
         stdout, stderr = p.communicate(timeout=60)
     finally:
         if p.poll() is None:
             p.kill()
     stdout = "".join(lines) + stdout
-    assert p.returncode in (130, 0), (p.returncode, stderr)
+    assert p.returncode == code, (p.returncode, stderr)
     assert "Traceback" not in stderr
     assert f"resume with: tinygrad-seq train --resume {out / 'last.npz'}" in stdout
     ckpt = load_checkpoint(str(out / "last.npz"))

@@ -87,6 +87,8 @@ def test_diagrams_every_model_has_a_text_drawing_and_a_well_formed_svg(tmp_path)
                           "seq2seq": ["h_1", "s_1", "<bos>", "α_tj"]}.items():
         drawing = diagrams.text(name)
         assert all(sym in drawing for sym in symbols), name
+        too_wide = [line for line in drawing.splitlines() if len(line) > 80]
+        assert not too_wide, (name, too_wide)                           # an 80-column terminal keeps it whole
     # the equations under the drawings are PyTorch's (torch.nn.LSTM / GRU docs) and lesson 3's outline
     equations = {"rnn": ["s_t = tanh(U x_t + W s_(t-1) + b)", "o_t = V s_t + c"],
                  "lstm": ["c_t = f_t ⊙ c_(t-1) + i_t ⊙ g_t", "h_t = o_t ⊙ tanh(c_t)"],

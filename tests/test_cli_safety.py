@@ -234,3 +234,21 @@ def test_a_text_file_as_a_checkpoint_through_the_command(tmp_path):
     notes.write_text("not a model\n")
     err = one_line_error(run("sample", str(notes), cwd=tmp_path), "not a tinygrad_seq checkpoint")
     assert "pickle" not in err
+
+
+def test_a_closed_output_pipe_does_not_abandon_the_run(tmp_path):
+    """``train | head``: the reader goes away after a line; the run still trains to its end, saves both
+    checkpoints and exits 0 without a traceback (it used to stop at once, exit 0 and save nothing)."""
+    text = tmp_path / "t.txt"
+    text.write_text(load_text(None)[0][:4000], encoding="utf-8")
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
+    p = subprocess.Popen([sys.executable, "-m", "tinygrad_seq", "train", "--data", str(text), "--hidden", "8",
+                          "--batch", "2", "--seq-len", "8", "--steps", "30", "--eval-every", "10",
+                          "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    p.stdout.readline()
+    p.stdout.close()                                    # as `head -1` does
+    stderr = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+    assert tg.load(out / "last.npz")["step"] == 30 and (out / "best.npz").exists()

@@ -53,16 +53,18 @@ def in_pty(cmd: list[str], columns: int = 80) -> tuple[int, str]:
     return os.waitstatus_to_exitcode(status), out.decode("utf-8", "replace")
 
 
-def test_the_live_display_fits_80_columns_and_ends_on_the_final_score(corpus, tmp_path, monkeypatch):
+@pytest.mark.parametrize("columns", [80, 60])
+def test_the_live_display_fits_the_terminal_and_ends_on_the_final_score(corpus, tmp_path, monkeypatch, columns):
     monkeypatch.chdir(tmp_path)                                         # short paths: the lines are the display's
     code, raw = in_pty([sys.executable, "-m", "tinygrad_seq", "train", "--data", str(corpus), "--hidden", "8",
                         "--batch", "2", "--seq-len", "8", "--steps", "10", "--eval-every", "4",
-                        "--sample-every", "5", "--out", "run"])
+                        "--sample-every", "5", "--out", "run"], columns)
     assert code == 0, raw[-2000:]
     lines = screen_lines(raw)
     assert "\x1b[" in raw                                               # the live display ran
-    too_wide = [ln for ln in lines if len(ln) > 80]
+    too_wide = [ln for ln in lines if len(ln) > columns]               # the summary and its chart too
     assert not too_wide, too_wide
+    assert "bits per character" in raw and "└" in raw                   # the chart was drawn
     assert "…" not in "\n".join(lines)                                  # nothing cut short
     assert any(re.search(r"10/10 +\d+:\d\d +eta \d+:\d\d$", ln) for ln in lines)   # times whole
     header = "\n".join([ln for ln in lines if ln.strip()][:8])
@@ -155,7 +157,11 @@ def test_a_png_without_matplotlib_says_what_is_missing(monkeypatch, capsys, tmp_
     (r"x_1, \dots, x_T", "x₁, …, x_T"),
     (r"s_{t-1}", "sₜ₋₁"),
     (r"W^\top \delta_t", "Wᵀ δₜ"),
-    (r"\sum_{t=1}^{T}", "Σₜ₌₁ᵀ"),
+    (r"\sum_{t=1}^{T}", "Σₜ₌₁^T"),                                     # not ᵀ: that is the transpose
+    (r"(\gamma\, \sigma_{\max}(W))^{T-t}", "(γ σₘₐₓ(W))^(T-t)"),
+    (r"\gamma = 1 \Longrightarrow \tanh'(a_k) \le 1", "γ = 1 ⟹ tanh'(aₖ) ≤ 1"),
+    (r"W^\top W^T", "Wᵀ W^T"),
+    (r"J_1 \cdots J_T", "J₁ ⋯ J_T"),
     (r"\sigma(x) = \frac{1}{1 + e^{-x}}", "σ(x) = 1/(1 + e⁻ˣ)"),
     (r"\frac1N", "1/N"),
     (r"\mathrm{softmax}(z)_k", "softmax(z)ₖ"),
@@ -182,6 +188,37 @@ def test_the_tutorials_markdown_has_no_latex_left_in_the_terminal():
             assert "$" not in shown, (path.name, shown[:200])
             left = re.findall(r"\\[A-Za-z]+", shown)
             assert not left, (path.name, left)
+            rendered = rich_text(shown)                                 # what the learner sees: no escapes
+            assert "\\" not in rendered and "$" not in rendered, (path.name, rendered)
+
+
+def test_every_latex_command_in_the_tutorials_is_one_the_renderer_knows():
+    """An unknown command would lose its backslash and show as a bare word (``Longrightarrow``)."""
+    t = tutorial
+    known = (set(t._SYMBOLS) | t._BINARY | t._WORDS | set(t._SPACES) | t._DROP | t._TEXT | set(t._ACCENTS)
+             | {"frac", "dfrac", "tfrac", "mathbb", "mathcal", "mathscr", "sqrt", "begin", "end", "underbrace",
+                "overbrace"})
+    for path in sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py")):
+        for kind, text in tutorial.parse_cells(path.read_text(encoding="utf-8")):
+            if kind == "markdown":
+                for maths in re.findall(r"\$\$?(.+?)\$\$?", text, re.S):
+                    unknown = set(re.findall(r"\\([A-Za-z]+)", maths)) - known
+                    assert not unknown, (path.name, unknown)
+
+
+def rich_text(markdown: str, width: int = 80) -> str:
+    import io
+    from rich.console import Console
+    from rich.markdown import Markdown
+    buf = io.StringIO()
+    Console(file=buf, width=width, color_system=None).print(Markdown(markdown))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("latex, shown", [(r"$\text{seq\_len}$", "seq_len"), (r"$\mathrm{n\_c} + \text{a\%}$", "n_c + a%"),
+                                          (r"$$L = \text{seq\_len} - 1$$", "L = seq_len - 1")])
+def test_escaped_characters_inside_text_and_maths_show_without_their_backslash(latex, shown):
+    assert shown in rich_text(tutorial._terminal_markdown(latex))
 
 
 def test_step_mode_never_breaks_a_code_line_and_starts_on_a_learners_cell(tmp_path):

@@ -9,6 +9,7 @@ under test.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -17,6 +18,7 @@ from hypothesis import given, strategies as st
 
 import tinygrad_seq as tg
 from tinygrad_seq import nn
+from tinygrad_seq.tensor import ShapeError
 
 # ----------------------------------------------------------------------------
 # type promotion: every pair of supported dtypes x {tensor, 0-d tensor, Python number}
@@ -160,6 +162,41 @@ def test_mixed_where_cat_stack_maximum_minimum_take_the_float_operand():
     m = tg.maximum(tg.tensor([1, 2], dtype=tg.int32), tg.tensor([1.5, 2.0]))
     assert m.dtype == tg.float32 and m.tolist() == [1.5, 2.0]
     assert tg.minimum(tg.tensor([1, 2], dtype=tg.float16), tg.tensor(1.5, dtype=tg.float64)).dtype == tg.float16
+
+
+# x.clamp(min, max) dtype for every dtype of x (rows) and bound (columns: an int, a float, a 0-d float64
+# tensor), from torch 2.13: an integer or bool tensor with a float bound gives the float result type
+CLAMP = """
+bool     int64   float32 float64
+uint8    uint8   float32 float64
+int8     int8    float32 float64
+int16    int16   float32 float64
+int32    int32   float32 float64
+int64    int64   float32 float64
+float16  float16 float16 float16
+float32  float32 float32 float32
+float64  float64 float64 float64
+"""
+
+
+@pytest.mark.parametrize("side", ["min", "max", "both"])
+def test_clamp_promotes_an_integer_tensor_with_a_float_bound_as_pytorch(side):
+    table = _table(CLAMP)
+    for dt in DTYPES:
+        x = tg.tensor([0, 1, 1], dtype=getattr(tg, dt)) if dt == "bool" else tg.tensor([1, 2, 3], dtype=getattr(tg, dt))
+        bounds = (2, 2.5, tg.tensor(2.5, dtype=tg.float64))[:2 if side == "both" else 3]   # (torch gives float32
+        for bound, want in zip(bounds, table[dt]):              # for a 0-d float64 min with an int max: not pinned)
+            kw = {"min": bound} if side == "min" else {"max": bound} if side == "max" else {"min": bound, "max": 10}
+            got = x.clamp(**kw)
+            assert got.dtype == np.dtype(want), (dt, side, bound, got.dtype, want)
+            b = bound.item() if isinstance(bound, tg.Tensor) else bound
+            ref = np.clip(x.numpy().astype(np.float64), b if side != "max" else None, 10 if side == "both" else
+                          (b if side == "max" else None))
+            assert np.allclose(got.numpy().astype(np.float64), ref), (dt, side, bound)
+    with pytest.raises(TypeError, match="clamp: min as a tensor with dimensions"):
+        tg.tensor([1.0, 2.0]).clamp(min=tg.tensor([0.0, 3.0]))
+    with pytest.raises(RuntimeError, match="clamp_"):
+        tg.tensor([1, 2, 3]).clamp_(0.5, 2.5)                     # PyTorch: Float can't be cast to Long
 
 
 def test_pad_sequence_takes_the_first_sequences_dtype():
@@ -322,6 +359,23 @@ def test_gather_and_scatter_refuse_negative_and_out_of_range_indices():
             getattr(tg.zeros(3), op)(0, tg.tensor([-1]), tg.tensor([1.0]))
         with pytest.raises(RuntimeError, match=r"index 3 is out of bounds for dimension 0 with size 3"):
             getattr(tg.zeros(3), op)(0, tg.tensor([3]), tg.tensor([1.0]))
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+def test_gather_refuses_an_index_larger_than_the_input_apart_from_dim(dim):
+    x = tg.ones(2, 3, 4)
+    d = dim % 3
+    for k in range(3):
+        shape = [min(n, 2) for n in x.shape]
+        shape[k] = x.shape[k] + 1                                   # one too many along dimension k
+        idx = tg.zeros(*shape, dtype=tg.int64)
+        if k == d:                                                  # allowed along dim itself (PyTorch too)
+            assert x.gather(dim, idx).shape == tuple(shape)
+        else:
+            with pytest.raises(ShapeError, match=rf"gather: index {re.escape(str(tuple(shape)))} must be no "
+                                                 rf"larger than the input \(2, 3, 4\) in every dimension apart "
+                                                 rf"from dimension {d}"):
+                x.gather(dim, idx)
 
 
 # ----------------------------------------------------------------------------
@@ -583,3 +637,13 @@ def test_constructor_accepts_the_extremes_and_refuses_overflow_for_an_explicit_d
     with pytest.raises(RuntimeError, match=r"value -129 cannot be converted to type int8"):
         tg.tensor([1, -129], dtype=tg.int8)
     assert tg.tensor([0, 255], dtype=tg.uint8).tolist() == [0, 255]
+
+
+@pytest.mark.parametrize("bad", [lambda: tg.ones(2, 3) @ tg.ones(2, 3), lambda: tg.ones(2) + tg.ones(3),
+                                 lambda: tg.ones(2, 3).view(4), lambda: tg.cat([tg.ones(2, 3), tg.ones(2, 2)]),
+                                 lambda: tg.ones(2, 3).gather(1, tg.zeros(3, 1, dtype=tg.int64))])
+def test_shape_errors_are_runtime_errors_as_in_pytorch(bad):
+    """torch 2.13 raises RuntimeError for each of these; ``except RuntimeError`` must catch ours."""
+    with pytest.raises(RuntimeError) as e:
+        bad()
+    assert isinstance(e.value, ValueError) and "\n" not in str(e.value)

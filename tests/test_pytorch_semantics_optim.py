@@ -129,6 +129,37 @@ TORCH_SEQUENCES = {
         [0.1, 0.09000000000000001, 0.08100000000000002, 0.03645000000000001, 0.03280500000000001,
          0.02952450000000001, 0.013286025000000005, 0.011957422500000005, 0.010761680250000006,
          0.0048427561125000025, 0.004358480501250002, 0.003922632451125002, 0.0017651846030062508]),
+    # MultiStepLR, LambdaLR, MultiplicativeLR, LinearLR, ConstantLR: alone, composed, with a hand-set lr
+    'MultiStepLR([2, 5, 5, 9], 0.1), lr set to 0.5 before epoch 7': (
+        lambda o: [S.MultiStepLR(o, [2, 5, 5, 9], 0.1)], 12, {6: 0.5},
+        [0.1, 0.1, 0.010000000000000002, 0.010000000000000002, 0.010000000000000002, 0.00010000000000000005,
+        0.00010000000000000005, 0.5, 0.5, 0.05, 0.05, 0.05, 0.05]),
+    'MultiStepLR([2, 5], 0.1) and ExponentialLR(0.8)': (
+        lambda o: [S.MultiStepLR(o, [2, 5], 0.1), S.ExponentialLR(o, 0.8)], 10, None,
+        [0.1, 0.08000000000000002, 0.006400000000000002, 0.005120000000000002, 0.0040960000000000015,
+        0.00032768000000000017, 0.0002621440000000001, 0.00020971520000000012, 0.0001677721600000001,
+        0.00013421772800000008, 0.00010737418240000007]),
+    'LambdaLR(1 / (e + 1)), lr set to 0.5 before epoch 3 (ignored: not chainable)': (
+        lambda o: [S.LambdaLR(o, lambda e: 1 / (e + 1))], 8, {2: 0.5},
+        [0.1, 0.05, 0.03333333333333333, 0.025, 0.020000000000000004, 0.016666666666666666, 0.014285714285714285,
+        0.0125, 0.011111111111111112]),
+    'MultiplicativeLR(0.95 ** (e % 3)), lr set to 0.5 before epoch 3': (
+        lambda o: [S.MultiplicativeLR(o, lambda e: 0.95 ** (e % 3))], 8, {2: 0.5},
+        [0.1, 0.095, 0.0857375, 0.5, 0.475, 0.42868749999999994, 0.42868749999999994, 0.40725312499999994,
+        0.36754594531249996]),
+    'LinearLR(0.25, 1.0, 4) and StepLR(2, 0.5)': (
+        lambda o: [S.LinearLR(o, 0.25, 1.0, 4), S.StepLR(o, 2, 0.5)], 10, None,
+        [0.025, 0.043750000000000004, 0.03125000000000001, 0.04062500000000001, 0.025000000000000005,
+        0.025000000000000005, 0.012500000000000002, 0.012500000000000002, 0.006250000000000001,
+        0.006250000000000001, 0.0031250000000000006]),
+    'LinearLR(0.5, 0.1, 3), lr set to 1.0 before epoch 2': (
+        lambda o: [S.LinearLR(o, 0.5, 0.1, 3)], 6, {1: 1.0},
+        [0.05, 0.036666666666666674, 0.6363636363636364, 0.27272727272727265, 0.27272727272727265,
+        0.27272727272727265, 0.27272727272727265]),
+    'ConstantLR(0.5, 3) and ExponentialLR(0.9)': (
+        lambda o: [S.ConstantLR(o, 0.5, 3), S.ExponentialLR(o, 0.9)], 6, None,
+        [0.05, 0.045000000000000005, 0.04050000000000001, 0.07290000000000002, 0.06561000000000002,
+        0.05904900000000002, 0.05314410000000002]),
 }
 
 
@@ -348,3 +379,46 @@ def test_group_extra_keys_are_kept_and_round_trip():
     assert [g["name"] for g in opt2.param_groups] == ["encoder", "head"] and opt2.param_groups[0]["lr"] == 0.01
     with pytest.raises(TypeError, match=r"'momentun' \(did you mean 'momentum'\?\)"):
         optim.SGD([{"params": [a], "momentun": 0.9}], lr=0.1)
+
+
+def test_lambda_schedulers_state_dict_keeps_a_callable_objects_state_not_a_function():
+    """PyTorch saves ``lr_lambdas`` as None for a plain function and the ``__dict__`` of a callable object."""
+    class Decay:
+        def __init__(self, k):
+            self.k = k
+
+        def __call__(self, e):
+            return self.k ** e
+    opt = sgd(0.1, groups=2)
+    s = S.LambdaLR(opt, [lambda e: 0.9 ** e, Decay(0.5)])
+    for _ in range(3):
+        s.step()
+    state = s.state_dict()
+    assert state["lr_lambdas"] == [None, {"k": 0.5}] and state["last_epoch"] == 3
+    close(s.get_last_lr(), [0.1 * 0.9 ** 3, 0.2 * 0.5 ** 3])
+    other = Decay(0.1)
+    s2 = S.LambdaLR(sgd(0.1, groups=2), [lambda e: 1.0, other])
+    s2.load_state_dict(state)
+    assert other.k == 0.5 and s2.last_epoch == 3
+    with pytest.raises(ValueError, match="LambdaLR: expected 2 lr_lambdas"):
+        S.LambdaLR(sgd(0.1, groups=2), [lambda e: 1.0])
+
+
+def test_multistep_constant_linear_closed_forms_and_argument_checks():
+    # step(epoch) (deprecated) jumps to the closed form; numbers from torch 2.13 (groups at lr 0.1 and 0.2)
+    for make, want in [(lambda o: S.MultiStepLR(o, [4, 2], 0.5), [0.025, 0.1, 0.05, 0.1]),
+                       (lambda o: S.ConstantLR(o, 0.5, 3), [0.1, 0.05, 0.1, 0.05]),
+                       (lambda o: S.LinearLR(o, 0.5, total_iters=3), [0.1, 0.1 * 2 / 3, 0.1, 0.05])]:
+        opt = sgd(0.1, groups=2)
+        s = make(opt)
+        got = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for e in [5, 1, 3, 0]:
+                s.step(e)
+                got.append(s.get_last_lr()[0])
+        close(got, want, 1e-12)
+    for bad in (lambda: S.ConstantLR(sgd(), factor=1.5), lambda: S.LinearLR(sgd(), start_factor=0),
+                lambda: S.LinearLR(sgd(), end_factor=1.5), lambda: S.MultiStepLR(sgd(), [1.5])):
+        with pytest.raises((ValueError, TypeError)):
+            bad()

@@ -16,8 +16,11 @@ __all__ = ["ShapeError", "device", "check_device", "check_grad_dtype", "is_int",
            "number_arg", "bool_arg", "dim_arg", "dim_nd", "axes_arg", "shape_args", "range_index"]
 
 
-class ShapeError(ValueError):
-    """An op was given shapes it cannot combine; the message names the op and the shapes."""
+class ShapeError(ValueError, RuntimeError):
+    """An op was given shapes it cannot combine; the message names the op and the shapes.
+
+    Both a ``ValueError`` and a ``RuntimeError``: PyTorch raises ``RuntimeError`` for shape mismatches, so
+    code written for it (``except RuntimeError:``) catches ours too."""
 
 
 class device:

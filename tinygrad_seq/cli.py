@@ -242,7 +242,7 @@ def _explicit(parser: _Parser, argv: Sequence[str], command: str) -> set[str]:
 
 def _cmd_train(args: argparse.Namespace, explicit: set[str]) -> int:
     """``tinygrad-seq train``: build the config (a resumed run's own, with the flags given again on top),
-    train with the console display; exit code 130 after Ctrl-C, having saved and said how to resume."""
+    train with the console display; exit code 130 after Ctrl-C (143 after SIGTERM), having saved and said how to resume."""
     from . import train as T
     given = {k: v for k, v in vars(args).items() if k in T.TrainConfig.__dataclass_fields__}
     if args.resume is not None:
@@ -251,11 +251,41 @@ def _cmd_train(args: argparse.Namespace, explicit: set[str]) -> int:
         if "steps" in explicit and "minutes" not in explicit:
             given["minutes"] = None
         config = T.TrainConfig(**given).validate()
-    result = T.train(config, T.ConsoleReporter(), resume=args.resume, overwrite=args.overwrite)
+    saved, sys.stdout = sys.stdout, _PipeSafe(sys.stdout)   # `train | head`: a closed pipe must not abandon
+    try:                                                    # the run unsaved
+        result = T.train(config, T.ConsoleReporter(), resume=args.resume, overwrite=args.overwrite)
+    finally:
+        sys.stdout = saved
     if result.interrupted:
         print(f"interrupted: checkpoint saved; resume with: {PROG} train --resume {result.last_path}", flush=True)
-        return 130
+        return 128 + (result.signum or 2)          # 130 after Ctrl-C, 143 after SIGTERM, as the shell reports
     return 0
+
+
+class _PipeSafe:
+    """Standard output that survives its reader going away (``train | head``): after a broken pipe the
+    output goes to the null device and training carries on to its end and its checkpoints."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+
+    def _guard(self, fn: Any, *a: Any) -> Any:
+        try:
+            return fn(*a)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())     # later writes (and the flush at exit) go nowhere
+            os.close(devnull)
+            return None
+
+    def write(self, text: str) -> Any:
+        return self._guard(self._stream.write, text)
+
+    def flush(self) -> None:
+        self._guard(self._stream.flush)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:

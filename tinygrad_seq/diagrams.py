@@ -28,13 +28,14 @@ __all__ = ["NAMES", "text", "svg", "show"]
 _TEXT = {
     "rnn": r"""
   an RNN unrolled over three steps: the same U, W, V at every step
-            o_1                o_2                o_3        o_t = V s_t + c  (scores)
+            o_1                o_2                o_3
              ▲                  ▲                  ▲
              │ V                │ V                │ V
  s_0 ──W──▶ s_1 ──────W──────▶ s_2 ──────W──────▶ s_3 ──W──▶ ...
              ▲                  ▲                  ▲
              │ U                │ U                │ U
-            x_1                x_2                x_3        s_t = tanh(U x_t + W s_(t-1) + b)
+            x_1                x_2                x_3
+  s_t = tanh(U x_t + W s_(t-1) + b)        o_t = V s_t + c  (scores)
 """,
     "lstm": r"""
   one LSTM cell (gates: i input, f forget, g candidate, o output gate)
@@ -45,8 +46,8 @@ _TEXT = {
                  │        ▲             ▲        ▼
                  │        │             │   o_t (⊙)───────┬─▶ h_t
              ┌───┴───┐┌───┴───┐  ┌──────┴─┐ ┌───┴───┐     │
-             │ σ : f ││ σ : i │  │tanh : g│ │ σ : o │     │ (on to the next step
-             └───▲───┘└───▲───┘  └───▲────┘ └───▲───┘     │  and to a head or layer)
+             │ σ : f ││ σ : i │  │tanh : g│ │ σ : o │     │ (to the next step
+             └───▲───┘└───▲───┘  └───▲────┘ └───▲───┘     │  and to a head)
   h_(t-1), x_t ──┴────────┴──────────┴───────────┘
   c_t = f_t ⊙ c_(t-1) + i_t ⊙ g_t        h_t = o_t ⊙ tanh(c_t)
 """,
@@ -64,25 +65,27 @@ _TEXT = {
   h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_(t-1)
 """,
     "birnn": r"""
-  a bidirectional RNN: one RNN reads left to right, another (own weights) right to left
-       [→h_1 ; ←h_1]          [→h_2 ; ←h_2]          [→h_3 ; ←h_3]      (2H features each)
-             ▲   ▲                  ▲   ▲                  ▲   ▲
-             │  ←h_1 ◀───────────── │  ←h_2 ◀───────────── │  ←h_3 ◀──── 0   backward RNN
-             │   ▲                  │   ▲                  │   ▲
-      0 ───▶ →h_1 ─────────────────▶ →h_2 ─────────────────▶ →h_3            forward RNN
-             ▲   │                  ▲   │                  ▲   │
-             └ x_1 ┘                └ x_2 ┘                └ x_3 ┘
+  a bidirectional RNN: one RNN reads left to right,
+  another (with its own weights) right to left
+       [→h_1 ; ←h_1]        [→h_2 ; ←h_2]        [→h_3 ; ←h_3]   (2H features)
+             ▲   ▲                ▲   ▲                ▲   ▲
+             │  ←h_1 ◀─────────── │  ←h_2 ◀─────────── │  ←h_3 ◀─ 0 backward RNN
+             │   ▲                │   ▲                │   ▲
+      0 ───▶ →h_1 ──────────────▶ →h_2 ──────────────▶ →h_3      forward RNN
+             ▲   │                ▲   │                ▲   │
+             └ x_1 ┘              └ x_2 ┘              └ x_3 ┘
   position t sees the past through →h_t and the future through ←h_t
 """,
     "seq2seq": r"""
-  an encoder-decoder: the encoder reads x, the decoder writes y one token at a time
+  an encoder-decoder: the encoder reads x, the decoder writes y token by token
           encoder                                  decoder
   h_1 ───▶ h_2 ───▶ h_3 ══ s_0 = h_3 ═══▶ s_1 ───▶ s_2 ───▶ s_3
    ▲        ▲        ▲                      ▲  │     ▲  │     ▲  │
   x_1      x_2      x_3                  <bos> ▼   y_1  ▼   y_2  ▼
                                               y_1 ──┘  y_2 ──┘  y_3
-  without attention, all of x reaches the decoder through the one state s_0 (══);
-  with attention, every s_t also reads c_t = Σ_j α_tj h_j, a weighted sum of all encoder states
+  without attention, all of x reaches the decoder through one state, s_0 (══);
+  with attention, every s_t also reads c_t = Σ_j α_tj h_j,
+  a weighted sum of all the encoder states
 """,
 }
 

@@ -307,4 +307,4 @@ class ConsoleReporter(Reporter):
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
-        print(result.summary(), file=self.file, flush=True)
+        print(result.summary(terminal_width(self.file)), file=self.file, flush=True)

@@ -815,7 +815,16 @@ class Tensor:
             if v is not None and not isinstance(v, Tensor) and \
                     (isinstance(v, (str, bytes)) or not np.issubdtype(np.asarray(v).dtype, np.number)):
                 raise TypeError(f"clamp: {name} must be a number or None, got {type(v).__name__} {v!r}")
-        return _ops.Clip.apply(self, lo=min, hi=max)
+        x = self
+        for name, v in (("min", min), ("max", max)):
+            if isinstance(v, Tensor) and (v.array.ndim or v.requires_grad):
+                raise TypeError(f"clamp: {name} as a tensor with dimensions or requiring grad is not supported "
+                                f"(got shape {tuple(v.shape)}); use torch.maximum / torch.minimum")
+            if x.array.dtype.kind in "biu" and \
+                    (isinstance(v, float) or (isinstance(v, Tensor) and v.array.dtype.kind == "f")):
+                x = x.to(result_type(x, _lift(v, x)))  # PyTorch: an integer tensor, a float bound: a float result
+        lo, hi = (v.item() if isinstance(v, Tensor) else v for v in (min, max))
+        return _ops.Clip.apply(x, lo=lo, hi=hi)
 
     clip = clamp
 
@@ -1099,6 +1108,9 @@ class Tensor:
             return self.reshape(1)[np.zeros(1, np.int64)].reshape(())
         if idx.ndim != self.ndim:
             raise ShapeError(f"gather: index must have {self.ndim} dimensions like the input, got shape {idx.shape}")
+        if any(i > n for k, (i, n) in enumerate(zip(idx.shape, self.shape)) if k != d):
+            raise ShapeError(f"gather: index {tuple(idx.shape)} must be no larger than the input {tuple(self.shape)} "
+                             f"in every dimension apart from dimension {d}")
         _check_bounds("gather", idx, d, self.shape[d])
         grid = list(np.ix_(*[np.arange(n) for n in idx.shape])) if idx.ndim else []
         grid[d] = idx

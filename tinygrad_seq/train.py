@@ -427,11 +427,12 @@ class TrainResult:
     last_path: str = ""
     best_path: str = ""
     val_chars: int = 0
+    signum: int = 0             # the signal that interrupted the run (SIGINT or SIGTERM), 0 if none
 
-    def summary(self) -> str:
-        """A one-screen summary and the loss curve, as plain text."""
+    def summary(self, width: int = 80) -> str:
+        """A one-screen summary and the loss curve, as plain text ``width`` columns wide (at most)."""
         from .charts import line_chart
-        from .progress import format_seconds
+        from .progress import format_seconds, wrap_lines
         lines = ["", ("interrupted" if self.interrupted else "finished") +
                  f" at step {self.step} after {format_seconds(self.elapsed)} ({self.elapsed:.0f} s), "
                  f"{self.chars_per_s:,.0f} training chars/s"]
@@ -445,7 +446,8 @@ class TrainResult:
             lines.append(f"             {self.best_path} (best)")
         if len(self.train_bpc) >= 2:
             n = len(self.train_bpc)
-            k = max(1, n // 60)
+            cols = max(20, min(60, width - 8))      # the chart's plot area; its axis labels take 8 more
+            k = max(1, n // cols)
             smooth = [float(np.mean(self.train_bpc[i:i + k])) for i in range(0, n, k)]
             xs = [min(i + k, n) for i in range(0, n, k)]
             vals = {"train": smooth}
@@ -459,36 +461,43 @@ class TrainResult:
                 vals["validation"] = v
             lines.append("")
             lines.append(line_chart(vals, x=chart_x, title="bits per character", xlabel="step",
-                                    width=60, height=12))
-        return "\n".join(lines)
+                                    width=cols, height=12))
+        return "\n".join(wrap_lines(lines[:-1], width) + lines[-1:] if len(self.train_bpc) >= 2
+                         else wrap_lines(lines, width))
 
 
 class _Interrupt:
-    """SIGINT sets a flag the loop checks between steps; a second Ctrl-C stops at once."""
+    """SIGINT (Ctrl-C) or SIGTERM (``kill``, ``timeout``) sets a flag the loop checks between steps, so
+    the run saves and says how to resume; a second signal stops at once."""
+
+    SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM") if hasattr(signal, n))
 
     def __init__(self) -> None:
         self.flag = False
-        self.prev: Any = None
+        self.signum = 0
+        self.prev: dict = {}
 
     def __enter__(self) -> "_Interrupt":
         try:
-            self.prev = signal.signal(signal.SIGINT, self._handler)
-        except ValueError:          # not the main thread: leave Ctrl-C alone
-            self.prev = None
+            for sig in self.SIGNALS:
+                self.prev[sig] = signal.signal(sig, self._handler)
+        except ValueError:          # not the main thread: leave the signals alone
+            pass
         return self
 
     def _handler(self, signum: int, frame: Any) -> None:
         if self.flag:
             raise KeyboardInterrupt
-        self.flag = True
+        self.flag, self.signum = True, signum
 
     def __exit__(self, *exc: Any) -> None:
-        if self.prev is not None:
-            signal.signal(signal.SIGINT, self.prev)
+        for sig, prev in self.prev.items():
+            signal.signal(sig, prev)
 
 
 class _NoInterrupt:
     flag = False
+    signum = 0
 
     def __enter__(self) -> "_NoInterrupt":
         return self
@@ -790,12 +799,12 @@ def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | N
                         "total": config.steps if config.minutes is None else None, "step": run.step,
                         "log_every": max(1, min(config.eval_every, 50))})
         run.t0 = time.perf_counter()
-        chars_this_run, train_time, interrupted = 0, 0.0, False
+        chars_this_run, train_time, interrupted, signum = 0, 0.0, False, 0
         model.train()
         with (_Interrupt() if handle_sigint else _NoInterrupt()) as stop:
             while not (config.steps is not None and run.step >= config.steps) and run.elapsed() < budget:
                 if stop.flag:
-                    interrupted = True
+                    interrupted, signum = True, stop.signum
                     break
                 ts = time.perf_counter()
                 for g in opt.param_groups:
@@ -829,7 +838,7 @@ def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | N
         result = TrainResult(out=out, step=run.step, elapsed=run.elapsed(),
                              chars_per_s=chars_this_run / train_time if train_time else 0.0,
                              best_bpc=run.best_bpc, best_step=run.best_step, final_bpc=final,
-                             interrupted=interrupted, train_bpc=[v / LN2 for v in hist["train_loss"]],
+                             interrupted=interrupted, signum=signum, train_bpc=[v / LN2 for v in hist["train_loss"]],
                              val_steps=list(hist["val_step"]), val_bpc=list(hist["val_bpc"]),
                              last_path=run.last_path,
                              best_path=run.best_path if os.path.exists(run.best_path) else "",

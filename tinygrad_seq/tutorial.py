@@ -137,6 +137,8 @@ _SYMBOLS = {
     "partial": "∂", "nabla": "∇", "sum": "Σ", "prod": "Π", "int": "∫", "infty": "∞", "dots": "…", "ldots": "…",
     "cdots": "⋯", "cdot": "·", "odot": "⊙", "otimes": "⊗", "times": "×", "top": "ᵀ", "mid": "|", "in": "∈",
     "notin": "∉", "to": "→", "rightarrow": "→", "leftarrow": "←", "Rightarrow": "⇒", "mapsto": "↦",
+    "Longrightarrow": "⟹", "longrightarrow": "⟶", "implies": "⟹", "Leftrightarrow": "⇔", "iff": "⟺",
+    "Longleftrightarrow": "⟺", "leftrightarrow": "↔",
     "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠", "approx": "≈", "propto": "∝",
     "sim": "∼", "equiv": "≡", "pm": "±", "lVert": "‖", "rVert": "‖", "Vert": "‖", "lvert": "|", "rvert": "|",
     "langle": "⟨", "rangle": "⟩", "prime": "′", "circ": "∘", "forall": "∀", "exists": "∃",
@@ -147,8 +149,14 @@ _SYMBOLS = {
     "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Sigma": "Σ",
     "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
 }
+_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "iota", "kappa",
+          "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "phi", "varphi", "chi", "psi", "omega", "Gamma",
+          "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega"}
+_KEEP_SPACE = _GREEK | {"dots", "ldots", "cdots", "infty"}
 _BINARY = {"odot", "otimes", "times", "cdot", "le", "leq", "ge", "geq", "ne", "neq", "approx", "propto", "sim",
-           "equiv", "in", "notin", "to", "rightarrow", "leftarrow", "Rightarrow", "mapsto", "pm", "mid", "circ"}
+           "equiv", "in", "notin", "to", "rightarrow", "leftarrow", "Rightarrow", "mapsto", "pm", "mid", "circ",
+           "Longrightarrow", "longrightarrow", "implies", "Leftrightarrow", "iff", "Longleftrightarrow",
+           "leftrightarrow"}
 _WORDS = {"log", "ln", "exp", "tanh", "sinh", "cosh", "sin", "cos", "max", "min", "arg", "argmax", "argmin",
           "det", "lim", "sup", "inf", "softmax", "sgn"}
 _SPACES = {",": " ", ";": " ", ":": " ", "!": "", " ": " ", "quad": "  ", "qquad": "    "}
@@ -161,8 +169,8 @@ _ACCENTS = {"hat": "\u0302", "widehat": "\u0302", "bar": "\u0304", "overline": "
             "overrightarrow": "\u20d7", "overleftarrow": "\u20d6"}
 _BB = dict(zip("RNZQC", "ℝℕℤℚℂ"))
 _CAL = dict(zip("LNOHDFEGX", "ℒ𝒩𝒪ℋ𝒟ℱℰ𝒢𝒳"))
-_SUP = dict(zip("0123456789+-=()nijtTkmabcdeghlopsuvwxyzABDEGHIJKLMNOPRUVW′ᵀ,",
-                "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱʲᵗᵀᵏᵐᵃᵇᶜᵈᵉᵍʰˡᵒᵖˢᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵁⱽᵂ′ᵀ'"))
+_SUP = dict(zip("0123456789+-=()nijtkmabcdeghlopsuvwxyzABDEGHIJKLMNOPRUVW′ᵀ,",      # no "T": ᵀ is the transpose
+                "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱʲᵗᵏᵐᵃᵇᶜᵈᵉᵍʰˡᵒᵖˢᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵁⱽᵂ′ᵀ'"))
 _SUB = dict(zip("0123456789+-=()aehijklmnoprstuvx,βγρφχ", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ,ᵦᵧᵨᵩᵪ"))
 
 
@@ -196,6 +204,7 @@ def _arg(s: str, i: int) -> tuple[str, int]:
 
 
 def _script(text: str, table: dict, mark: str) -> str:
+    text = text.strip()
     if text and all(c in table for c in text):
         return "".join(table[c] for c in text)
     return mark + (text if len(text) == 1 else f"({text})")
@@ -218,16 +227,18 @@ def latex_to_unicode(s: str) -> str:
             m = re.match(r"\\([A-Za-z]+|.)", s[i:])
             name = m.group(1) if m else ""
             i += len(m.group(0)) if m else 1
+            ate = False
             if name.isalpha():                       # a control word eats the spaces after it
                 while i < len(s) and s[i] == " ":
-                    i += 1
+                    i, ate = i + 1, True
             if name in ("frac", "dfrac", "tfrac"):
                 a, i = _arg(s, i)
                 b, i = _arg(s, i)
                 out.append(f"{_paren(latex_to_unicode(a))}/{_paren(latex_to_unicode(b))}")
             elif name in _TEXT:
                 a, i = _arg(s, i)
-                out.append(a if name.startswith("text") else latex_to_unicode(a))
+                out.append(re.sub(r"\\([_{}%$#& ])", r"\1", a) if name.startswith("text")   # \text{seq\_len}
+                           else latex_to_unicode(a))
             elif name in _ACCENTS:
                 a, i = _arg(s, i)
                 a = latex_to_unicode(a)
@@ -259,10 +270,10 @@ def latex_to_unicode(s: str) -> str:
                 pass
             elif name in _BINARY:
                 out.append(f" {_SYMBOLS[name]} ")
-            elif name in _SYMBOLS:
-                out.append(_SYMBOLS[name])
+            elif name in _SYMBOLS:                   # a symbol keeps one space after it: \gamma = 1 -> γ = 1
+                out.append(_SYMBOLS[name] + (" " if ate and name in _KEEP_SPACE and i < len(s) and s[i] not in "^_" else ""))
             elif name in _WORDS:
-                out.append(name + ("" if i < len(s) and s[i] in "^_({[" else " "))
+                out.append(name + ("" if i >= len(s) or s[i] in "^_({['" else " "))
             else:
                 out.append(name)
         elif c in "^_":

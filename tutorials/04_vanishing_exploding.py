@@ -35,8 +35,10 @@ rng = np.random.default_rng(0)
 # hidden states are intermediate tensors, whose gradients `backward()` normally
 # throws away; `h.retain_grad()` asks it to keep them in `h.grad`. By the chain rule
 #
-# $$\frac{\partial L}{\partial h_t} = \Big(\prod_{k=t+1}^{T} \frac{\partial h_k}{\partial h_{k-1}}\Big)^{\!\top} \frac{\partial L}{\partial h_T},
-#   \qquad \text{for the RNN}\quad \frac{\partial h_k}{\partial h_{k-1}} = \mathrm{diag}\big(1 - h_k^2\big)\, W$$
+# $$\frac{\partial L}{\partial h_t} = J_{t+1}^\top J_{t+2}^\top \cdots J_T^\top\, \frac{\partial L}{\partial h_T},
+#   \qquad J_k = \frac{\partial h_k}{\partial h_{k-1}}, \qquad \text{for the RNN}\quad J_k = \mathrm{diag}\big(1 - h_k^2\big)\, W$$
+#
+# (one Jacobian per step, in this order: matrices do not commute).
 
 # %%
 T = 50 if QUICK else 100

@@ -1,5 +1,5 @@
-"""Learning-rate schedulers, chainable as PyTorch's (``StepLR``, ``ExponentialLR``, ``CosineAnnealingLR``,
-``ReduceLROnPlateau``).
+"""Learning-rate schedulers, chainable as PyTorch's (``StepLR``, ``MultiStepLR``, ``ExponentialLR``,
+``CosineAnnealingLR``, ``LambdaLR``, ``MultiplicativeLR``, ``ConstantLR``, ``LinearLR``, ``ReduceLROnPlateau``).
 
 Call ``scheduler.step()`` once per epoch, after ``optimizer.step()``.  Each step
 *scales the optimizer's current learning rate* (PyTorch's recursive ``get_lr``):
@@ -10,8 +10,11 @@ its warning) jumps to the closed form computed from ``base_lrs`` instead.
 """
 from __future__ import annotations
 
+import bisect
 import math
+import types
 import warnings
+from collections import Counter
 from typing import Any
 
 from .._args import int_arg, number_arg
@@ -226,6 +229,153 @@ class CosineAnnealingLR(LRScheduler):
     def _get_closed_form_lr(self) -> list[float]:
         return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
                 for base in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply each group's learning rate by ``gamma`` at each epoch in ``milestones`` (a milestone listed
+    k times multiplies by ``gamma ** k``); alone, ``lr = base_lr * gamma ** (milestones passed)``.
+
+    Args: ``optimizer``, ``milestones`` (epoch numbers), ``gamma`` (default 0.1), ``last_epoch`` (default -1).
+    """
+
+    def __init__(self, optimizer: Optimizer, milestones: Any, gamma: float = 0.1, last_epoch: int = -1):
+        ms = list(milestones)
+        for m in ms:
+            int_arg("MultiStepLR", "milestones", m, None)
+        number_arg("MultiStepLR", "gamma", gamma, 0.0)
+        self.milestones, self.gamma = Counter(int(m) for m in ms), gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        """The current lrs times ``gamma ** (times last_epoch is listed in milestones)``."""
+        self._warn_get_lr_outside_step()
+        if self.last_epoch not in self.milestones:
+            return self._current_lrs()
+        return [group["lr"] * self.gamma ** self.milestones[self.last_epoch] for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        ms = sorted(self.milestones.elements())
+        return [base_lr * self.gamma ** bisect.bisect_right(ms, self.last_epoch) for base_lr in self.base_lrs]
+
+
+def _lambdas(cls: str, optimizer: Any, lr_lambda: Any) -> list:
+    n = len(optimizer.param_groups)
+    fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
+    if len(fns) != n:
+        raise ValueError(f"{cls}: expected {n} lr_lambdas (one per parameter group), but got {len(fns)}")
+    for f in fns:
+        if not callable(f):
+            raise TypeError(f"{cls}: lr_lambda must be a function of the epoch, got {type(f).__name__}")
+    return fns
+
+
+class _LambdaState:
+    """state_dict without the functions (PyTorch saves a callable object's ``__dict__``, not a plain function)."""
+
+    def state_dict(self) -> dict:
+        state = {k: v for k, v in LRScheduler.state_dict(self).items() if k != "lr_lambdas"}   # type: ignore
+        state["lr_lambdas"] = [None if isinstance(f, types.FunctionType) else dict(f.__dict__)
+                               for f in self.lr_lambdas]                                    # type: ignore
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        state = dict(state)
+        saved = state.pop("lr_lambdas", [None] * len(self.lr_lambdas))                    # type: ignore
+        LRScheduler.load_state_dict(self, state)                                            # type: ignore
+        for f, d in zip(self.lr_lambdas, saved):                                            # type: ignore
+            if d is not None:
+                f.__dict__.update(d)
+
+
+class LambdaLR(_LambdaState, LRScheduler):
+    """Set each group's learning rate to ``base_lr * lr_lambda(epoch)`` (one function, or one per group).
+
+    Not chainable, as in PyTorch: it always starts from ``base_lrs``.
+    """
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Any, last_epoch: int = -1):
+        _check_optimizer("LambdaLR", optimizer)
+        self.lr_lambdas = _lambdas("LambdaLR", optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        """``base_lr * lr_lambda(last_epoch)`` for each group."""
+        self._warn_get_lr_outside_step()
+        return [base_lr * f(self.last_epoch) for f, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+
+
+class MultiplicativeLR(_LambdaState, LRScheduler):
+    """Multiply each group's current learning rate by ``lr_lambda(epoch)`` every epoch after the first."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Any, last_epoch: int = -1):
+        _check_optimizer("MultiplicativeLR", optimizer)
+        self.lr_lambdas = _lambdas("MultiplicativeLR", optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        """The current lrs times ``lr_lambda(last_epoch)`` (unchanged at epoch 0)."""
+        self._warn_get_lr_outside_step()
+        if self.last_epoch > 0:
+            return [group["lr"] * f(self.last_epoch) for f, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
+        return self._current_lrs()
+
+
+class ConstantLR(LRScheduler):
+    """Multiply the learning rates by ``factor`` (in [0, 1]) until epoch ``total_iters``, then restore them.
+
+    Args: ``optimizer``, ``factor`` (default 1/3), ``total_iters`` (default 5), ``last_epoch`` (default -1).
+    """
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1):
+        number_arg("ConstantLR", "factor", factor, 0.0, 1.0)
+        int_arg("ConstantLR", "total_iters", total_iters, 0)
+        self.factor, self.total_iters = factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        """``lr * factor`` at epoch 0, ``lr / factor`` at ``total_iters``, the current lrs otherwise."""
+        self._warn_get_lr_outside_step()
+        if self.last_epoch == 0:
+            return [group["lr"] * self.factor for group in self.optimizer.param_groups]
+        if self.last_epoch != self.total_iters:
+            return self._current_lrs()
+        return [group["lr"] * (1.0 / self.factor) for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+                for base_lr in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """Scale the learning rates linearly from ``start_factor`` to ``end_factor`` times ``base_lr`` over
+    ``total_iters`` epochs (a warm-up), then keep them.
+
+    Args: ``optimizer``, ``start_factor`` (in (0, 1], default 1/3), ``end_factor`` (in [0, 1], default 1),
+    ``total_iters`` (default 5), ``last_epoch`` (default -1).
+    """
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1):
+        number_arg("LinearLR", "start_factor", start_factor, 0.0, 1.0, lo_ok=False)
+        number_arg("LinearLR", "end_factor", end_factor, 0.0, 1.0)
+        int_arg("LinearLR", "total_iters", total_iters, 1)
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        """PyTorch's recursive form: each epoch scales the current lrs by the ratio of consecutive factors."""
+        self._warn_get_lr_outside_step()
+        if self.last_epoch == 0:
+            return [group["lr"] * self.start_factor for group in self.optimizer.param_groups]
+        if self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        d = self.end_factor - self.start_factor
+        ratio = 1.0 + d / (self.total_iters * self.start_factor + (self.last_epoch - 1) * d)
+        return [group["lr"] * ratio for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base_lr * (self.start_factor + (self.end_factor - self.start_factor)
+                           * min(self.total_iters, self.last_epoch) / self.total_iters) for base_lr in self.base_lrs]
 
 
 class ReduceLROnPlateau(LRScheduler):
