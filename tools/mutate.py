@@ -280,7 +280,7 @@ MUTANTS = [
 # ---------------------------------------------------------------------------
 # Blind round (issue 25): bugs written from the package code alone, before its tests or the list above
 # were read (tools/blind_mutants.txt is that list as written).  Ids start with "b-".  Patterns are short
-# so they are easy to re-anchor when the engine moves; the engine files are tensor.py, ops.py,
+# so they are easy to re-anchor when the engine moves; the engine files are tensor.py, ops.py, _state.py, _args.py,
 # autograd.py and lazygrad.py.  Each runs the tests of its area (files that do not exist are skipped).
 # ---------------------------------------------------------------------------
 NEW = ("tests/test_autograd_options.py",)                  # the new tests first: -x stops at the first failure
