@@ -226,6 +226,38 @@ def test_clip_grad_norm_every_norm_type(norm_type, dtype):
     assert np.linalg.norm(clipped, ord=nt) == pytest.approx(max_norm, rel=1e-5)
 
 
+def _grad_stored(g, dtype, how):
+    """``g`` as a .grad stored three ways: its own array, a read-only array, a broadcast (read-only) view."""
+    if how == "own":
+        return tg.Tensor(g.astype(dtype))
+    if how == "read-only":
+        a = g.astype(dtype)
+        a.flags.writeable = False
+        return tg.from_numpy(a)
+    row = g.reshape(-1)[:1].reshape((1,) * g.ndim).astype(dtype)      # a constant gradient, broadcast
+    return tg.Tensor(row).expand(*g.shape)
+
+
+@pytest.mark.parametrize("how", ["own", "read-only", "broadcast"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clip_grad_norm_same_result_however_grad_is_stored(how, dtype):
+    """A .grad set by hand may be read-only (from_numpy of a frozen array, an expand view): clipping then
+    replaces it, and must give what it gives in place -- the same values, in the parameter's dtype."""
+    grads = [_grad_stored(g, dtype, how) for g in CLIP_GRADS]
+    want_g = [g.numpy().astype(np.float64) for g in grads]
+    total_want = float(np.linalg.norm(np.concatenate([g.ravel() for g in want_g])))
+    ps = [tg.Tensor(np.zeros(g.shape, dtype), requires_grad=True) for g in grads]
+    for p, g in zip(ps, grads):
+        p.grad = g
+    max_norm = total_want / 3                                   # clipping happens
+    total = nn.utils.clip_grad_norm_(ps, max_norm)
+    assert float(total) == pytest.approx(total_want, rel=1e-6)
+    coef = max_norm / (total_want + 1e-6)
+    for p, g in zip(ps, want_g):
+        assert p.grad.dtype == dtype and p.grad.shape == g.shape    # float32 stays float32
+        np.testing.assert_allclose(p.grad.numpy(), g * coef, rtol=1e-6 if dtype == np.float32 else 1e-12)
+
+
 def test_clip_grad_norm_leaves_small_gradients_alone_and_skips_missing_ones():
     ps = _clip_setup()
     extra = tg.zeros(2, requires_grad=True)                               # no .grad: ignored
