@@ -53,6 +53,8 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     outputs = _as_list(tensors, "backward")
     seeds = _seeds(outputs, grad_tensors, "backward")
     only = None if inputs is None else {t: None for t in _as_list(inputs, "backward")}
+    if only is not None and not only:
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     graph = [(o, s) for o, s in zip(outputs, seeds) if o.grad_fn is not None]
     for o, s in zip(outputs, seeds):
         if o.grad_fn is None and (only is None or o in only):      # a leaf: its gradient is the seed itself
@@ -61,8 +63,8 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
         with full_gc_deferred():
             backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph), capture=only)
     if only is not None:
-        for t, g in only.items():
-            if g is not None and t.grad_fn is None:
+        for t, g in only.items():                   # a non-leaf among ``inputs`` gets its .grad too (PyTorch)
+            if g is not None:
                 accumulate_leaf(t, g)
 
 
@@ -89,6 +91,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     result = []
     for t in ins:
         g = capture[t]
+        if g is not None and t._hooks:              # a leaf's hooks change its gradient here too (PyTorch)
+            g = run_hooks(t._hooks, g, "the leaf")
         if g is None and not allow_unused:
             raise RuntimeError("grad: One of the differentiated Tensors appears to not have been used in the "
                                "graph. Set allow_unused=True if this is the desired behavior.")
@@ -206,6 +210,8 @@ def topological_order(roots: Iterable[Node]) -> list[Node]:
 def accumulate_leaf(leaf: Tensor, g: np.ndarray) -> None:
     """leaf.grad += g (after the leaf's hooks), in the leaf's dtype, into the same tensor (PyTorch's: code
     holding ``g = x.grad`` sees the sum).  ``g`` is a buffer this backward owns, so it may become ``.grad``."""
+    if not leaf.requires_grad:                      # requires_grad_(False) after the graph was built: PyTorch
+        return                                      # keeps the graph but fills no .grad
     if leaf._hooks:
         h = run_hooks(leaf._hooks, g, "the leaf")
         g = g if h is g else np.array(h)            # a hook's result may be held elsewhere: keep a copy

@@ -1262,6 +1262,10 @@ class Tensor:
         """Converted to float32."""
         return self.to(np.float32)
 
+    def half(self) -> "Tensor":
+        """Converted to float16 (numpy's IEEE half precision)."""
+        return self.to(np.float16)
+
     def double(self) -> "Tensor":
         """Converted to float64."""
         return self.to(np.float64)
