@@ -69,6 +69,24 @@ def _regrow(g: np.ndarray, shape: tuple, axes: tuple, keepdims: bool) -> np.ndar
     return g
 
 
+def _keep(need: bool, x: np.ndarray) -> np.ndarray:
+    """``x`` if a VJP will read its values, else a stand-in with its shape and dtype and no memory.
+
+    PyTorch saves an input of ``a * b`` or ``a @ b`` only when the *other*
+    input needs a gradient, so changing it in place afterwards (a ``no_grad``
+    step, ``init.zeros_``) is no error when nothing reads it; the stale-graph
+    check looks only at what was kept.  The stand-in is a zero-stride view of
+    a few constant bytes: ``.shape``, ``.ndim`` and views of it work, its values
+    are never read.
+    """
+    if need:
+        return x
+    return np.ndarray(x.shape, x.dtype, _NOTHING, 0, (0,) * x.ndim)
+
+
+_NOTHING = bytes(16)           # the memory every stand-in points at (read-only; itemsize <= 16)
+
+
 # ---------------------------------------------------------------------------
 # elementwise, binary (broadcasting)
 # ---------------------------------------------------------------------------
@@ -108,7 +126,8 @@ class Mul(Node):
     name = "mul"
 
     def forward(self, a, b):
-        self.saved = (a, b)
+        need = self.needs_input_grad
+        self.saved = (a, b) if need is None or need[0] and need[1] else (_keep(need[1], a), _keep(need[0], b))
         return a * b
 
     def backward(self, g):
@@ -118,22 +137,22 @@ class Mul(Node):
 
 
 class Div(Node):
-    """y = a / b;  da = g / b,  db = -g a / b^2 = -(g / b) y"""
+    """y = a / b;  da = g / b,  db = -g a / b^2 = -(g / b) (a / b)"""
     name = "div"
 
     def forward(self, a, b):
         with _IEEE():   # x/0 is inf or nan, as in PyTorch
             y = a / b
-        self.saved = (b, y)
-        self.ctx = a.shape
+        need = self.needs_input_grad
+        self.saved = (_keep(need is None or need[1], a), b)       # a is read only for db (as PyTorch saves it)
         return y
 
     def backward(self, g):
-        b, y = self.saved
+        a, b = self.saved
         with _IEEE():
             ga = g / b
-        return (unbroadcast(ga, self.ctx) if self.needs_input_grad[0] else None,
-                unbroadcast(-ga * y, b.shape) if self.needs_input_grad[1] else None)
+            return (unbroadcast(ga, a.shape) if self.needs_input_grad[0] else None,
+                    unbroadcast(-ga * (a / b), b.shape) if self.needs_input_grad[1] else None)
 
 
 class Pow(Node):
@@ -646,7 +665,8 @@ class MatMul(Node):
         ka, kb = a.shape[-1], b.shape[-2 if b.ndim > 1 else 0]
         if ka != kb:
             raise ShapeError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {ka} and {kb} differ")
-        self.saved = (a, b)
+        need = self.needs_input_grad
+        self.saved = (a, b) if need is None or need[0] and need[1] else (_keep(need[1], a), _keep(need[0], b))
         if b.ndim == 2 and a.ndim > 2:   # (..., k) @ (k, n) is one (rows, k) @ (k, n) BLAS call, not a loop
             return (a.reshape(-1, ka) @ b).reshape(a.shape[:-1] + b.shape[1:])
         return a @ b
