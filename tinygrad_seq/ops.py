@@ -716,6 +716,11 @@ class Reshape(Node):
     def backward(self, g):
         return (g.reshape(self.ctx),)
 
+    @staticmethod
+    def view(x, shape):
+        """The same view of any array of the input's shape (tensor.py replays views with it)."""
+        return x.reshape(shape)
+
 
 class Permute(Node):
     """y = x with its axes reordered;  dx = g with the inverse order"""
@@ -729,6 +734,11 @@ class Permute(Node):
 
     def backward(self, g):
         return (g.transpose(np.argsort([a % g.ndim for a in self.ctx])),)
+
+    @staticmethod
+    def view(x, axes):
+        """The same view of any array of the input's shape (tensor.py replays views with it)."""
+        return x.transpose(axes)
 
 
 class BroadcastTo(Node):
@@ -745,6 +755,11 @@ class BroadcastTo(Node):
     def backward(self, g):
         return (unbroadcast(g, self.ctx),)
 
+    @staticmethod
+    def view(x, shape):
+        """The same view of any array of the input's shape (tensor.py replays views with it)."""
+        return np.broadcast_to(x, shape)
+
 
 def _is_basic(index: Any) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
@@ -760,6 +775,8 @@ class GetItem(Node):
             y = x[index]
         except IndexError as e:
             raise IndexError(f"getitem: index {index!r} into shape {x.shape}: {e}") from None
+        if type(y) is not np.ndarray:           # x[0] of a 1-d x: a 0-d view of x (as PyTorch's), not a copy
+            y = x[(index if type(index) is tuple else (index,)) + (Ellipsis,)]
         self.ctx = (x.shape, index)
         return y
 
@@ -770,6 +787,39 @@ class GetItem(Node):
         out = np.zeros(shape, dtype=g.dtype)
         np.add.at(out, index, g)
         return (out,)
+
+    @staticmethod
+    def view(x, index):
+        """The same view of any array of the input's shape (tensor.py replays views with it)."""
+        return x[index]
+
+
+class WriteRegion(Node):
+    """PyTorch's CopySlices: y = base with the elements a view reads replaced by src (an in-place op on a view).
+
+    ``region`` holds, for each element of the view, the flat position in
+    ``base`` it reads (``tensor.py`` finds it by replaying the view's steps on
+    ``arange``), so one rule serves every chain of slices, reshapes and
+    transposes:   dbase = g with the region zeroed,   dsrc = g read at the region.
+    """
+    name = "copy_slices"
+
+    def forward(self, base, src, region):
+        y = base.copy()
+        y.reshape(-1)[region.reshape(-1)] = np.broadcast_to(src, region.shape).reshape(-1)
+        self.ctx = (region, src.shape)
+        return y
+
+    def backward(self, g):
+        region, src_shape = self.ctx
+        flat = region.reshape(-1)
+        gb = gs = None
+        if self.needs_input_grad[0]:
+            gb = g.copy()
+            gb.reshape(-1)[flat] = 0
+        if self.needs_input_grad[1]:
+            gs = unbroadcast(g.reshape(-1)[flat].reshape(region.shape), src_shape)
+        return gb, gs
 
 
 def _scatter_grid(index: np.ndarray, dim: int) -> tuple:
