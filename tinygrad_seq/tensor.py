@@ -1568,21 +1568,29 @@ def _bool_mask(mask: Any, op: str, what: str = "the mask") -> np.ndarray:
 # root, so ``v = y[:2]; y.mul_(3); v.sum().backward()`` is right.
 # ----------------------------------------------------------------------------
 
+_weakref = weakref.ref
+
+
 def _viewed(out: Tensor, x: Tensor, op: type, params: dict) -> Tensor:
     """Note that ``out`` (made by ``op(x, **params)``) is a view of ``x`` when it shares ``x``'s memory."""
     base, xa = out.array.base, x.array          # numpy points a view's .base at the array owning the memory
     if base is None or (base is not xa and base is not xa.base):
         return out                                  # a copy (advanced indexing, a reshape that had to copy)
     parent = x._view
-    root, steps = (x, ()) if parent is None else parent[:2]
-    out._view = (root, steps + ((op, params),), State.grad_enabled)
-    if State.grad_enabled:
-        views = getattr(root, "_views", None)
-        if views is None:
-            root._views = views = []
-        elif len(views) % 64 == 0:                  # forget the views that are gone, now and then
+    if parent is None:
+        root, steps = x, ((op, params),)
+    else:
+        root, steps = parent[0], parent[1] + ((op, params),)
+    grad = State.grad_enabled
+    out._view = (root, steps, grad)
+    if grad:
+        try:
+            views = root._views
+        except AttributeError:
+            views = root._views = []
+        if len(views) & 63 == 63:                   # forget the views that are gone, now and then
             views[:] = [r for r in views if r() is not None]
-        views.append(weakref.ref(out))
+        views.append(_weakref(out))
     return out
 
 
