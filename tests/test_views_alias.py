@@ -201,3 +201,13 @@ def test_split_and_unbind_pieces_share_memory_and_refuse_in_place_with_grad():
         b.mul_(2)                                                               # no gradient flowing: allowed
     np.testing.assert_array_equal(y.numpy(), [1., 2., 6., 8.])
     np.testing.assert_array_equal(b.numpy(), [6., 8.])
+
+
+@pytest.mark.parametrize("change", [lambda y: y.unsqueeze_(0), lambda y: setattr(y, "data", tg.zeros(4))])
+def test_a_view_whose_base_changed_shape_or_memory_is_refused(change):
+    x = tg.tensor([1., 2., 3., 4.], requires_grad=True)
+    y = x * 1
+    v = y[:2]
+    change(y)
+    with pytest.raises(RuntimeError, match="changed shape or memory"):
+        v.mul_(x[:2])

@@ -1669,9 +1669,10 @@ def _inplace_on_view(v: Tensor, view: tuple, name: str, recorded: Callable[[], T
             region = op.view(region, **params)
     except (ValueError, IndexError):
         region = None
-    if region is None or region.shape != v.array.shape:
-        raise RuntimeError(f"{name}: the view's base changed shape (unsqueeze_, resize_, .data =) since the view "
-                           "was taken; take the view again")
+    vb, ra = v.array.base, root.array
+    if region is None or region.shape != v.array.shape or (vb is not ra and vb is not ra.base):
+        raise RuntimeError(f"{name}: the view's base changed shape or memory (unsqueeze_, resize_, .data =) since "
+                           "the view was taken; take the view again")
     new = _recorded_value(v, name, recorded)
     base_new = _ops.WriteRegion.apply(root, new, region=np.ascontiguousarray(region))
     _write(v, new)                                  # v's memory is the root's: the root's values change too
