@@ -44,7 +44,16 @@ OPS = [
     (lambda v, c: v.pow_(2), lambda a, c: np.power(a, 2, out=a)),
     (lambda v, c: v.fill_(c), lambda a, c: a.fill(c)),
     (lambda v, c: v.__setitem__(..., c), lambda a, c: a.__setitem__(..., c)),
+    # an operand that itself carries a gradient: the leaf's element [0, 0] (never changed in place) times c
+    (lambda v, c, x=None: v.mul_(x[0, 0] * c), lambda a, c, x=None: np.multiply(a, x[0, 0] * c, out=a)),
+    (lambda v, c, x=None: v.add_(x[2, 3] * c), lambda a, c, x=None: np.add(a, x[2, 3] * c, out=a)),
 ]
+WITH_X = {len(OPS) - 2, len(OPS) - 1}
+
+
+def apply_op(i, side, v, c, x):
+    f = OPS[i][side]
+    return f(v, c, x=x) if i in WITH_X else f(v, c)
 
 program = st.lists(st.tuples(st.integers(0, len(VIEWS) - 1), st.integers(0, len(OPS) - 1),
                              st.floats(-1.5, 1.5, allow_nan=False)), min_size=1, max_size=4)
@@ -56,7 +65,7 @@ def run_numpy(x, steps, held):
     y = x * 1.0
     h = VIEWS[held][1](y)
     for vi, oi, c in steps:
-        OPS[oi][1](VIEWS[vi][1](y), c)
+        apply_op(oi, 1, VIEWS[vi][1](y), c, x)
     return y, h
 
 
@@ -76,7 +85,7 @@ def test_chains_of_views_and_in_place_ops_match_numpy_values_and_gradients(steps
     y = x * 1.0
     h = VIEWS[held][0](y)
     for vi, oi, c in steps:
-        OPS[oi][0](VIEWS[vi][0](y), c)
+        apply_op(oi, 0, VIEWS[vi][0](y), c, x)
     np.testing.assert_allclose(y.numpy(), y_ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(h.numpy(), h_ref, rtol=1e-12, atol=1e-12)   # the held view sees every change
     assert y._version == h._version == len(steps)                          # one counter, shared
@@ -100,11 +109,12 @@ def test_the_same_chains_without_gradients_alias_the_same_way(steps, held, seed)
     x0 = np.random.default_rng(seed).uniform(-1, 1, SHAPE)
     y_ref, h_ref = run_numpy(x0.copy(), steps, held)
     with tg.no_grad():
-        y = tg.tensor(x0.copy(), requires_grad=True) * 1.0
+        x = tg.tensor(x0.copy(), requires_grad=True)
+        y = x * 1.0
         h = VIEWS[held][0](y)
         d = y.detach()
         for vi, oi, c in steps:
-            OPS[oi][0](VIEWS[vi][0](y), c)
+            apply_op(oi, 0, VIEWS[vi][0](y), c, x)
     np.testing.assert_allclose(y.numpy(), y_ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(h.numpy(), h_ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(d.numpy(), y_ref, rtol=1e-12, atol=1e-12)
