@@ -208,8 +208,8 @@ def test_backward_after_an_optimizer_step_raises_naming_the_op():
 
 def test_backward_after_plus_equals_under_no_grad_raises_with_the_parameter_name():
     lin = nn.Linear(3, 2)
-    loss = lin(tg.randn(4, 3)).sum()
-    with tg.no_grad():
+    loss = lin(tg.randn(4, 3, requires_grad=True)).sum()   # the input's gradient reads the weight (PyTorch saves
+    with tg.no_grad():                                      # it only then: see test_pytorch_semantics_autograd.py)
         lin.weight += 1.0
     with pytest.raises(RuntimeError, match=r"the parameter 'weight' of shape \(2, 3\)"):
         loss.backward()

@@ -225,6 +225,18 @@ def _np_setitem(x, v, index):
     return y
 
 
+def _mul_view(x, v, index):
+    y = x * 1
+    y[index].mul_(v)                # an in-place op on a view: y's history becomes copy_slices (PyTorch's CopySlices)
+    return y
+
+
+def _np_mul_view(x, v, index):
+    y = x.copy()
+    y[index] *= v
+    return y
+
+
 def _draw_scatter(d, unique: bool):
     """x, src and PyTorch's scatter arguments: index no larger than src, nor than x outside ``dim``; with
     ``unique`` every target along ``dim`` is written once (scatter with repeats keeps an undefined winner)."""
@@ -295,6 +307,7 @@ SPECS = [
     unary("cos", tg.cos, np.cos),
     Spec("cumsum", lambda x, axis: tg.cumsum(x, axis), lambda x, axis: np.cumsum(x, axis=axis), _draw_softmax),
     Spec("setitem", _setitem, _np_setitem, _draw_setitem),
+    Spec("copy_slices", _mul_view, _np_mul_view, _draw_setitem),
     Spec("matmul", lambda a, b: a @ b, np.matmul, _draw_matmul),
     Spec("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape), _draw_reshape),
     Spec("permute", lambda x, dims: x.permute(dims), lambda x, dims: x.transpose(dims), _draw_permute),
@@ -380,6 +393,7 @@ ZERO_D = {   # every primitive on 0-d inputs (matmul, cat, split and pad need at
     "softmax": lambda a: a.softmax(-1), "cumsum": lambda a: a.cumsum(0), "setitem": _set,
     "cast": lambda a: a.double(), "scatter": lambda a, b: a.scatter(0, tg.tensor(0), b) * a,
     "scatter_add": lambda a, b: a.scatter_add(0, tg.tensor(0), b),
+    "copy_slices": lambda a, b: _mul_view(a, b, ()),
     "binary_cross_entropy": lambda a, b: tg.nn.functional.binary_cross_entropy(a, b, reduction="none"),
 }
 

@@ -647,3 +647,26 @@ def test_shape_errors_are_runtime_errors_as_in_pytorch(bad):
     with pytest.raises(RuntimeError) as e:
         bad()
     assert isinstance(e.value, ValueError) and "\n" not in str(e.value)
+
+
+# --- a Python int out of an integer tensor's range wraps round first (C's cast), as in PyTorch 2.13 -------------
+
+def test_out_of_range_python_ints_wrap_round_in_arithmetic_and_comparisons():
+    u = tg.tensor(np.array([1, 5, 250], dtype=np.uint8))
+    i8 = tg.tensor(np.array([1, -128], dtype=np.int8))
+    # numbers read off torch 2.13 (e.g. torch.tensor([1, 5, 250], dtype=torch.uint8) + (-3))
+    cases = [(u + (-3), [254, 2, 247], np.uint8), (u + 300, [45, 49, 38], np.uint8),
+             (u * -1, [255, 251, 6], np.uint8), (i8 + 200, [-55, 72], np.int8),
+             (tg.tensor(np.array([1], dtype=np.int32)) + 2 ** 40, [1], np.int32),
+             (u < -3, [True, True, True], np.bool_), (u == -6, [False, False, True], np.bool_),
+             (i8 > 128, [True, False], np.bool_)]
+    for got, want, dtype in cases:
+        assert got.dtype == dtype and got.tolist() == want, (got, want)
+    for dt in (np.uint8, np.int8, np.int16, np.int32, np.uint16):   # the class: any int, any integer dtype
+        info = np.iinfo(dt)
+        for v in (-1, info.max + 1, info.min - 1, 3 * (info.max + 1) + 7, -(info.max + 2)):
+            t = tg.tensor(np.array([0, 1, info.max], dtype=dt))
+            w = (np.array(v, dtype=np.int64).astype(dt))      # C's cast: v modulo 2**bits
+            assert (t + v).tolist() == (t.array + w).tolist() and (t == v).tolist() == (t.array == w).tolist()
+    with pytest.raises(OverflowError):
+        u + 2 ** 70                                            # torch: "int too big to convert"

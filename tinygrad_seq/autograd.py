@@ -53,6 +53,8 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     outputs = _as_list(tensors, "backward")
     seeds = _seeds(outputs, grad_tensors, "backward")
     only = None if inputs is None else {t: None for t in _as_list(inputs, "backward")}
+    if only is not None and not only:
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     # a non-leaf among ``inputs`` gets its .grad as retain_grad() gives it (after its hooks, as in PyTorch)
     borrowed = [t for t in (only or ()) if t.grad_fn is not None and not t.retains_grad]
     for t in borrowed:
@@ -69,7 +71,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
         for t in borrowed:
             t.grad_fn.hooks.retained = None
     if only is not None:
-        for t, g in only.items():
+        for t, g in only.items():                   # (a non-leaf's .grad came from the borrowed retain_grad)
             if g is not None and t.grad_fn is None:
                 accumulate_leaf(t, g)
 
@@ -97,6 +99,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     result = []
     for t in ins:
         g = capture[t]
+        if g is not None and t._hooks:              # a leaf's hooks change its gradient here too (PyTorch)
+            g = run_hooks(t._hooks, g, "the leaf")
         if g is None and not allow_unused:
             raise RuntimeError("grad: One of the differentiated Tensors appears to not have been used in the "
                                "graph. Set allow_unused=True if this is the desired behavior.")
@@ -214,6 +218,8 @@ def topological_order(roots: Iterable[Node]) -> list[Node]:
 def accumulate_leaf(leaf: Tensor, g: np.ndarray) -> None:
     """leaf.grad += g (after the leaf's hooks), in the leaf's dtype, into the same tensor (PyTorch's: code
     holding ``g = x.grad`` sees the sum).  ``g`` is a buffer this backward owns, so it may become ``.grad``."""
+    if not leaf.requires_grad:                      # requires_grad_(False) after the graph was built: PyTorch
+        return                                      # keeps the graph but fills no .grad
     if leaf._hooks:
         h = run_hooks(leaf._hooks, g, "the leaf")
         g = g if h is g else np.array(h)            # a hook's result may be held elsewhere: keep a copy

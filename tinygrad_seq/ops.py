@@ -69,6 +69,24 @@ def _regrow(g: np.ndarray, shape: tuple, axes: tuple, keepdims: bool) -> np.ndar
     return g
 
 
+def _keep(need: bool, x: np.ndarray) -> np.ndarray:
+    """``x`` if a VJP will read its values, else a stand-in with its shape and dtype and no memory.
+
+    PyTorch saves an input of ``a * b`` or ``a @ b`` only when the *other*
+    input needs a gradient, so changing it in place afterwards (a ``no_grad``
+    step, ``init.zeros_``) is no error when nothing reads it; the stale-graph
+    check looks only at what was kept.  The stand-in is a zero-stride view of
+    a few constant bytes: ``.shape``, ``.ndim`` and views of it work, its values
+    are never read.
+    """
+    if need:
+        return x
+    return np.ndarray(x.shape, x.dtype, _NOTHING, 0, (0,) * x.ndim)
+
+
+_NOTHING = bytes(16)           # the memory every stand-in points at (read-only; itemsize <= 16)
+
+
 # ---------------------------------------------------------------------------
 # elementwise, binary (broadcasting)
 # ---------------------------------------------------------------------------
@@ -108,7 +126,8 @@ class Mul(Node):
     name = "mul"
 
     def forward(self, a, b):
-        self.saved = (a, b)
+        need = self.needs_input_grad
+        self.saved = (a, b) if need is None or need[0] and need[1] else (_keep(need[1], a), _keep(need[0], b))
         return a * b
 
     def backward(self, g):
@@ -118,22 +137,22 @@ class Mul(Node):
 
 
 class Div(Node):
-    """y = a / b;  da = g / b,  db = -g a / b^2 = -(g / b) y"""
+    """y = a / b;  da = g / b,  db = -g a / b^2 = -(g / b) (a / b)"""
     name = "div"
 
     def forward(self, a, b):
         with _IEEE():   # x/0 is inf or nan, as in PyTorch
             y = a / b
-        self.saved = (b, y)
-        self.ctx = a.shape
+        need = self.needs_input_grad
+        self.saved = (_keep(need is None or need[1], a), b)       # a is read only for db (as PyTorch saves it)
         return y
 
     def backward(self, g):
-        b, y = self.saved
+        a, b = self.saved
         with _IEEE():
             ga = g / b
-        return (unbroadcast(ga, self.ctx) if self.needs_input_grad[0] else None,
-                unbroadcast(-ga * y, b.shape) if self.needs_input_grad[1] else None)
+            return (unbroadcast(ga, a.shape) if self.needs_input_grad[0] else None,
+                    unbroadcast(-ga * (a / b), b.shape) if self.needs_input_grad[1] else None)
 
 
 class Pow(Node):
@@ -646,7 +665,8 @@ class MatMul(Node):
         ka, kb = a.shape[-1], b.shape[-2 if b.ndim > 1 else 0]
         if ka != kb:
             raise ShapeError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {ka} and {kb} differ")
-        self.saved = (a, b)
+        need = self.needs_input_grad
+        self.saved = (a, b) if need is None or need[0] and need[1] else (_keep(need[1], a), _keep(need[0], b))
         if b.ndim == 2 and a.ndim > 2:   # (..., k) @ (k, n) is one (rows, k) @ (k, n) BLAS call, not a loop
             return (a.reshape(-1, ka) @ b).reshape(a.shape[:-1] + b.shape[1:])
         return a @ b
@@ -696,6 +716,11 @@ class Reshape(Node):
     def backward(self, g):
         return (g.reshape(self.ctx),)
 
+    @staticmethod
+    def view(x, shape):
+        """The same view of any array of the input's shape (tensor.py replays views with it)."""
+        return x.reshape(shape)
+
 
 class Permute(Node):
     """y = x with its axes reordered;  dx = g with the inverse order"""
@@ -709,6 +734,11 @@ class Permute(Node):
 
     def backward(self, g):
         return (g.transpose(np.argsort([a % g.ndim for a in self.ctx])),)
+
+    @staticmethod
+    def view(x, axes):
+        """The same view of any array of the input's shape (tensor.py replays views with it)."""
+        return x.transpose(axes)
 
 
 class BroadcastTo(Node):
@@ -725,6 +755,11 @@ class BroadcastTo(Node):
     def backward(self, g):
         return (unbroadcast(g, self.ctx),)
 
+    @staticmethod
+    def view(x, shape):
+        """The same view of any array of the input's shape (tensor.py replays views with it)."""
+        return np.broadcast_to(x, shape)
+
 
 def _is_basic(index: Any) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
@@ -740,6 +775,8 @@ class GetItem(Node):
             y = x[index]
         except IndexError as e:
             raise IndexError(f"getitem: index {index!r} into shape {x.shape}: {e}") from None
+        if type(y) is not np.ndarray:           # x[0] of a 1-d x: a 0-d view of x (as PyTorch's), not a copy
+            y = x[(index if type(index) is tuple else (index,)) + (Ellipsis,)]
         self.ctx = (x.shape, index)
         return y
 
@@ -750,6 +787,39 @@ class GetItem(Node):
         out = np.zeros(shape, dtype=g.dtype)
         np.add.at(out, index, g)
         return (out,)
+
+    @staticmethod
+    def view(x, index):
+        """The same view of any array of the input's shape (tensor.py replays views with it)."""
+        return x[index]
+
+
+class WriteRegion(Node):
+    """PyTorch's CopySlices: y = base with the elements a view reads replaced by src (an in-place op on a view).
+
+    ``region`` holds, for each element of the view, the flat position in
+    ``base`` it reads (``tensor.py`` finds it by replaying the view's steps on
+    ``arange``), so one rule serves every chain of slices, reshapes and
+    transposes:   dbase = g with the region zeroed,   dsrc = g read at the region.
+    """
+    name = "copy_slices"
+
+    def forward(self, base, src, region):
+        y = base.copy()
+        y.reshape(-1)[region.reshape(-1)] = np.broadcast_to(src, region.shape).reshape(-1)
+        self.ctx = (region, src.shape)
+        return y
+
+    def backward(self, g):
+        region, src_shape = self.ctx
+        flat = region.reshape(-1)
+        gb = gs = None
+        if self.needs_input_grad[0]:
+            gb = g.copy()
+            gb.reshape(-1)[flat] = 0
+        if self.needs_input_grad[1]:
+            gs = unbroadcast(g.reshape(-1)[flat].reshape(region.shape), src_shape)
+        return gb, gs
 
 
 def _scatter_grid(index: np.ndarray, dim: int) -> tuple:

@@ -46,7 +46,7 @@ from ._gc import full_gc_deferred  # noqa: F401  (importable from here, as befor
 # the public modes are re-exported from here, as before the split (``from tinygrad_seq.tensor import no_grad``)
 from ._state import (AnomalyError, State, detect_anomaly, enable_grad, get_default_dtype,  # noqa: F401
                      inference_mode, is_grad_enabled, manual_seed, mark_modified, no_grad, set_default_dtype,
-                     set_grad_enabled, version_of)
+                     set_grad_enabled, version_of, buffer_of)
 
 __all__ = [
     "Tensor", "Size", "Node", "ShapeError", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
@@ -393,6 +393,7 @@ def _fill(t: "Tensor", array: np.ndarray, requires_grad: bool, grad_fn: Node | N
     t._grad = None
     t.grad_fn = grad_fn
     t._hooks = None
+    t._view = None
     return t
 
 
@@ -409,7 +410,8 @@ class Tensor:
     ``t.data`` is PyTorch's: a tensor sharing that array, cut from the graph.
     """
 
-    __slots__ = ("array", "requires_grad", "_grad", "grad_fn", "_hooks", "__weakref__")
+    # ``_view``: None, or what this tensor is a view of; ``_views``: set only on a base (see "Views" below)
+    __slots__ = ("array", "requires_grad", "_grad", "grad_fn", "_hooks", "_view", "_views", "__weakref__")
     __array_ufunc__ = None          # ndarray <op> Tensor defers to Tensor's reflected ops
     __hash__ = object.__hash__      # == is elementwise, identity is the hash
 
@@ -686,6 +688,8 @@ class Tensor:
     # -- comparisons (no gradient) ------------------------------------------
     def _compare(self, other: Any, fn: Callable, name: str) -> "Tensor":
         o = other.array if isinstance(other, Tensor) else other
+        if type(o) is int and self.array.dtype.kind in "iu":
+            o = lift(o, self).array                 # an out-of-range int wraps round first, as in PyTorch
         try:
             return Tensor._wrap(fn(self.array, o))
         except ValueError:
@@ -751,7 +755,7 @@ class Tensor:
     def __getitem__(self, index: Any) -> "Tensor":
         if type(index) is not int and type(index) is not slice:   # ints and slices need no conversion
             index = _index_arrays(index)
-        return _ops.GetItem.apply(self, index=index)
+        return _viewed(_ops.GetItem.apply(self, index=index), self, _ops.GetItem, {"index": index})
 
     def __setitem__(self, index: Any, value: Any) -> None:
         """``t[index] = value``: in place, as in PyTorch (recorded when a gradient flows through)."""
@@ -822,7 +826,7 @@ class Tensor:
                                 f"(got shape {tuple(v.shape)}); use torch.maximum / torch.minimum")
             if x.array.dtype.kind in "biu" and \
                     (isinstance(v, float) or (isinstance(v, Tensor) and v.array.dtype.kind == "f")):
-                x = x.to(result_type(x, _lift(v, x)))  # PyTorch: an integer tensor, a float bound: a float result
+                x = x.to(result_type(x, lift(v, x)))  # PyTorch: an integer tensor, a float bound: a float result
         lo, hi = (v.item() if isinstance(v, Tensor) else v for v in (min, max))
         return _ops.Clip.apply(x, lo=lo, hi=hi)
 
@@ -983,7 +987,8 @@ class Tensor:
     # -- shape ------------------------------------------------------------------
     def reshape(self, *shape: Any) -> "Tensor":
         """The same values in a new shape (one size may be -1)."""
-        return _ops.Reshape.apply(self, shape=shape_args(shape, "reshape", allow_minus_one=True))
+        shape = shape_args(shape, "reshape", allow_minus_one=True)
+        return _viewed(_ops.Reshape.apply(self, shape=shape), self, _ops.Reshape, {"shape": shape})
 
     def view(self, *shape: Any) -> "Tensor":
         """The same values in a new shape (PyTorch's ``view``; here a reshape)."""
@@ -1004,7 +1009,8 @@ class Tensor:
 
     def permute(self, *dims: Any) -> "Tensor":
         """Dimensions reordered (``permute(1, 0, 2)``)."""
-        return _ops.Permute.apply(self, axes=shape_args(dims, "permute"))
+        axes = shape_args(dims, "permute")
+        return _viewed(_ops.Permute.apply(self, axes=axes), self, _ops.Permute, {"axes": axes})
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> "Tensor":
         """Swap two axes (PyTorch's ``transpose``); ``permute`` reorders all of them."""
@@ -1013,7 +1019,7 @@ class Tensor:
         if self.ndim == 0:
             return self                         # PyTorch: transposing a 0-d tensor returns it
         axes[d0], axes[d1] = axes[d1], axes[d0]
-        return _ops.Permute.apply(self, axes=tuple(axes))
+        return _viewed(_ops.Permute.apply(self, axes=tuple(axes)), self, _ops.Permute, {"axes": tuple(axes)})
 
     def t(self) -> "Tensor":
         """Transpose of a matrix (a 0-d or 1-d tensor is returned as it is)."""
@@ -1023,7 +1029,8 @@ class Tensor:
 
     @property
     def T(self) -> "Tensor":
-        return _ops.Permute.apply(self, axes=tuple(range(self.ndim - 1, -1, -1)))
+        axes = tuple(range(self.ndim - 1, -1, -1))
+        return _viewed(_ops.Permute.apply(self, axes=axes), self, _ops.Permute, {"axes": axes})
 
     def squeeze(self, dim: Any = None, *, axis: Any = None) -> "Tensor":
         """Size-1 dimensions removed (only ``dim`` if given)."""
@@ -1046,7 +1053,7 @@ class Tensor:
             raise ShapeError(f"expand: -1 is not allowed for the new leading dimensions in {sizes} "
                              f"(the tensor has shape {self.shape})")
         shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-        return _ops.BroadcastTo.apply(self, shape=shape)
+        return _viewed(_ops.BroadcastTo.apply(self, shape=shape), self, _ops.BroadcastTo, {"shape": shape})
 
     def expand_as(self, other: "Tensor") -> "Tensor":
         """Broadcast to ``other``'s shape."""
@@ -1054,7 +1061,8 @@ class Tensor:
 
     def broadcast_to(self, shape: Sequence[int]) -> "Tensor":
         """Broadcast to ``shape`` (numpy's rules); gradients are summed back."""
-        return _ops.BroadcastTo.apply(self, shape=shape_args((shape,), "broadcast_to"))
+        shape = shape_args((shape,), "broadcast_to")
+        return _viewed(_ops.BroadcastTo.apply(self, shape=shape), self, _ops.BroadcastTo, {"shape": shape})
 
     def split(self, split_size_or_sections: Any, dim: int = 0, *, axis: int | None = None) -> tuple["Tensor", ...]:
         """PyTorch's split: an int is the size of each piece (the last may be smaller), a list the sizes."""
@@ -1075,9 +1083,10 @@ class Tensor:
                             f"got {split_size_or_sections!r}")
         out, start = [], 0
         for s in sizes:
-            out.append(_ops.GetItem.apply(self, index=range_index(d, start, start + s)))
+            index = range_index(d, start, start + s)
+            out.append(_viewed(_ops.GetItem.apply(self, index=index), self, _ops.GetItem, {"index": index}))
             start += s
-        return tuple(out)
+        return _several_views(out, "split")
 
     def chunk(self, chunks: int, dim: int = 0, *, axis: int | None = None) -> tuple["Tensor", ...]:
         """PyTorch's chunk: pieces of ceil(n / chunks) each (fewer pieces if that covers n)."""
@@ -1089,7 +1098,7 @@ class Tensor:
     def unbind(self, dim: int = 0) -> tuple["Tensor", ...]:
         """The slices along ``dim``, that dimension removed."""
         d = dim_nd(dim, self.ndim, "unbind")
-        return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
+        return _several_views([self[(slice(None),) * d + (i,)] for i in range(self.shape[d])], "unbind")
 
     def narrow(self, dim: int, start: int, length: int) -> "Tensor":
         """``length`` elements of ``dim`` from ``start`` (a view of the values)."""
@@ -1274,6 +1283,10 @@ class Tensor:
         """Converted to float32."""
         return self.to(np.float32)
 
+    def half(self) -> "Tensor":
+        """Converted to float16 (numpy's IEEE half precision)."""
+        return self.to(np.float16)
+
     def double(self) -> "Tensor":
         """Converted to float64."""
         return self.to(np.float64)
@@ -1329,13 +1342,13 @@ class Tensor:
             if self.requires_grad and self.grad_fn is None:
                 raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place "
                                    "operation. (Change it under `with tg.no_grad():`, as optimizers do.)")
-            new = recorded()
-            if new.shape != self.shape:
-                raise ShapeError(f"{name}: output with shape {self.shape} doesn't match the broadcast shape "
-                                 f"{new.shape}")
-            if new.dtype != self.dtype:
-                new = new.to(self.dtype)
-            self.array, self.grad_fn, self.requires_grad = new.array, new.grad_fn, True
+            view = self._view
+            if view is not None:
+                return _inplace_on_view(self, view, name, recorded)
+            new = _recorded_value(self, name, recorded)
+            _write(self, new)
+            self.grad_fn, self.requires_grad = new.grad_fn, True
+            _refresh_views(self)
             return self
         try:
             direct(self.array)
@@ -1556,6 +1569,152 @@ def _bool_mask(mask: Any, op: str, what: str = "the mask") -> np.ndarray:
     return m
 
 
+# ----------------------------------------------------------------------------
+# Views.  As in PyTorch, basic indexing, reshape (when no copy is needed), permute/transpose/t/T, expand,
+# squeeze/unsqueeze/flatten/view share memory with the tensor they were taken of (numpy's views do).  A view
+# records ``_view = (root, steps, recorded)``: the tensor whose memory it shares and the view ops
+# (op class, params) that lead from it there.  An in-place op with a gradient flowing writes its result into
+# the tensor's own array (so every view and the base see it) and then fixes the history:
+#   * on a view: the root's history becomes ``WriteRegion(root_old, new_view_values)`` (PyTorch's
+#     CopySlices, ops.py) and the view's own history is re-read from the new root;
+#   * on a root: its history becomes the op's output.
+# Either way each live view of the root (``root._views``, weak references) re-reads its history from the
+# root, so ``v = y[:2]; y.mul_(3); v.sum().backward()`` is right.
+# ----------------------------------------------------------------------------
+
+_weakref = weakref.ref
+
+
+def _viewed(out: Tensor, x: Tensor, op: type, params: dict) -> Tensor:
+    """Note that ``out`` (made by ``op(x, **params)``) is a view of ``x`` when it shares ``x``'s memory."""
+    base, xa = out.array.base, x.array          # numpy points a view's .base at the array owning the memory
+    if base is None or (base is not xa and base is not xa.base):
+        return out                                  # a copy (advanced indexing, a reshape that had to copy)
+    parent = x._view
+    if parent is None:
+        root, steps = x, ((op, params),)
+    else:
+        root, steps = parent[0], parent[1] + ((op, params),)
+    grad = State.grad_enabled
+    out._view = (root, steps, grad)
+    if grad:
+        try:
+            views = root._views
+        except AttributeError:
+            views = root._views = []
+        if len(views) & 63 == 63:                   # forget the views that are gone, now and then
+            views[:] = [r for r in views if r() is not None]
+        views.append(_weakref(out))
+    return out
+
+
+def _several_views(pieces: list, name: str) -> tuple:
+    """``split``/``chunk``/``unbind``'s pieces: views whose in-place change with a gradient flowing is refused,
+    as PyTorch refuses it (they share memory all the same)."""
+    for p in pieces:
+        if p._view is not None:
+            p._view = p._view[:2] + (name,)
+    return tuple(pieces)
+
+
+def _recorded_value(t: Tensor, name: str, recorded: Callable[[], Tensor]) -> Tensor:
+    """The in-place op's result computed out of place (a new node), checked against ``t``'s shape and dtype.
+
+    The nodes it recorded may have saved ``t``'s current values (``pow_`` saves its input): since those
+    values are about to be overwritten, they keep a copy (PyTorch clones the same way).
+    """
+    State.epoch += 1                                # the nodes ``recorded`` makes carry this epoch alone
+    epoch = State.epoch
+    new = recorded()
+    if new.shape != t.shape:
+        raise ShapeError(f"{name}: output with shape {t.shape} doesn't match the broadcast shape {new.shape}")
+    if new.dtype != t.dtype:
+        new = new.to(t.dtype)
+    buf = buffer_of(t.array)
+    stack = [new.grad_fn]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, Node) or node.epoch != epoch:
+            continue
+        saved = node.saved
+        if type(saved) is tuple:
+            node.saved = tuple(a.copy() if type(a) is np.ndarray and buffer_of(a) is buf else a for a in saved)
+        elif type(saved) is np.ndarray and buffer_of(saved) is buf:
+            node.saved = saved.copy()
+        stack.extend(node.inputs)
+    return new
+
+
+def _write(t: Tensor, new: Tensor) -> None:
+    """Write ``new``'s values into ``t``'s own array (views of it see them) and note the change."""
+    if t.array.flags.writeable:
+        np.copyto(t.array, new.array)
+        mark_modified(t)
+    elif t._view is None and not getattr(t, "_views", None):
+        t.array = new.array                         # a read-only array nothing else views: take the new one
+    else:
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                           "single memory location (an expand()ed or read-only tensor). Please clone() the tensor "
+                           "before performing the operation.")
+
+
+def _inplace_on_view(v: Tensor, view: tuple, name: str, recorded: Callable[[], Tensor]) -> Tensor:
+    """An in-place op on a view, gradient flowing: the view's new values written into the root's memory, and
+    the root's history rewritten as 'root with the view's elements replaced' (``WriteRegion``)."""
+    root, steps, made_with_grad = view
+    if type(made_with_grad) is str:
+        raise RuntimeError(f"{name}: this tensor is an output of {made_with_grad}(), a function that returns "
+                           "multiple views, and is being modified inplace. Such functions do not allow the output "
+                           "views to be modified inplace. You should replace the inplace operation by an "
+                           "out-of-place one.")
+    if not made_with_grad:
+        raise RuntimeError(f"{name}: a view was created in no_grad mode and is being modified inplace with grad "
+                           "mode enabled. Create the view with grad mode on, or use the out-of-place form.")
+    if root.requires_grad and root.grad_fn is None:
+        raise RuntimeError(f"{name}: a view of a leaf Variable that requires grad is being used in an in-place "
+                           "operation. (Change it under `with tg.no_grad():`, or change a .clone().)")
+    if any(op is _ops.BroadcastTo for op, _ in steps):
+        raise RuntimeError(f"{name}: unsupported operation: more than one element of the written-to tensor refers "
+                           "to a single memory location (the tensor is an expand()ed view). Please clone() the "
+                           "tensor before performing the operation.")
+    region = np.arange(root.array.size).reshape(root.array.shape)   # which root element each view element is
+    try:
+        for op, params in steps:
+            region = op.view(region, **params)
+    except (ValueError, IndexError):
+        region = None
+    vb, ra = v.array.base, root.array
+    if region is None or region.shape != v.array.shape or (vb is not ra and vb is not ra.base):
+        raise RuntimeError(f"{name}: the view's base changed shape or memory (unsqueeze_, resize_, .data =) since "
+                           "the view was taken; take the view again")
+    new = _recorded_value(v, name, recorded)
+    base_new = _ops.WriteRegion.apply(root, new, region=np.ascontiguousarray(region))
+    _write(v, new)                                  # v's memory is the root's: the root's values change too
+    root.grad_fn, root.requires_grad = base_new.grad_fn, True
+    _refresh_views(root)
+    v.grad_fn, v.requires_grad = _replay(root, steps).grad_fn, True
+    return v
+
+
+def _replay(root: Tensor, steps: tuple) -> Tensor:
+    t = root
+    for op, params in steps:
+        t = op.apply(t, **params)
+    return t
+
+
+def _refresh_views(root: Tensor) -> None:
+    """After ``root``'s history changed in place: each live view of it re-reads its history from ``root``."""
+    views = getattr(root, "_views", None)
+    if not views:
+        return
+    for ref in views:
+        w = ref()
+        if w is not None and w._view[0] is root:
+            new = _replay(root, w._view[1])
+            w.grad_fn, w.requires_grad = new.grad_fn, new.requires_grad
+
+
 def _replace(t: Tensor, values: Tensor) -> Tensor:
     """``values`` broadcast to ``t``'s shape, recorded as a function of ``t`` (whose gradient is then 0)."""
     return where(np.ones(t.shape, dtype=bool), values.to(t.dtype), t)
@@ -1635,7 +1794,12 @@ def lift(value: Any, like: Tensor) -> Tensor:
             dt = State.default_dtype
         elif isinstance(value, int) and not isinstance(value, bool) and dt.kind == "b":
             dt = np.dtype(np.int64)
-        return Tensor._wrap(np.array(value, dtype=dt))
+        try:
+            return Tensor._wrap(np.array(value, dtype=dt))
+        except OverflowError:
+            if isinstance(value, int) and dt.kind in "iu":      # PyTorch wraps it round, as C's cast does:
+                return Tensor._wrap(np.array(value, dtype=np.int64).astype(dt))   # uint8 + -3 adds 253
+            raise
     return Tensor._wrap(to_array(value, None))
 
 
