@@ -4,7 +4,7 @@ import os
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
-    "ci", derandomize=True, deadline=None, max_examples=50, print_blob=True,
+    "ci", derandomize=True, deadline=None, max_examples=35, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
 settings.register_profile(
     "thorough", deadline=None, max_examples=300,
