@@ -89,7 +89,7 @@ def test_a_second_backward_through_freed_arrays_raises_and_changes_no_grad(case)
         loss.backward()
     assert "retain_graph=True" in str(err.value) and "'" in str(err.value)     # names the op
     np.testing.assert_array_equal(x.grad.numpy(), gx)                           # nothing half-accumulated
-    assert (w.grad is None) == (gw is None) and (gw is None or np.array_equal(w.grad.numpy(), gw))
+    assert (w.grad is None) == (gw is None) and (gw is None or np.array_equal(w.grad.numpy(), gw, equal_nan=True))
 
 
 def test_retain_graph_keeps_the_arrays_for_exactly_one_more_pass():
