@@ -13,7 +13,8 @@ import pytest
 import tinygrad_seq
 
 PKG = pathlib.Path(tinygrad_seq.__file__).parent
-ENGINE = {"tinygrad_seq.tensor", "tinygrad_seq.ops", "tinygrad_seq.autograd", "tinygrad_seq.lazygrad",
+ENGINE = {"tinygrad_seq.tensor", "tinygrad_seq._data", "tinygrad_seq._indexing", "tinygrad_seq._inplace",
+          "tinygrad_seq.ops", "tinygrad_seq.autograd", "tinygrad_seq.lazygrad",
           "tinygrad_seq._gc", "tinygrad_seq._state", "tinygrad_seq._args"}
 
 

@@ -16,6 +16,10 @@ Read the engine in this order:
 1. this file: ``Node`` (the contract an op fulfils, ``forward`` and
    ``backward``, and what ``apply`` records), then ``Tensor``, whose methods
    are the ops' front door and whose ``backward`` is one call into ...
+   (three more groups of Tensor's methods have files of their own, mixins
+   ``Tensor`` inherits: ``_data.py`` conversions, ``Size``, data to arrays and
+   PyTorch's type promotion; ``_indexing.py`` indexing, gather and scatter;
+   ``_inplace.py`` in-place methods and the views that alias);
 2. ``ops.py``: the table of primitive ops, each forward beside its VJP;
 3. ``autograd.py``: the backward pass (order the nodes; for each, take its
    summed gradient, call its VJP, accumulate into its inputs), hooks,
@@ -25,28 +29,30 @@ Below them: ``_state.py`` (grad mode, anomaly mode, default dtype, generator,
 in-place epoch), ``_args.py`` (the argument checks every module shares), and
 the speed tricks of the loop, ``lazygrad.py`` and ``_gc.py``.
 
-The engine's one import circle, kept here: ``ops`` subclasses ``Node`` and
+The engine's import circle, kept here: ``ops`` subclasses ``Node`` and
 ``autograd`` wraps gradients in ``Tensor``s, while ``Tensor``'s methods call
 both.  So ``ops`` is imported right after ``Node`` is defined (``Tensor``'s
-arithmetic is made from its classes), and ``autograd`` at the end of this
-file, once ``Tensor`` exists.  Nothing else in the package imports upward.
+arithmetic is made from its classes), the three mixin files just before
+``Tensor`` (they read ``Tensor``, ``lift`` and ``where`` back from this module
+only when a method runs), and ``autograd`` at the end of this file, once
+``Tensor`` exists.  Nothing else in the package imports upward.
 """
 from __future__ import annotations
 
 import warnings
 import weakref
 from collections import namedtuple
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ._args import (ShapeError, axes_arg, bool_arg, check_device, check_grad_dtype, device, dim_arg, dim_nd,
-                    dtype_arg, is_int, number_arg, range_index, shape_args)
+                    is_int, number_arg, range_index, shape_args)
 from ._gc import full_gc_deferred  # noqa: F401  (importable from here, as before)
 # the public modes are re-exported from here, as before the split (``from tinygrad_seq.tensor import no_grad``)
 from ._state import (AnomalyError, State, detect_anomaly, enable_grad, get_default_dtype,  # noqa: F401
-                     inference_mode, is_grad_enabled, manual_seed, mark_modified, no_grad, set_default_dtype,
-                     set_grad_enabled, version_of, buffer_of)
+                     inference_mode, is_grad_enabled, manual_seed, no_grad, set_default_dtype,
+                     set_grad_enabled, version_of)
 
 __all__ = [
     "Tensor", "Size", "Node", "ShapeError", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
@@ -239,108 +245,6 @@ from . import ops as _ops  # noqa: E402  (the engine's circle, explained in the 
 # Tensor
 # ----------------------------------------------------------------------------
 
-def to_array(data: Any, dtype: Any) -> np.ndarray:
-    """``data`` as a new ndarray: PyTorch's ``tensor()`` rules (floats -> default dtype, ints -> int64)."""
-    if isinstance(data, Tensor):
-        data = data.array
-    try:
-        arr = np.array(data)
-    except ValueError as e:
-        raise _bad_data(data, None) or ValueError(f"tensor: cannot make a tensor from this data: {e}") from None
-    if arr.dtype == object or arr.dtype.kind in "USVMm":
-        raise _bad_data(data, arr) or TypeError(f"tensor: cannot make a tensor from this {type(data).__name__}; "
-                                                f"{_EXPECTED}")
-    if arr.dtype == np.uint64 and not isinstance(data, (np.ndarray, np.generic)) and arr.size and \
-            arr.max() > np.iinfo(np.int64).max:             # Python ints in [2**63, 2**64): numpy's uint64
-        raise ValueError(f"tensor: the integer {int(arr.max())} does not fit in int64 (overflow; PyTorch: "
-                         "\"Overflow when unpacking long long\")")
-    if dtype is not None:
-        dt = dtype_arg("tensor", dtype)
-        if dt.kind in "biu" and arr.dtype.kind in "fc" and not np.isfinite(arr).all():
-            raise ValueError(f"tensor: cannot convert non-finite values (nan or inf) to {dt}")
-        if dt.kind in "iu" and arr.dtype.kind in "iu" and arr.size and not isinstance(data, (np.ndarray, np.generic)):
-            info = np.iinfo(dt)
-            lo, hi = int(arr.min()), int(arr.max())
-            if lo < info.min or hi > info.max:
-                raise RuntimeError(f"tensor: value {lo if lo < info.min else hi} cannot be converted to type {dt} "
-                                   "without overflow")
-        return arr.astype(dt, copy=False)
-    if arr.dtype.kind == "f" and not isinstance(data, (np.ndarray, np.generic)):
-        arr = arr.astype(State.default_dtype)
-    elif arr.dtype.kind in "iu" and not isinstance(data, (np.ndarray, np.generic)):
-        arr = arr.astype(np.int64)
-    return arr
-
-
-class Size(tuple):
-    """PyTorch's ``torch.Size``: the tuple of ints ``x.shape`` and ``x.size()`` return, with ``numel()``.
-
-    Slicing it or adding a tuple gives a Size.  ``repr`` is ``tg.Size([2, 3])``; ``str`` stays the
-    tuple's ``(2, 3)`` so that error messages read as before.
-    """
-
-    __slots__ = ()
-
-    def __new__(cls, sizes: Iterable = ()) -> "Size":
-        sizes = tuple(sizes)
-        for i, n in enumerate(sizes):
-            if not is_int(n):
-                raise TypeError(f"Size() takes an iterable of 'int' (item {i} is '{type(n).__name__}')")
-        return tuple.__new__(cls, [int(n) for n in sizes])
-
-    def numel(self) -> int:
-        """The number of elements a tensor of this shape holds (1 for ``Size([])``)."""
-        n = 1
-        for s in self:
-            n *= s
-        return n
-
-    def __getitem__(self, i: Any) -> Any:
-        r = tuple.__getitem__(self, i)
-        return tuple.__new__(Size, r) if type(i) is slice else r
-
-    def __add__(self, other: Any) -> "Size":
-        return Size(tuple.__add__(self, tuple(other)))
-
-    def __radd__(self, other: Any) -> "Size":
-        return Size(tuple(other) + tuple(self))
-
-    def __repr__(self) -> str:
-        return f"tg.Size({list(self)})"
-
-    __str__ = tuple.__repr__
-
-
-_EXPECTED = "expected numbers, booleans, nested lists of them, or a numeric numpy array"
-
-
-def _bad_data(data: Any, arr: np.ndarray | None) -> Exception | None:
-    """The error for data numpy could not read as numbers, naming the first bad element in words."""
-    if isinstance(data, np.ndarray) and arr is not None:
-        what = {"U": "strings", "S": "bytes", "V": "records", "M": "datetimes", "m": "timedeltas"}.get(
-            arr.dtype.kind, "Python objects")
-        return TypeError(f"tensor: cannot make a tensor from a numpy array of {what} (dtype {arr.dtype}); "
-                         f"{_EXPECTED}")
-    stack: list = [(data, ())]
-    while stack:                                # depth-first, in order, without recursion
-        v, where = stack.pop()
-        at = f" (the element at {list(where)} of the data)" if where else ""
-        if isinstance(v, (str, bytes)):
-            return TypeError(f"tensor: cannot make a tensor from a {type(v).__name__} ({v!r}){at}: invalid data "
-                             f"type '{type(v).__name__}'; {_EXPECTED}")
-        if isinstance(v, (list, tuple)):
-            stack.extend((e, where + (i,)) for i, e in reversed(list(enumerate(v))))
-        elif isinstance(v, int) and not isinstance(v, bool) and not -2 ** 63 <= v < 2 ** 63:
-            return ValueError(f"tensor: the integer {v}{at} does not fit in int64 (overflow; PyTorch: \"Overflow "
-                              "when unpacking long long\")")
-        elif not isinstance(v, (bool, int, float, np.number, np.bool_, np.ndarray, Tensor)):
-            t = type(v).__name__
-            name = "None" if v is None else f"{'an' if t[0] in 'aeiou' else 'a'} {t}"
-            return TypeError(f"tensor: cannot make a tensor from {name}{at}: could not infer the dtype of "
-                             f"{type(v).__name__}; {_EXPECTED}")
-    return None
-
-
 MinMax = namedtuple("MinMax", ["values", "indices"])
 MinMax.__doc__ = "What ``max(dim)``/``min(dim)``/``topk``/``sort`` return: ``(values, indices)``, PyTorch's named tuple."
 
@@ -397,7 +301,16 @@ def _fill(t: "Tensor", array: np.ndarray, requires_grad: bool, grad_fn: Node | N
     return t
 
 
-class Tensor:
+# The rest of Tensor's methods, in their own files (mixins ``Tensor`` inherits; read them after this one):
+# ``_data.py`` (conversions, and what a tensor holds: Size, to_array, promotion), ``_indexing.py`` (t[i],
+# gather, scatter) and ``_inplace.py`` (add_, fill_, t[i] = v, and views that alias).  They read ``Tensor``
+# back from this module when they run, the engine's second circle.
+from ._data import Conversions, Size, promote_all, promote_types, result_type, to_array, _promote  # noqa: E402,F401
+from ._indexing import Indexing  # noqa: E402
+from ._inplace import InPlace, _several_views, _viewed  # noqa: E402
+
+
+class Tensor(Conversions, Indexing, InPlace):
     """An n-dimensional array that remembers how it was computed.
 
     ``Tensor(data, requires_grad=False, dtype=None)`` follows PyTorch's
@@ -751,19 +664,6 @@ class Tensor:
             raise ShapeError(f"allclose: shapes {self.shape} and {o.shape} cannot be broadcast together") from None
         return bool(np.allclose(self.array, o, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
-    # -- indexing -------------------------------------------------------------
-    def __getitem__(self, index: Any) -> "Tensor":
-        if type(index) is not int and type(index) is not slice:   # ints and slices need no conversion
-            index = _index_arrays(index)
-        return _viewed(_ops.GetItem.apply(self, index=index), self, _ops.GetItem, {"index": index})
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        """``t[index] = value``: in place, as in PyTorch (recorded when a gradient flows through)."""
-        index = _index_arrays(index)
-        v = lift(value, self)
-        self._inplace("setitem", lambda: _ops.SetItem.apply(self, v, index=index),
-                      lambda a: a.__setitem__(index, v.array), v)
-
     # -- elementwise functions ------------------------------------------------
     def exp(self) -> "Tensor":
         """e^x, elementwise."""
@@ -1107,60 +1007,6 @@ class Tensor:
             raise IndexError(f"narrow: start {start} + length {length} exceeds dimension {d} of size {self.shape[d]}")
         return self[(slice(None),) * d + (slice(start, start + length),)]
 
-    def gather(self, dim: int, index: Any) -> "Tensor":
-        """out[i][j] = self[index[i][j]][j] for dim 0 (and so on): PyTorch's ``gather``."""
-        d = dim_arg(dim, self.ndim, "gather")
-        idx = _int_index(index, "gather")
-        if self.ndim == 0:                      # PyTorch: a 0-d input takes a 0-d index, which must be 0
-            if idx.ndim != 0 or int(idx) != 0:
-                raise IndexError(f"gather: a 0-d input takes a 0-d index equal to 0, got {idx.tolist()}")
-            return self.reshape(1)[np.zeros(1, np.int64)].reshape(())
-        if idx.ndim != self.ndim:
-            raise ShapeError(f"gather: index must have {self.ndim} dimensions like the input, got shape {idx.shape}")
-        if any(i > n for k, (i, n) in enumerate(zip(idx.shape, self.shape)) if k != d):
-            raise ShapeError(f"gather: index {tuple(idx.shape)} must be no larger than the input {tuple(self.shape)} "
-                             f"in every dimension apart from dimension {d}")
-        _check_bounds("gather", idx, d, self.shape[d])
-        grid = list(np.ix_(*[np.arange(n) for n in idx.shape])) if idx.ndim else []
-        grid[d] = idx
-        return self[tuple(grid)]
-
-    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: Any = None) -> "Tensor":
-        """A copy with ``out[index[i][j]][j] = src[i][j]`` for dim 0 (and so on): PyTorch's ``scatter``.
-
-        ``src`` may be a tensor (self's dtype) or a number (``value=``).  With repeated
-        indices one of the values wins, as in PyTorch (which leaves the choice undefined).
-        """
-        if reduce is not None:
-            raise NotImplementedError(f"scatter: reduce={reduce!r} is not supported (PyTorch deprecates it); use "
-                                      "scatter_add for reduce='add'")
-        src = value if src is None else src
-        if self.ndim == 0:                      # as a 1-element tensor (PyTorch takes 0-d self, index and src)
-            return self.reshape(1).scatter(dim, _int_index(index, "scatter").reshape(-1),
-                                           src.reshape(-1) if isinstance(src, Tensor) else src).reshape(())
-        d, idx, src_t = _scatter_args("scatter", self, dim, index, src)
-        return _ops.ScatterSet.apply(self, src_t, dim=d, index=idx)
-
-    def scatter_add(self, dim: int, index: Any, src: Any) -> "Tensor":
-        """A copy with ``out[index[i][j]][j] += src[i][j]`` for dim 0 (and so on): PyTorch's ``scatter_add``."""
-        if self.ndim == 0:
-            return self.reshape(1).scatter_add(dim, _int_index(index, "scatter_add").reshape(-1),
-                                               src.reshape(-1) if isinstance(src, Tensor) else src).reshape(())
-        d, idx, src_t = _scatter_args("scatter_add", self, dim, index, src, number_ok=False)
-        return _ops.ScatterAdd.apply(self, src_t, dim=d, index=idx)
-
-    def scatter_(self, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: Any = None) -> "Tensor":
-        """``scatter``, in place."""
-        out = lambda: self.scatter(dim, index, src, value=value, reduce=reduce)  # noqa: E731
-        operand = src if isinstance(src, Tensor) else None
-        return self._inplace("scatter_", out, lambda a: np.copyto(a, out().array), operand)
-
-    def scatter_add_(self, dim: int, index: Any, src: Any) -> "Tensor":
-        """``scatter_add``, in place."""
-        out = lambda: self.scatter_add(dim, index, src)  # noqa: E731
-        return self._inplace("scatter_add_", out, lambda a: np.copyto(a, out().array),
-                             src if isinstance(src, Tensor) else None)
-
     def repeat(self, *sizes: Any) -> "Tensor":
         """Tile the tensor ``sizes[i]`` times along each dimension (PyTorch's ``repeat``)."""
         sizes = shape_args(sizes, "repeat")
@@ -1233,276 +1079,6 @@ class Tensor:
         keep = (slice(None),) * d + (slice(0, k),)
         return MinMax(values[keep], indices[keep])
 
-    # -- dtypes and devices ---------------------------------------------------
-    def type(self, dtype: Any = None) -> Any:
-        """With a dtype: the tensor converted to it.  Without: the dtype's name, e.g. 'float32'."""
-        if dtype is None:
-            return str(self.array.dtype)
-        return self.to(dtype)
-
-    def type_as(self, other: "Tensor") -> "Tensor":
-        """Converted to ``other``'s dtype."""
-        return self.to(other.dtype)
-
-    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``: PyTorch's forms."""
-        dtype = kwargs.pop("dtype", None)
-        flags = [a for a in args if isinstance(a, bool)]          # positional (non_blocking, copy), PyTorch's order
-        copy = kwargs.pop("copy", flags[1] if len(flags) > 1 else False)
-        for a in (*args, kwargs.pop("device", None)):
-            if a is None or isinstance(a, bool):
-                continue
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, (str, device)):
-                check_device(a)
-            else:
-                dtype = a
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
-        if dtype is None:
-            return self.clone() if copy else self
-        dtype = dtype_arg("to", dtype)
-        if dtype == self.array.dtype:
-            return self.clone() if copy else self       # copy=True: a new tensor with its own memory, as PyTorch
-        return _ops.Cast.apply(self, dtype=dtype)
-
-    astype = to
-
-    def cpu(self) -> "Tensor":
-        """The tensor itself: everything is on the CPU."""
-        return self
-
-    def cuda(self, *args: Any, **kwargs: Any) -> "Tensor":
-        """Refused: tinygrad_seq computes on the CPU with numpy."""
-        check_device("cuda")
-        return self
-
-    def float(self) -> "Tensor":
-        """Converted to float32."""
-        return self.to(np.float32)
-
-    def half(self) -> "Tensor":
-        """Converted to float16 (numpy's IEEE half precision)."""
-        return self.to(np.float16)
-
-    def double(self) -> "Tensor":
-        """Converted to float64."""
-        return self.to(np.float64)
-
-    def long(self) -> "Tensor":
-        """Converted to int64."""
-        return self.to(np.int64)
-
-    def int(self) -> "Tensor":
-        """Converted to int32."""
-        return self.to(np.int32)
-
-    def bool(self) -> "Tensor":
-        """Converted to bool."""
-        return self.to(np.bool_)
-
-    def is_floating_point(self) -> bool:
-        """Whether the dtype is a floating-point one."""
-        return self.array.dtype.kind == "f"
-
-    # -- new tensors like this one ---------------------------------------------
-    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
-        """Zeros of ``size``, this tensor's dtype by default."""
-        return _new_leaf(np.zeros(shape_args(size, "new_zeros"), dtype or self.dtype), requires_grad)
-
-    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
-        """Ones of ``size``, this tensor's dtype by default."""
-        return _new_leaf(np.ones(shape_args(size, "new_ones"), dtype or self.dtype), requires_grad)
-
-    def new_full(self, size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
-        """A tensor of ``size`` filled with ``fill_value``, this tensor's dtype by default."""
-        fill = lift(fill_value, self).array
-        if fill.ndim:
-            raise TypeError(f"new_full: fill_value must be a number, got {fill_value!r}")
-        return _new_leaf(np.full(shape_args((size,), "new_full"), fill,
-                            dtype_arg("new_full", dtype) if dtype is not None else self.dtype), requires_grad)
-
-    def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
-        """A new tensor from ``data``, this tensor's dtype by default."""
-        return _new_leaf(to_array(data, dtype or self.dtype), requires_grad)
-
-    # -- in place ----------------------------------------------------------------
-    # PyTorch's semantics: the tensor's own array changes and it stays the same
-    # object (a Parameter stays its module's Parameter).  Under no_grad, or when
-    # no gradient flows, the values are written into the array and the change
-    # is marked for the stale-graph check.  When a gradient flows through (grad
-    # mode on and this tensor or the operand requires grad) the op is recorded:
-    # this tensor becomes the op's output, in a new array.  A leaf that requires
-    # grad cannot be changed in place with grad mode on (PyTorch's error).
-    def _inplace(self, name: str, recorded: Callable[[], "Tensor"], direct: Callable[[np.ndarray], Any],
-                 operand: Any = None) -> "Tensor":
-        if State.grad_enabled and (self.requires_grad or (isinstance(operand, Tensor) and operand.requires_grad)):
-            if self.requires_grad and self.grad_fn is None:
-                raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place "
-                                   "operation. (Change it under `with tg.no_grad():`, as optimizers do.)")
-            view = self._view
-            if view is not None:
-                return _inplace_on_view(self, view, name, recorded)
-            new = _recorded_value(self, name, recorded)
-            _write(self, new)
-            self.grad_fn, self.requires_grad = new.grad_fn, True
-            _refresh_views(self)
-            return self
-        try:
-            direct(self.array)
-        except ValueError as e:
-            raise ShapeError(f"{name}: in-place result does not fit the tensor of shape {self.shape}: {e}") from None
-        except TypeError as e:             # numpy's casting error, e.g. a float into an int tensor
-            raise RuntimeError(f"{name}: result can't be cast to the tensor's dtype {self.dtype}: {e}") from None
-        mark_modified(self)
-        return self
-
-    def _inplace_binary(self, name: str, other: Any, ufunc: np.ufunc, expr: Callable) -> "Tensor":
-        o = lift(other, self)
-        return self._inplace(name, lambda: expr(self, o),
-                             lambda a: ufunc(a, o.array, out=a, casting="same_kind"), o)
-
-    def __iadd__(self, other: Any) -> "Tensor":
-        return self._inplace_binary("add_", other, np.add, lambda a, b: a + b)
-
-    def __isub__(self, other: Any) -> "Tensor":
-        return self._inplace_binary("sub_", other, np.subtract, lambda a, b: a - b)
-
-    def __imul__(self, other: Any) -> "Tensor":
-        return self._inplace_binary("mul_", other, np.multiply, lambda a, b: a * b)
-
-    def __itruediv__(self, other: Any) -> "Tensor":
-        return self._inplace_binary("div_", other, np.true_divide, lambda a, b: a / b)
-
-    def add_(self, other: Any, alpha: float = 1) -> "Tensor":
-        """self += alpha * other, in place."""
-        return self.__iadd__(other if alpha == 1 else lift(other, self) * alpha)
-
-    def sub_(self, other: Any, alpha: float = 1) -> "Tensor":
-        """self -= alpha * other, in place."""
-        return self.__isub__(other if alpha == 1 else lift(other, self) * alpha)
-
-    def mul_(self, other: Any) -> "Tensor":
-        """self *= other, in place."""
-        return self.__imul__(other)
-
-    def div_(self, other: Any) -> "Tensor":
-        """self /= other, in place."""
-        return self.__itruediv__(other)
-
-    def zero_(self) -> "Tensor":
-        """Set every element to 0, in place."""
-        return self.fill_(0)
-
-    def fill_(self, value: Any) -> "Tensor":
-        """Set every element to ``value``, in place."""
-        if isinstance(value, Tensor) and value.numel() != 1:
-            raise ShapeError(f"fill_: value must be a number or a one-element tensor, got shape {value.shape}")
-        v = lift(value, self)
-        return self._inplace("fill_", lambda: _replace(self, v), lambda a: a.fill(v.array.item()), v)
-
-    def copy_(self, src: Any) -> "Tensor":
-        """Copy ``src``'s values (broadcast to this shape) into this tensor, in place."""
-        s = src if isinstance(src, Tensor) else Tensor._wrap(np.asarray(src))
-        return self._inplace("copy_", lambda: _replace(self, s),
-                             lambda a: np.copyto(a, s.array, casting="unsafe"), s)
-
-    def clamp_(self, min: float | None = None, max: float | None = None) -> "Tensor":  # noqa: A002
-        """Limit every element to [min, max], in place."""
-        if min is None and max is None:
-            raise ValueError("clamp_: at least one of min and max must be given")
-        return self._inplace("clamp_", lambda: self.clamp(min, max), lambda a: np.clip(a, min, max, out=a))
-
-    clip_ = clamp_
-
-    def masked_fill_(self, mask: Any, value: Any) -> "Tensor":
-        """``value`` where ``mask`` is true, in place."""
-        m = _bool_mask(mask, "masked_fill_")
-        v = lift(value, self)
-        return self._inplace("masked_fill_", lambda: self.masked_fill(m, v), lambda a: np.copyto(a, v.array, where=m), v)
-
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
-        """Fill with samples of U[a, b), in place (from the generator ``tg.manual_seed`` resets)."""
-        number_arg("uniform_", "a", a), number_arg("uniform_", "b", b)
-        if a > b:
-            raise ValueError(f"uniform_: expects a <= b, got a={a}, b={b}")
-        return self._random_fill("uniform_", lambda shape: State.rng.uniform(a, b, shape))
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
-        """Fill with samples of N(mean, std^2), in place."""
-        number_arg("normal_", "mean", mean), number_arg("normal_", "std", std, 0)
-        return self._random_fill("normal_", lambda shape: State.rng.normal(mean, std, shape))
-
-    def _random_fill(self, name: str, draw: Callable) -> "Tensor":
-        values = draw(self.shape)
-        return self._inplace(name, lambda: _replace(self, Tensor._wrap(values)),
-                             lambda a: np.copyto(a, values, casting="unsafe"))
-
-    def unsqueeze_(self, dim: int) -> "Tensor":
-        """Insert a size-1 dimension, in place."""
-        return self._reshape_inplace(self.unsqueeze(dim))
-
-    def squeeze_(self, dim: Any = None) -> "Tensor":
-        """squeeze, in place."""
-        return self._reshape_inplace(self.squeeze(dim))
-
-    def t_(self) -> "Tensor":
-        """t(), in place."""
-        return self._reshape_inplace(self.t())
-
-    def transpose_(self, dim0: int, dim1: int) -> "Tensor":
-        """transpose(dim0, dim1), in place."""
-        return self._reshape_inplace(self.transpose(dim0, dim1))
-
-    def resize_(self, *sizes: Any) -> "Tensor":
-        """A new shape, in place: the first elements (in row-major order) kept, new ones zero (PyTorch leaves them
-        uninitialised).  Refused for a tensor that requires grad, as in PyTorch."""
-        if self.requires_grad:
-            raise RuntimeError("resize_: cannot resize variables that require grad")
-        shape = shape_args(sizes, "resize_")
-        flat = np.zeros(int(np.prod(shape, dtype=np.int64)), dtype=self.array.dtype)
-        keep = min(flat.size, self.array.size)
-        flat[:keep] = self.array.reshape(-1)[:keep]
-        self.array = flat.reshape(shape)
-        return self
-
-    def _reshape_inplace(self, new: "Tensor") -> "Tensor":
-        if self.requires_grad and self.grad_fn is None and State.grad_enabled:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation "
-                               "(a shape change: unsqueeze_, squeeze_, t_, transpose_). Change it under "
-                               "`with tg.no_grad():` or use the out-of-place form.")
-        if new.grad_fn is not None:
-            self.grad_fn = new.grad_fn
-        self.array = new.array
-        return self
-
-    def exp_(self) -> "Tensor":
-        """e^x, in place."""
-        return self._inplace("exp_", self.exp, lambda a: np.exp(a, out=a))
-
-    def tanh_(self) -> "Tensor":
-        """tanh, in place."""
-        return self._inplace("tanh_", self.tanh, lambda a: np.tanh(a, out=a))
-
-    def sigmoid_(self) -> "Tensor":
-        """sigmoid, in place."""
-        return self._inplace("sigmoid_", self.sigmoid, lambda a: np.copyto(a, _ops._sigmoid(a)))
-
-    def relu_(self) -> "Tensor":
-        """max(x, 0), in place."""
-        return self._inplace("relu_", self.relu, lambda a: np.maximum(a, 0, out=a))
-
-    def neg_(self) -> "Tensor":
-        """-x, in place."""
-        return self._inplace("neg_", self.__neg__, lambda a: np.negative(a, out=a))
-
-    def pow_(self, exponent: Any) -> "Tensor":
-        """self **= exponent, in place."""
-        return self._inplace_binary("pow_", exponent, np.power, lambda a, b: a ** b)
-
-
 # ----------------------------------------------------------------------------
 # operands: lifting numbers, promotion, masks and indices (the shared argument checks are in _args.py)
 # ----------------------------------------------------------------------------
@@ -1519,262 +1095,11 @@ def _need_ndim(op: str, a: Tensor, na: int, b: Any, nb: int) -> None:
         raise ShapeError(f"{op}: expects {na}-d and {nb}-d tensors, got shapes {a.shape} and {np.shape(b)}")
 
 
-def _int_index(index: Any, op: str) -> np.ndarray:
-    idx = np.asarray(index.array if isinstance(index, Tensor) else index)
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"{op}: index must be an integer tensor, got {idx.dtype}")
-    return idx
-
-
-def _check_bounds(op: str, idx: np.ndarray, d: int, n: int) -> None:
-    """Indices must lie in [0, n): negative ones are refused (PyTorch's rule and message), not wrapped round."""
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        bad = idx.min() if idx.min() < 0 else idx.max()
-        raise RuntimeError(f"{op}: index {bad} is out of bounds for dimension {d} with size {n}")
-
-
-def _scatter_args(op: str, t: "Tensor", dim: Any, index: Any, src: Any, number_ok: bool = True) -> tuple:
-    """scatter's checks (PyTorch's): index as many dims as self; index no larger than src anywhere nor than
-    self outside ``dim``; indices in range; src of self's dtype (a number becomes a constant of it)."""
-    d = dim_arg(dim, t.ndim, op)
-    idx = _int_index(index, op)
-    if idx.ndim != t.ndim:
-        raise ShapeError(f"{op}: index must have {t.ndim} dimensions like self, got shape {idx.shape}")
-    t_shape = t.shape
-    if isinstance(src, Tensor):
-        if src.array.dtype != t.array.dtype:
-            raise RuntimeError(f"{op}: expected self.dtype to be equal to src.dtype, got {t.dtype} and {src.dtype}")
-        s_shape = src.shape
-        if len(s_shape) != len(t_shape):
-            raise ShapeError(f"{op}: src must have {t.ndim} dimensions like self, got shape {src.shape}")
-        if any(i > s for i, s in zip(idx.shape, s_shape)) or \
-                any(i > s for k, (i, s) in enumerate(zip(idx.shape, t_shape)) if k != d):
-            raise ShapeError(f"{op}: index {idx.shape} must be no larger than src {src.shape} in every dimension "
-                             f"and no larger than self {t.shape} apart from dimension {d}")
-    elif number_ok and src is not None and not isinstance(src, (str, bytes)) and np.ndim(src) == 0:
-        src = Tensor._wrap(np.full(idx.shape, src, dtype=t.array.dtype))
-    else:
-        raise TypeError(f"{op}: src must be a tensor{' or a number' if number_ok else ''}, got "
-                        f"{type(src).__name__}")
-    if any(i > s for k, (i, s) in enumerate(zip(idx.shape, t_shape)) if k != d):
-        raise ShapeError(f"{op}: index {idx.shape} must be no larger than self {t.shape} apart from dimension {d}")
-    _check_bounds(op, idx, d, t_shape[d])
-    return d, idx, src
-
-
 def _bool_mask(mask: Any, op: str, what: str = "the mask") -> np.ndarray:
     m = np.asarray(mask.array if isinstance(mask, Tensor) else mask)
     if m.dtype != bool:
         raise TypeError(f"{op}: {what} must be boolean, got {m.dtype}")
     return m
-
-
-# ----------------------------------------------------------------------------
-# Views.  As in PyTorch, basic indexing, reshape (when no copy is needed), permute/transpose/t/T, expand,
-# squeeze/unsqueeze/flatten/view share memory with the tensor they were taken of (numpy's views do).  A view
-# records ``_view = (root, steps, recorded)``: the tensor whose memory it shares and the view ops
-# (op class, params) that lead from it there.  An in-place op with a gradient flowing writes its result into
-# the tensor's own array (so every view and the base see it) and then fixes the history:
-#   * on a view: the root's history becomes ``WriteRegion(root_old, new_view_values)`` (PyTorch's
-#     CopySlices, ops.py) and the view's own history is re-read from the new root;
-#   * on a root: its history becomes the op's output.
-# Either way each live view of the root (``root._views``, weak references) re-reads its history from the
-# root, so ``v = y[:2]; y.mul_(3); v.sum().backward()`` is right.
-# ----------------------------------------------------------------------------
-
-_weakref = weakref.ref
-
-
-def _viewed(out: Tensor, x: Tensor, op: type, params: dict) -> Tensor:
-    """Note that ``out`` (made by ``op(x, **params)``) is a view of ``x`` when it shares ``x``'s memory."""
-    base, xa = out.array.base, x.array          # numpy points a view's .base at the array owning the memory
-    if base is None or (base is not xa and base is not xa.base):
-        return out                                  # a copy (advanced indexing, a reshape that had to copy)
-    parent = x._view
-    if parent is None:
-        root, steps = x, ((op, params),)
-    else:
-        root, steps = parent[0], parent[1] + ((op, params),)
-    grad = State.grad_enabled
-    out._view = (root, steps, grad)
-    if grad:
-        try:
-            views = root._views
-        except AttributeError:
-            views = root._views = []
-        if len(views) & 63 == 63:                   # forget the views that are gone, now and then
-            views[:] = [r for r in views if r() is not None]
-        views.append(_weakref(out))
-    return out
-
-
-def _several_views(pieces: list, name: str) -> tuple:
-    """``split``/``chunk``/``unbind``'s pieces: views whose in-place change with a gradient flowing is refused,
-    as PyTorch refuses it (they share memory all the same)."""
-    for p in pieces:
-        if p._view is not None:
-            p._view = p._view[:2] + (name,)
-    return tuple(pieces)
-
-
-def _recorded_value(t: Tensor, name: str, recorded: Callable[[], Tensor]) -> Tensor:
-    """The in-place op's result computed out of place (a new node), checked against ``t``'s shape and dtype.
-
-    The nodes it recorded may have saved ``t``'s current values (``pow_`` saves its input): since those
-    values are about to be overwritten, they keep a copy (PyTorch clones the same way).
-    """
-    State.epoch += 1                                # the nodes ``recorded`` makes carry this epoch alone
-    epoch = State.epoch
-    new = recorded()
-    if new.shape != t.shape:
-        raise ShapeError(f"{name}: output with shape {t.shape} doesn't match the broadcast shape {new.shape}")
-    if new.dtype != t.dtype:
-        new = new.to(t.dtype)
-    buf = buffer_of(t.array)
-    stack = [new.grad_fn]
-    while stack:
-        node = stack.pop()
-        if not isinstance(node, Node) or node.epoch != epoch:
-            continue
-        saved = node.saved
-        if type(saved) is tuple:
-            node.saved = tuple(a.copy() if type(a) is np.ndarray and buffer_of(a) is buf else a for a in saved)
-        elif type(saved) is np.ndarray and buffer_of(saved) is buf:
-            node.saved = saved.copy()
-        stack.extend(node.inputs)
-    return new
-
-
-def _write(t: Tensor, new: Tensor) -> None:
-    """Write ``new``'s values into ``t``'s own array (views of it see them) and note the change."""
-    if t.array.flags.writeable:
-        np.copyto(t.array, new.array)
-        mark_modified(t)
-    elif t._view is None and not getattr(t, "_views", None):
-        t.array = new.array                         # a read-only array nothing else views: take the new one
-    else:
-        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
-                           "single memory location (an expand()ed or read-only tensor). Please clone() the tensor "
-                           "before performing the operation.")
-
-
-def _inplace_on_view(v: Tensor, view: tuple, name: str, recorded: Callable[[], Tensor]) -> Tensor:
-    """An in-place op on a view, gradient flowing: the view's new values written into the root's memory, and
-    the root's history rewritten as 'root with the view's elements replaced' (``WriteRegion``)."""
-    root, steps, made_with_grad = view
-    if type(made_with_grad) is str:
-        raise RuntimeError(f"{name}: this tensor is an output of {made_with_grad}(), a function that returns "
-                           "multiple views, and is being modified inplace. Such functions do not allow the output "
-                           "views to be modified inplace. You should replace the inplace operation by an "
-                           "out-of-place one.")
-    if not made_with_grad:
-        raise RuntimeError(f"{name}: a view was created in no_grad mode and is being modified inplace with grad "
-                           "mode enabled. Create the view with grad mode on, or use the out-of-place form.")
-    if root.requires_grad and root.grad_fn is None:
-        raise RuntimeError(f"{name}: a view of a leaf Variable that requires grad is being used in an in-place "
-                           "operation. (Change it under `with tg.no_grad():`, or change a .clone().)")
-    if any(op is _ops.BroadcastTo for op, _ in steps):
-        raise RuntimeError(f"{name}: unsupported operation: more than one element of the written-to tensor refers "
-                           "to a single memory location (the tensor is an expand()ed view). Please clone() the "
-                           "tensor before performing the operation.")
-    region = np.arange(root.array.size).reshape(root.array.shape)   # which root element each view element is
-    try:
-        for op, params in steps:
-            region = op.view(region, **params)
-    except (ValueError, IndexError):
-        region = None
-    vb, ra = v.array.base, root.array
-    if region is None or region.shape != v.array.shape or (vb is not ra and vb is not ra.base):
-        raise RuntimeError(f"{name}: the view's base changed shape or memory (unsqueeze_, resize_, .data =) since "
-                           "the view was taken; take the view again")
-    new = _recorded_value(v, name, recorded)
-    base_new = _ops.WriteRegion.apply(root, new, region=np.ascontiguousarray(region))
-    _write(v, new)                                  # v's memory is the root's: the root's values change too
-    root.grad_fn, root.requires_grad = base_new.grad_fn, True
-    _refresh_views(root)
-    v.grad_fn, v.requires_grad = _replay(root, steps).grad_fn, True
-    return v
-
-
-def _replay(root: Tensor, steps: tuple) -> Tensor:
-    t = root
-    for op, params in steps:
-        t = op.apply(t, **params)
-    return t
-
-
-def _refresh_views(root: Tensor) -> None:
-    """After ``root``'s history changed in place: each live view of it re-reads its history from ``root``."""
-    views = getattr(root, "_views", None)
-    if not views:
-        return
-    for ref in views:
-        w = ref()
-        if w is not None and w._view[0] is root:
-            new = _replay(root, w._view[1])
-            w.grad_fn, w.requires_grad = new.grad_fn, new.requires_grad
-
-
-def _replace(t: Tensor, values: Tensor) -> Tensor:
-    """``values`` broadcast to ``t``'s shape, recorded as a function of ``t`` (whose gradient is then 0)."""
-    return where(np.ones(t.shape, dtype=bool), values.to(t.dtype), t)
-
-
-def _new_leaf(arr: np.ndarray, requires_grad: bool) -> Tensor:
-    t = Tensor._wrap(arr)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
-
-
-def _promote(a: Tensor, b: Tensor) -> tuple:
-    """PyTorch's promotion for two tensors of different dtypes: both converted to ``result_type(a, b)``."""
-    dt = result_type(a, b)
-    return (a if a.array.dtype is dt else a.to(dt)), (b if b.array.dtype is dt else b.to(dt))
-
-
-# PyTorch's categories: bool < integer < floating.  A 0-d tensor (or a Python number, lifted to one by
-# ``lift``) only raises the category of a tensor with dimensions, never its width.
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
-_RESULT_TYPES: dict = {}
-
-
-def promote_types(da: np.dtype, db: np.dtype) -> np.dtype:
-    """PyTorch's ``promote_types``: an integer or bool dtype meets a floating one -> the floating one
-    (int64 + float16 is float16; numpy would give float64).  Other pairs follow numpy, which agrees."""
-    ca, cb = _CATEGORY[da.kind], _CATEGORY[db.kind]
-    if ca != cb and (ca == 2 or cb == 2):
-        return da if ca > cb else db
-    return np.promote_types(da, db)
-
-
-def result_type(a: Tensor, b: Tensor) -> np.dtype:
-    """PyTorch's ``result_type`` for two tensors: tensors with dimensions decide the width, a 0-d one only
-    raises the category (``float16 + 0-d float64`` is float16, ``int32 * 0-d int64`` is int32, ``int32 +
-    0-d float64`` is float64).  Memoized per (dtype, dtype, 0-d?, 0-d?): O(1) on the hot path."""
-    da, db = a.array.dtype, b.array.dtype
-    key = (da, db, a.array.ndim == 0, b.array.ndim == 0)
-    dt = _RESULT_TYPES.get(key)
-    if dt is None:
-        if key[2] == key[3]:
-            dt = promote_types(da, db)
-        else:
-            high, low = (db, da) if key[2] else (da, db)            # (the one with dimensions, the 0-d one)
-            dt = promote_types(high, low) if _CATEGORY[low.kind] > _CATEGORY[high.kind] else high
-        _RESULT_TYPES[key] = dt = np.dtype(dt)
-    return dt
-
-
-def promote_all(tensors: Sequence[Tensor]) -> list:
-    """Tensors converted to their common PyTorch result type (``cat``, ``stack``)."""
-    first = tensors[0].array.dtype
-    if all(t.array.dtype is first for t in tensors):
-        return list(tensors)
-    dt = first
-    for t in tensors[1:]:
-        dt = promote_types(dt, t.array.dtype)
-    dt = np.dtype(dt)
-    return [t if t.array.dtype is dt else t.to(dt) for t in tensors]
 
 
 def lift(value: Any, like: Tensor) -> Tensor:
@@ -1801,17 +1126,6 @@ def lift(value: Any, like: Tensor) -> Tensor:
                 return Tensor._wrap(np.array(value, dtype=np.int64).astype(dt))   # uint8 + -3 adds 253
             raise
     return Tensor._wrap(to_array(value, None))
-
-
-def _index_arrays(index: Any) -> Any:
-    """Replace Tensors and lists inside an index by ndarrays."""
-    if isinstance(index, Tensor):
-        return index.array
-    if isinstance(index, list):
-        return np.asarray([i.item() if isinstance(i, Tensor) else i for i in index])
-    if isinstance(index, tuple):
-        return tuple([_index_arrays(i) for i in index])
-    return index
 
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002 (PyTorch's names)
