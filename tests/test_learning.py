@@ -20,12 +20,12 @@ def _adding_batch(rng, B, T):
     return x, (x[first, rows, 0] + x[second, rows, 0])[:, None]
 
 
-def _adding_mse(cls, steps, T=40, H=16, seed=0):
+def _adding_mse(cls, steps, T=30, H=16, seed=0, lr=0.02):
     """Test MSE after ``steps`` Adam steps; always predicting the mean scores about 1/6."""
     tg.manual_seed(seed)
     rng = np.random.default_rng(seed)
     rnn, head = cls(2, H), nn.Linear(H, 1)
-    opt = optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=0.01)
+    opt = optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=lr)
     for _ in range(steps):
         x, y = _adding_batch(rng, 32, T)
         out, _ = rnn(tg.Tensor(x))
@@ -40,14 +40,16 @@ def _adding_mse(cls, steps, T=40, H=16, seed=0):
 
 
 def test_lstm_solves_the_adding_problem_that_a_same_size_rnn_does_not():
-    lstm, rnn = _adding_mse(nn.LSTM, 1500), _adding_mse(nn.RNN, 1500)
-    assert lstm < 0.02, lstm          # (seen: 0.001)
-    assert rnn > 0.12, rnn            # stuck at the predict-the-mean level (seen: 0.177)
+    # T = 30, lr = 0.02: the LSTM leaves the plateau near step 700 (test MSE 0.005 there, 0.0014 at 1000);
+    # the RNN stays between 0.16 and 0.19 for all 1000 steps (seen on this seed, checked every 100 steps)
+    lstm, rnn = _adding_mse(nn.LSTM, 1000), _adding_mse(nn.RNN, 1000)
+    assert lstm < 0.02, lstm
+    assert rnn > 0.12, rnn            # stuck at the predict-the-mean level (about 1/6)
 
 
 def test_gru_solves_the_adding_problem_too():
-    gru = _adding_mse(nn.GRU, 600)
-    assert gru < 0.02, gru            # (seen: 0.0009 after 500 steps)
+    gru = _adding_mse(nn.GRU, 300)
+    assert gru < 0.02, gru            # (seen: 0.0021 after 200 steps, 0.001 after 300)
 
 
 def test_bidirectional_rnn_beats_unidirectional_when_the_answer_is_in_the_future():
