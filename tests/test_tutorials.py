@@ -163,6 +163,7 @@ def test_lesson_06_reuses_the_lstm_run_lesson_05_recorded(tmp_path):
     assert float(np.mean(values["losses"][-10:])) == pytest.approx(r5["lstm_loss_last"], rel=1e-5)
     # lesson 6 reads it back (the sentinel proves the number came from the file, not from training again)
     values["mse"] = SENTINEL_MSE
+    values["losses"] = [0.2] * 50 + [0.01] * (task.steps - 50)       # a curve that leaves the plateau at once
     (cache / "05_lstm_adding.json").write_text(json.dumps(saved))
     r6 = script_results("06_gru.py", cache=cache)
     assert r6["lstm_source"] == "lesson05" and r6["lstm_mse"] == SENTINEL_MSE, r6
@@ -171,7 +172,8 @@ def test_lesson_06_reuses_the_lstm_run_lesson_05_recorded(tmp_path):
     # and its plateau step is computed from lesson 5's losses: below half the baseline (smoothed over 10 steps)
     smooth = [float(np.mean(values["losses"][max(0, i - 9):i + 1])) for i in range(task.steps)]
     below = [i for i, v in enumerate(smooth) if v < 0.5 * r6["baseline_mse"]]
-    assert r6["lstm_escape"] == (below[0] if below else task.steps)
+    assert r6["lstm_escape"] == (below[0] if below else task.steps) == 56
+    assert r6["first_escape"] == ("LSTM" if r6["gru_escape"] > 56 else "GRU" if r6["gru_escape"] < 56 else "both")
     CHECKS["06_gru.py"](r6)
 
 
