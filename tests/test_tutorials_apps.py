@@ -88,6 +88,7 @@ def check_13(r: dict) -> None:
     assert gaps[0] == 0 and gaps[1] == 10 and len(gaps) == len(right) == len(merged) == len(silent), r
     assert r["gap0_merged"] == pytest.approx(merged[0], abs=0.006) and r["gap0_merged"] >= 0.6, r
     assert merged[1] >= 0.5, r                                   # a third of a frame still leaves most merged
+    assert right[0] <= 0.3, r                                    # one unbroken tone: barely ever read as two presses
     assert r["wide_merged"] <= 0.1 and r["wide_right"] >= 0.8, r
     assert r["gap0_blank"] < 0.5 < r["wide_blank"] and r["gap0_blank"] < r["wide_blank"] - 0.3, r
     wide = [j for j, g in enumerate(gaps) if g >= 40]

@@ -36,8 +36,8 @@ from typing import Any, TextIO
 
 from .blas import use_package_threads
 
-__all__ = ["quick", "result", "result_line", "latex_to_unicode", "is_boilerplate", "parse_result", "step_through", "figure",
-           "remember", "recall", "cache_folder", "parse_cells", "run", "main"]
+__all__ = ["quick", "result", "result_line", "latex_to_unicode", "is_boilerplate", "parse_result", "step_through",
+           "figure", "remember", "recall", "cache_folder", "parse_cells", "run", "main"]
 
 _inside_runner = False      # True while run() executes a tutorial (so its step_through() does nothing)
 

@@ -109,9 +109,20 @@ print(f"outputs {out_lib.shape}, final h and c: largest |by hand - nn.LSTM| = {l
 #
 # A model that ignores its input can do no better than predicting the mean of
 # the targets; its MSE is the variance of the targets (about $2 \cdot \frac{1}{12}$
-# for two uniform values). That is the baseline to beat.
+# for two uniform values). That is the baseline to beat. The batches come from
+# `tasks.adding_batch` in the library (printed below), so that lesson 6 draws
+# the very same ones.
 
 # %%
+def show(function, first, last):
+    """Print a library function's source from the line containing ``first`` to the one containing ``last``."""
+    lines = inspect.getsource(function).splitlines()
+    start = next(k for k, line in enumerate(lines) if first in line)
+    stop = next(k for k, line in enumerate(lines) if k > start and last in line)
+    print(textwrap.dedent("\n".join(lines[start:stop + 1])))
+
+
+show(tasks.adding_batch, "values = ", "return")  # the data, from the library (lesson 6 uses it too)
 task = tasks.AddingTask.lesson(QUICK)
 T, H_task, steps = task.T, task.hidden, task.steps
 x_test, y_test = task.test_set()                 # 1000 fresh sequences, the same in every run
@@ -132,10 +143,7 @@ print(f"T = {T}; predict-the-mean baseline MSE on the test set: {baseline:.4f}")
 # The loop of `tasks.train_adding`, printed from its source:
 
 # %%
-source = inspect.getsource(tasks.train_adding).splitlines()
-first = next(k for k, line in enumerate(source) if "= make_adding_model(" in line)
-last = next(k for k, line in enumerate(source) if "bar.update(" in line)
-print(textwrap.dedent("\n".join(source[first:last + 1])))
+show(tasks.train_adding, "= make_adding_model(", "bar.update(")
 
 # %%
 lstm_run = tasks.train_adding("LSTM", task)

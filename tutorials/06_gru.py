@@ -239,17 +239,19 @@ def nearer(ratio):
 WIDE = 512
 ms_ratio = time_ratio(H_task, B, T, 15 if QUICK else 40)
 wide_ratio = time_ratio(WIDE, 64, 5, 5 if QUICK else 9)
-for label, ratio in ((f"width {H_task}, batch {B}, {T} steps", ms_ratio), (f"width {WIDE}, batch 64, 5 steps", wide_ratio)):
+for label, ratio in ((f"width {H_task}, batch {B}, {T} steps", ms_ratio),
+                     (f"width {WIDE}, batch 64, 5 steps", wide_ratio)):
     print(f"{label}: GRU / LSTM time = {ratio:.2f}, nearer the {nearer(ratio)} ratio "
           f"({op_ratio:.2f} for ops, {mac_ratio:.2f} for multiply-adds)")
 
 # %% [markdown]
 # Where the first line says *ops* and the second *multiply-adds* (as they did
 # in the full run recorded in the tutorials' README), the explanation holds:
-# at the lesson's size the products are tiny (a batch of 32 by a width of 32)
-# and the fixed per-op cost is most of a step, so the GRU's extra ops cost
-# about as much as its smaller matrices save; at width 512 the products are
-# the work, and the GRU's time falls towards three quarters of the LSTM's.
+# at the lesson's size the products are tiny (in full mode a batch of 32 by a
+# width of 32) and the fixed per-op cost is most of a step, so the GRU's extra
+# ops cost about as much as its smaller matrices save; at width 512 the
+# products are the work, and the GRU's time falls towards three quarters of
+# the LSTM's.
 # Timings vary with the machine and its load: the verdicts printed are this
 # run's, and the test of this lesson checks only that each verdict follows
 # from its ratio. Three quarters of the parameters make a GRU three quarters

@@ -428,20 +428,22 @@ print(f"no gap: {gap0_merged:.0%} read as '12', P(blank) between the presses {ga
 # This is the failure the collapse rule causes, produced by the model itself
 # (the test checks the numbers this paragraph reads): with no gap the two
 # presses are one unbroken tone, the blank's probability between them stays
-# low (the printed P(blank) at 0 ms), the best path is one run of 1s, and
-# collapsing it gives "12". With gaps as long as the training signals' (40 ms
-# and more) the blank takes the frames between the presses and "112" comes
-# out. The fix the model needs is that blank frame between the repeats, and it
-# needs a frame to put it on where the tone is weak: read along the rows to
-# see at which gap the reading flips from "12" to "112". A gap of 10 ms, a
-# third of a frame, still leaves most readings merged; a wholly silent frame
-# is not required (compare the first and last rows: some gap is read right far
-# more often than it holds a silent frame), a frame partly silent can do. The model never learned the other way to see two presses in one
-# unbroken tone, from its length (a press lasts at most 120 ms), because every
-# training gap was at least 40 ms. To read presses with no gap it would need
-# training numbers with such gaps (CTC lets it put the blank on a frame that
-# is not silent; it only has to learn to), or shorter frames, so that even a
-# short gap fills one.
+# low (the printed P(blank) at 0 ms), and in most signals (the printed share)
+# the best path is one run of 1s, which collapses to "12". With gaps as long
+# as the training signals' (40 ms and more) the blank takes the frames between
+# the presses and "112" comes out. The fix the model needs is that blank frame
+# between the repeats, and it needs a frame to put it on where the tone is
+# weak: read along the rows to see at which gap the reading flips from "12" to
+# "112". A gap of 10 ms, a third of a frame, still leaves most readings
+# merged; a wholly silent frame is not required (some gap is read right far
+# more often than it holds a silent frame: compare the first and last rows),
+# a frame partly silent can do. The other way to see two presses in one
+# unbroken tone, from its length (a press lasts at most 120 ms), the model has
+# barely learned (the share read "112" at 0 ms), because every training gap
+# was at least 40 ms. To read presses with no gap it would need training
+# numbers with such gaps (CTC lets it put the blank on a frame that is not
+# silent; it only has to learn to), or shorter frames, so that even a short
+# gap fills one.
 
 # %% [markdown]
 # ## The alignment CTC found
