@@ -5,6 +5,7 @@ makes, with margins. Claims that need full mode (longer training) are stated
 in the tutorial's text as what full mode shows and are not asserted here.
 """
 import io
+import json
 import math
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from tutorial_helpers import ROOT, TUTORIALS, env, notebook_results, run_script, script_results
-from tinygrad_seq import charts, tutorial
+from tinygrad_seq import charts, tasks, tutorial
 
 PART1 = ["01_autograd_scalar.py", "02_tensors_activations_costs.py", "03_rnn_bptt.py",
          "04_vanishing_exploding.py", "05_lstm_gates.py", "06_gru.py", "07_bidirectional.py"]
@@ -87,11 +88,22 @@ def check_06(r):
     assert r["lstm_ms"] > 0 and r["gru_ms"] > 0
     assert r["gru_mse"] < 0.7 * r["baseline_mse"]
     assert 0 <= r["lstm_acc"] <= 1 and 0 <= r["gru_acc"] <= 1
-    assert 0 <= r["lstm_escape"] <= r["steps"] and 0 <= r["gru_escape"] <= r["steps"]
+    assert r["lstm_source"] in ("lesson05", "trained")
+    # who left the plateau first: the printed verdict follows from the two escape steps
+    esc, steps = {"LSTM": r["lstm_escape"], "GRU": r["gru_escape"]}, r["steps"]
+    assert all(0 <= v <= steps for v in esc.values())
+    expected = (min(esc, key=esc.get) if esc["LSTM"] != esc["GRU"] else "neither" if esc["GRU"] == steps else "both")
+    assert r["first_escape"] == expected, r
     # counted by hand: LSTM 2 x (permute, matmul, add) + add + 4 getitem + 4 activations + 3 mul + add + tanh = 20;
     # GRU 2 x (permute, matmul, add) + 6 getitem + 2 x (add, sigmoid) + (mul, add, tanh) + (sub, mul, add) = 22
-    assert 15 <= r["lstm_ops"] <= 30 and r["gru_ops"] >= r["lstm_ops"]
-    assert r["ms_ratio"] > 0
+    assert 15 <= r["lstm_ops"] <= 30 and r["gru_ops"] > r["lstm_ops"]          # "the GRU records *more* ops"
+    assert r["op_ratio"] == pytest.approx(r["gru_ops"] / r["lstm_ops"], rel=1e-5)
+    assert r["mac_ratio"] == 0.75                                              # 3H(I + H) against 4H(I + H)
+    # each measured time ratio is said to be nearer the explanation it is nearer to (log scale)
+    for ratio, said in ((r["ms_ratio"], r["ms_nearer"]), (r["wide_ratio"], r["wide_nearer"])):
+        assert ratio > 0
+        near_ops = abs(math.log(ratio / r["op_ratio"])) < abs(math.log(ratio / r["mac_ratio"]))
+        assert said == ("ops" if near_ops else "multiply-adds"), r
 
 
 def check_07(r):
@@ -107,9 +119,27 @@ CHECKS = {name: globals()[f"check_{name[:2]}"] for name in PART1}
 DIAGRAMS = {"03_rnn_bptt.py": 1, "05_lstm_gates.py": 1, "06_gru.py": 1, "07_bidirectional.py": 1}
 
 
+SENTINEL_MSE = 0.123456                  # a value no real run gives: where it shows up, it came from the cache
+
+
+def stale_cache(folder):
+    """A cache folder holding lesson 5's LSTM record with full-mode settings and a sentinel MSE: a quick run of
+    lesson 6 must not use it (other mode, other sizes)."""
+    settings = {"quick": False, **tasks.AddingTask.lesson(False).settings()}
+    values = {"kind": "LSTM", "losses": [0.2] * 1500, "ms": 1.0, "seconds": 1.0, "mse": SENTINEL_MSE,
+              "baseline": 0.16, "accuracy": 0.5}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "05_lstm_adding.json").write_text(json.dumps({"settings": settings, "values": values}))
+    return folder
+
+
 @pytest.mark.parametrize("name", PART1)
-def test_tutorial_script_quick(name):
-    CHECKS[name](script_results(name))
+def test_tutorial_script_quick(name, tmp_path):
+    cache = stale_cache(tmp_path / "cache") if name == "06_gru.py" else None
+    r = script_results(name, cache=cache)
+    CHECKS[name](r)
+    if name == "06_gru.py":                          # run alone, beside a cache of other settings: trains its LSTM
+        assert r["lstm_source"] == "trained" and r["lstm_mse"] != SENTINEL_MSE, r
 
 
 @pytest.mark.parametrize("name", PART1)
@@ -120,6 +150,31 @@ def test_tutorial_notebook_quick(name):
     CHECKS[name](r)
     if name in DIAGRAMS:                             # the model's picture is displayed in the notebook
         assert r["_images"] >= DIAGRAMS[name], r["_images"]
+
+
+def test_lesson_06_reuses_the_lstm_run_lesson_05_recorded(tmp_path):
+    cache = tmp_path / "cache"
+    r5 = script_results("05_lstm_gates.py", cache=cache)
+    saved = json.loads((cache / "05_lstm_adding.json").read_text())
+    task = tasks.AddingTask.lesson(True)
+    assert saved["settings"] == {"quick": True, **task.settings()}
+    values = saved["values"]                         # lesson 5's own run: its printed numbers, its losses
+    assert len(values["losses"]) == task.steps and values["mse"] == pytest.approx(r5["lstm_mse"], rel=1e-5)
+    assert float(np.mean(values["losses"][-10:])) == pytest.approx(r5["lstm_loss_last"], rel=1e-5)
+    # lesson 6 reads it back (the sentinel proves the number came from the file, not from training again)
+    values["mse"] = SENTINEL_MSE
+    values["losses"] = [0.2] * 50 + [0.01] * (task.steps - 50)       # a curve that leaves the plateau at once
+    (cache / "05_lstm_adding.json").write_text(json.dumps(saved))
+    r6 = script_results("06_gru.py", cache=cache)
+    assert r6["lstm_source"] == "lesson05" and r6["lstm_mse"] == SENTINEL_MSE, r6
+    assert r6["lstm_acc"] == pytest.approx(values["accuracy"], abs=1e-6)
+    assert r6["lstm_ms"] == pytest.approx(values["ms"], rel=1e-5)
+    # and its plateau step is computed from lesson 5's losses: below half the baseline (smoothed over 10 steps)
+    smooth = [float(np.mean(values["losses"][max(0, i - 9):i + 1])) for i in range(task.steps)]
+    below = [i for i, v in enumerate(smooth) if v < 0.5 * r6["baseline_mse"]]
+    assert r6["lstm_escape"] == (below[0] if below else task.steps) == 56
+    assert r6["first_escape"] == ("LSTM" if r6["gru_escape"] > 56 else "GRU" if r6["gru_escape"] < 56 else "both")
+    CHECKS["06_gru.py"](r6)
 
 
 def test_every_tutorial_is_listed_in_the_readme():
@@ -199,3 +254,35 @@ def test_figure_saves_pngs_beside_the_tutorial_except_in_quick_mode(tmp_path, mo
         return
     assert tutorial.run(script) == 0
     assert (tmp_path / "figures" / "curve.png").stat().st_size > 0
+
+
+def test_remember_and_recall_give_back_only_what_was_saved_with_the_same_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYGRAD_SEQ_CACHE", str(tmp_path / "c"))
+    settings = {"quick": True, "T": 10, "lr": 0.01, "code": "abc"}
+    assert tutorial.recall("run", settings) == (None, f"no file {tmp_path / 'c' / 'run.json'}")
+    path = tutorial.remember("run", settings, {"mse": 0.25, "losses": [1.0, 0.5]})
+    assert path == str(tmp_path / "c" / "run.json") and [p.name for p in (tmp_path / "c").iterdir()] == ["run.json"]
+    values, where = tutorial.recall("run", dict(settings))
+    assert values == {"mse": 0.25, "losses": [1.0, 0.5]} and where == f"read from {path}"
+    values, where = tutorial.recall("run", {**settings, "quick": False})             # another mode
+    assert values is None and "quick True there, False here" in where
+    values, where = tutorial.recall("run", {**settings, "lr": 0.02, "seed": 1})      # changed and added settings
+    assert values is None and "lr 0.01 there, 0.02 here" in where and "seed (none) there, 1 here" in where
+    (tmp_path / "c" / "run.json").write_text("{not json")
+    assert tutorial.recall("run", settings)[0] is None
+    (tmp_path / "c" / "run.json").write_text("[1, 2]")
+    assert tutorial.recall("run", settings)[0] is None
+    monkeypatch.setenv("TINYGRAD_SEQ_CACHE", "off")
+    assert tutorial.remember("run", settings, {"mse": 1.0}) is None
+    assert tutorial.recall("run", settings) == (None, "caching is off (TINYGRAD_SEQ_CACHE=off)")
+
+
+def test_the_cache_folder_is_beside_the_calling_tutorial(tmp_path, monkeypatch):
+    monkeypatch.delenv("TINYGRAD_SEQ_CACHE", raising=False)
+    script = tmp_path / "lesson.py"
+    script.write_text("# %%\nfrom tinygrad_seq.tutorial import remember, recall\n"
+                      "print('SAVED', remember('r', {'a': 1}, {'v': 2}))\nprint('BACK', recall('r', {'a': 1})[0])\n")
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    assert tutorial.run(script) == 0
+    assert f"SAVED {tmp_path / '.cache' / 'r.json'}" in out.getvalue() and "BACK {'v': 2}" in out.getvalue()

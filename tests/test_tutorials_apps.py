@@ -74,8 +74,27 @@ def check_13(r: dict) -> None:
     # the collapse rule: merge runs, then drop blanks; a repeat needs a blank between its runs
     assert str(r["demo_without"]) == "12" and str(r["demo_with"]) == "112", r
     assert 0 <= r["repeat_fixed"] <= r["repeat_merged"] <= r["repeat_numbers"], r
-    # the text: the repeats read merged are few, and none was two presses run together (no fix by a blank)
-    assert r["repeat_merged"] <= 0.1 * r["repeat_numbers"] and r["repeat_fixed"] == 0, r
+    # the text: the repeats read merged are few (quick mode measured 1 of 18, full mode 2 of 114)
+    assert r["repeat_merged"] <= 0.1 * r["repeat_numbers"], r
+    # the model on a held-out number with a repeated key: repeat_ok says whether it was read right
+    truth, read = r["repeat_truth"].strip("'"), r["repeat_read"].strip("'")
+    assert len(truth) >= 2 and any(a == b for a, b in zip(truth, truth[1:])), r
+    assert r["repeat_ok"] == int(read == truth), r
+    # "112" dialled with a set gap after the first 1: with no gap the model's own reading merges the presses
+    # ("12"), the blank's probability between them stays low; with the training signals' gaps it reads "112"
+    gaps = [int(g) for g in str(r["gaps_ms"]).split(",")]
+    right, merged, silent = ([float(v) for v in str(r[k]).split(",")]
+                             for k in ("right_by_gap", "merged_by_gap", "silent_by_gap"))
+    assert gaps[0] == 0 and gaps[1] == 10 and len(gaps) == len(right) == len(merged) == len(silent), r
+    assert r["gap0_merged"] == pytest.approx(merged[0], abs=0.006) and r["gap0_merged"] >= 0.6, r
+    assert merged[1] >= 0.5, r                                   # a third of a frame still leaves most merged
+    assert right[0] <= 0.3, r                                    # one unbroken tone: barely ever read as two presses
+    assert r["wide_merged"] <= 0.1 and r["wide_right"] >= 0.8, r
+    assert r["gap0_blank"] < 0.5 < r["wide_blank"] and r["gap0_blank"] < r["wide_blank"] - 0.3, r
+    wide = [j for j, g in enumerate(gaps) if g >= 40]
+    assert r["wide_right"] == pytest.approx(sum(right[j] for j in wide) / len(wide), abs=0.006), r
+    assert silent[0] == 0 and max(x - y for x, y in zip(right, silent)) >= 0.3, r   # no silent frame needed
+    assert all(0 <= a + b <= 1.0001 for a, b in zip(right, merged)), r
 
 
 def check_14(r: dict) -> None:

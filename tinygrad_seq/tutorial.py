@@ -13,6 +13,8 @@ and the rest uses
     steps = 50 if QUICK else 2000
     charts.plot(losses, png=figure("loss"))  # PNG into tutorials/figures/ (inline in a notebook)
     result(lstm_mse=0.004, rnn_mse=0.170)    # prints: RESULT lstm_mse=0.004 rnn_mse=0.17 (returns None)
+    remember("05_lstm_adding", settings, values)       # a run's numbers into tutorials/.cache/ for a later lesson
+    values, where = recall("05_lstm_adding", settings)  # ... read back only if the settings are the same
 
 Three ways to run one:
 
@@ -24,6 +26,7 @@ Three ways to run one:
 from __future__ import annotations
 
 import builtins
+import json
 import os
 import re
 import sys
@@ -33,7 +36,8 @@ from typing import Any, TextIO
 
 from .blas import use_package_threads
 
-__all__ = ["quick", "result", "result_line", "latex_to_unicode", "is_boilerplate", "parse_result", "step_through", "figure", "parse_cells", "run", "main"]
+__all__ = ["quick", "result", "result_line", "latex_to_unicode", "is_boilerplate", "parse_result", "step_through",
+           "figure", "remember", "recall", "cache_folder", "parse_cells", "run", "main"]
 
 _inside_runner = False      # True while run() executes a tutorial (so its step_through() does nothing)
 
@@ -96,6 +100,80 @@ def figure(name: str) -> str | None:
     folder = Path(where).resolve().parent / "figures" if where else Path("figures")
     folder.mkdir(parents=True, exist_ok=True)
     return str(folder / f"{name}.png")
+
+
+# ---------------------------------------------------------------------------
+# results one lesson leaves for another
+# ---------------------------------------------------------------------------
+
+def cache_folder(depth: int = 1) -> Path | None:
+    """Where lessons leave results for later lessons: ``tutorials/.cache/`` beside the calling tutorial.
+
+    ``$TINYGRAD_SEQ_CACHE`` names another folder, or is ``off`` (or ``0``) for none: then every lesson
+    computes everything itself.  In a notebook (no ``__file__``) the folder is ``.cache/`` in the working
+    directory, which Jupyter sets to the notebook's folder.  The folder is git-ignored.
+    """
+    chosen = os.environ.get("TINYGRAD_SEQ_CACHE", "")
+    if chosen.strip().lower() in ("off", "0"):
+        return None
+    if chosen:
+        return Path(chosen)
+    from .charts import in_notebook
+    where = sys._getframe(depth).f_globals.get("__file__")       # depth 1: the caller's file
+    if not where and not in_notebook() and sys.argv and sys.argv[0]:
+        where = sys.argv[0]
+    return (Path(where).resolve().parent if where else Path.cwd()) / ".cache"
+
+
+def remember(name: str, settings: dict[str, Any], values: dict[str, Any]) -> str | None:
+    """Save a lesson's results (JSON-ready ``values``) with the ``settings`` that produced them, for ``recall``.
+
+    Written to ``cache_folder()/<name>.json`` through a temporary file and a rename (a run stopped
+    half-way leaves the old file whole).  Returns the path written, or ``None`` if caching is off or
+    the folder cannot be written (a lesson goes on without it).
+    """
+    folder = cache_folder(2)
+    if folder is None:
+        return None
+    path = folder / f"{name}.json"
+    tmp = folder / f".{name}.json.tmp{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"settings": settings, "values": values}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        return None
+    return str(path)
+
+
+def recall(name: str, settings: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """``(values, where)``: the values ``remember(name, ...)`` saved if it saved them with the same
+    ``settings`` (compared as JSON), else ``None``; ``where`` says in one line where the values came from
+    or why there are none (no file, caching off, which setting differs)."""
+    folder = cache_folder(2)
+    if folder is None:
+        return None, "caching is off (TINYGRAD_SEQ_CACHE=off)"
+    path = folder / f"{name}.json"
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        stored, values = saved["settings"], saved["values"]
+    except FileNotFoundError:
+        return None, f"no file {path}"
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return None, f"{path} could not be read ({type(e).__name__})"
+    if not isinstance(stored, dict) or not isinstance(values, dict):
+        return None, f"{path} could not be read (not a saved result)"
+    wanted = json.loads(json.dumps(settings))
+    if stored != wanted:
+        keys = sorted(set(stored) | set(wanted), key=str)
+        diff = [f"{k} {stored.get(k, '(none)')} there, {wanted.get(k, '(none)')} here" for k in keys
+                if stored.get(k) != wanted.get(k)]
+        return None, f"{path} has other settings: " + "; ".join(diff)
+    return values, f"read from {path}"
 
 
 # ---------------------------------------------------------------------------

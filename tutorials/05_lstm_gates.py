@@ -9,18 +9,17 @@
 # a task with a long delay that a vanilla RNN of the same size fails.
 
 # %%
-from tinygrad_seq.tutorial import figure, quick, result, step_through
+from tinygrad_seq.tutorial import figure, quick, remember, result, step_through
 step_through()
 
 # %%
-import time
+import inspect
+import textwrap
 
 import numpy as np
 
 import tinygrad_seq as tg
-from tinygrad_seq import charts, diagrams, nn, optim
-from tinygrad_seq.nn import functional as F
-from tinygrad_seq.progress import Progress
+from tinygrad_seq import charts, diagrams, nn, tasks
 
 QUICK = quick()
 tg.manual_seed(0)
@@ -110,26 +109,23 @@ print(f"outputs {out_lib.shape}, final h and c: largest |by hand - nn.LSTM| = {l
 #
 # A model that ignores its input can do no better than predicting the mean of
 # the targets; its MSE is the variance of the targets (about $2 \cdot \frac{1}{12}$
-# for two uniform values). That is the baseline to beat.
+# for two uniform values). That is the baseline to beat. The batches come from
+# `tasks.adding_batch` in the library (printed below), so that lesson 6 draws
+# the very same ones.
 
 # %%
-T = 10 if QUICK else 40
-H_task = 16 if QUICK else 32
-steps = 120 if QUICK else 1500
-B = 32
+def show(function, first, last):
+    """Print a library function's source from the line containing ``first`` to the one containing ``last``."""
+    lines = inspect.getsource(function).splitlines()
+    start = next(k for k, line in enumerate(lines) if first in line)
+    stop = next(k for k, line in enumerate(lines) if k > start and last in line)
+    print(textwrap.dedent("\n".join(lines[start:stop + 1])))
 
 
-def adding_batch(gen, B):
-    values = gen.uniform(0, 1, (T, B))
-    marks = np.zeros((T, B))
-    marks[gen.integers(0, T // 2, B), np.arange(B)] = 1
-    marks[gen.integers(T // 2, T, B), np.arange(B)] = 1
-    x = np.stack([values, marks], axis=-1)
-    y = (values * marks).sum(axis=0)[:, None]
-    return tg.tensor(x, dtype=np.float32), tg.tensor(y, dtype=np.float32)
-
-
-x_test, y_test = adding_batch(np.random.default_rng(1234), 1000)
+show(tasks.adding_batch, "values = ", "return")  # the data, from the library (lesson 6 uses it too)
+task = tasks.AddingTask.lesson(QUICK)
+T, H_task, steps = task.T, task.hidden, task.steps
+x_test, y_test = task.test_set()                 # 1000 fresh sequences, the same in every run
 baseline = float(((y_test.numpy() - y_test.numpy().mean()) ** 2).mean())
 print(f"T = {T}; predict-the-mean baseline MSE on the test set: {baseline:.4f}")
 
@@ -139,49 +135,23 @@ print(f"T = {T}; predict-the-mean baseline MSE on the test set: {baseline:.4f}")
 # gradients clipped at norm 1 (lesson 4), the same batches. The LSTM starts
 # with its forget-gate bias raised by 1, the usual initialisation lesson 4
 # measured.
+#
+# The task, the models and this training loop live in the library,
+# `tinygrad_seq/tasks.py`, written once: lesson 6 trains its GRU with the very
+# same code, and reuses this lesson's LSTM run instead of training a copy (the
+# LSTM's numbers are saved to `tutorials/.cache/05_lstm_adding.json` below).
+# The loop of `tasks.train_adding`, printed from its source:
 
 # %%
-def make(kind, seed=0):
-    tg.manual_seed(seed)
-    net = nn.LSTM(2, H_task) if kind == "LSTM" else nn.RNN(2, H_task)
-    if kind == "LSTM":
-        state = net.state_dict()
-        bias = state["bias_ih_l0"].clone()
-        bias[H_task:2 * H_task] += 1.0            # gate order i, f, g, o: f is the second block
-        state["bias_ih_l0"] = bias
-        net.load_state_dict(state)
-    return net, nn.Linear(H_task, 1)
+show(tasks.train_adding, "= make_adding_model(", "bar.update(")
 
-
-def predict(net, head, x):
-    out, _ = net(x)
-    return head(out[-1])
-
-
-def train(kind):
-    net, head = make(kind)
-    params = list(net.parameters()) + list(head.parameters())
-    opt = optim.Adam(params, lr=0.01)
-    gen = np.random.default_rng(0)
-    losses = []
-    start = time.perf_counter()
-    with Progress(steps, kind, log_every=max(1, steps // 4)) as bar:
-        for step in range(steps):
-            x, y = adding_batch(gen, B)
-            loss = F.mse_loss(predict(net, head, x), y)
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            losses.append(loss.item())
-            bar.update(loss=losses[-1])
-    with tg.no_grad():
-        mse = F.mse_loss(predict(net, head, x_test), y_test).item()
-    return net, head, losses, mse, time.perf_counter() - start
-
-
-lstm_net, lstm_head, lstm_losses, lstm_mse, lstm_secs = train("LSTM")
-rnn_net, rnn_head, rnn_losses, rnn_mse, rnn_secs = train("RNN")
+# %%
+lstm_run = tasks.train_adding("LSTM", task)
+rnn_run = tasks.train_adding("RNN", task)
+lstm_net, lstm_head, lstm_losses, lstm_mse = lstm_run.net, lstm_run.head, lstm_run.losses, lstm_run.mse
+rnn_losses, rnn_mse = rnn_run.losses, rnn_run.mse
+saved = remember("05_lstm_adding", {"quick": QUICK, **task.settings()}, lstm_run.record())
+print(f"the LSTM's run saved to {saved} for lesson 6" if saved else "the LSTM's run was not saved (caching off)")
 
 # %% [markdown]
 # The loss curves (smoothed over windows of 10 steps, log scale) and the test

@@ -77,14 +77,20 @@ _n = np.arange(FRAME)
 BASIS = np.stack([np.hanning(FRAME) * np.exp(-2j * np.pi * f * _n / RATE) for f in LOW + HIGH], axis=1)
 
 
-def waveform(keys, rng, easier_db=0.0):
+def waveform(keys, rng, easier_db=0.0, gaps=None, spans=None):
+    """The keys' tones in noise.  ``gaps``: the silence after each key in seconds (default: drawn);
+    ``spans``: a list to which each tone's (first sample, end sample) is appended."""
     parts = [np.zeros(int(rng.uniform(0.02, 0.06) * RATE))]
-    for k in keys:
+    for j, k in enumerate(keys):
         t = np.arange(int(rng.uniform(0.06, 0.12) * RATE)) / RATE
         lo, hi = FREQS[k]
         parts.append(np.sin(2 * np.pi * lo * t + rng.uniform(0, 2 * np.pi))
                      + rng.uniform(0.7, 1.0) * np.sin(2 * np.pi * hi * t + rng.uniform(0, 2 * np.pi)))
-        parts.append(np.zeros(int(rng.uniform(0.04, 0.08) * RATE)))
+        if spans is not None:
+            start = sum(len(p) for p in parts[:-1])
+            spans.append((start, start + len(t)))
+        gap = rng.uniform(0.04, 0.08)
+        parts.append(np.zeros(int((gap if gaps is None else gaps[j]) * RATE)))
     x = np.concatenate(parts)
     x = np.pad(x, (0, -len(x) % FRAME))
     snr_db = rng.uniform(-18, -6) + easier_db
@@ -307,20 +313,35 @@ demo_without, demo_with = collapse("11112"), collapse("11_12")
 print(f"path 1 1 1 1 2 -> {demo_without!r};   path 1 1 _ 1 2 -> {demo_with!r}")
 
 # %% [markdown]
-# The signals do have the gap the blank needs: every tone is followed by 40 to
-# 80 ms of silence, more than a 30 ms frame. The fix the model needs is to
-# call at least one of those silent frames blank, even when noise or a short
-# gap makes the two presses run together. Count the test numbers with a
-# repeated key that the model read as the number with the repeat merged, and
-# check that a blank is all they lack: put one at the quietest frame (the
-# least tone energy) inside each run of a doubled key, and decode again.
+# So the fix a repeated key needs is in the model's output, not in the
+# decoder: at least one frame between the two presses whose most likely class
+# is the blank. The signals give the model a place for it: every tone here is
+# followed by 40 to 80 ms of silence, more than a 30 ms frame. First, the
+# model on the held-out numbers: one with a repeated key, its best path one
+# class per frame, and whether it was read right:
 
 # %%
 def merge_repeats(word):
     return "".join(c for k, c in enumerate(word) if k == 0 or c != word[k - 1])
 
 
+def frames(i):
+    return "".join(CLASSES[k] for k in test_lp[i, :len_test[i]].argmax(axis=-1))
+
+
 has_repeat = [i for i, w in enumerate(test_words) if merge_repeats(w) != w]
+rep = min(has_repeat, key=lambda i: (len(test_words[i]), i))        # a shortest one
+repeat_ok = int(ctc_preds[rep] == test_words[rep])
+print(f"truth {test_words[rep]}: read {ctc_preds[rep]!r} ({'right' if repeat_ok else 'wrong'}); "
+      f"best path, one class per frame: {frames(rep)}")
+
+# %% [markdown]
+# Over all held-out numbers with a repeated key: count those the model read as
+# the number with the repeat merged (the failure the collapse rule causes), and
+# check whether a blank is all they lack: put one at the quietest frame (the
+# least tone energy) inside each run of a doubled key, and decode again.
+
+# %%
 merged = [i for i in has_repeat if ctc_preds[i] != test_words[i] and ctc_preds[i] == merge_repeats(test_words[i])]
 fixed = 0
 for i in merged:
@@ -340,8 +361,7 @@ for i in merged:
 print(f"{len(has_repeat)} test numbers have a repeated key; the model read {len(merged)} of them with the "
       f"repeat merged; a blank at the quietest frame of the run fixes {fixed} of those")
 for i in merged[:4]:
-    frames = "".join(CLASSES[k] for k in test_lp[i, :len_test[i]].argmax(axis=-1))
-    print(f"  truth {test_words[i]:<8} CTC {ctc_preds[i]:<8} best path, one class per frame: {frames}")
+    print(f"  truth {test_words[i]:<8} CTC {ctc_preds[i]:<8} best path, one class per frame: {frames(i)}")
 
 # %% [markdown]
 # Read the printed paths. Where the two presses became one long run of the key
@@ -349,11 +369,81 @@ for i in merged[:4]:
 # quietest frame fixes it (counted above). Where the key fills only one short
 # run, the model missed a press altogether (no frame of it beat the blank),
 # and no blank can bring it back: that is a recognition error, not the
-# collapse rule. In the runs measured for this lesson (quick and full mode)
-# the count of fixes printed above was 0, and the repeats read merged were
-# few: every repeat the model dropped was a missed press, with the gap
-# correctly left blank. The collapse rule is why it had to learn that: a model that never
-# called the gap blank could not write "55" at all.
+# collapse rule. If the count of fixes printed above is 0, every repeat the
+# model dropped on these signals was a missed press, with the gap correctly
+# called blank.
+#
+# ## When the gap is too short for a blank
+#
+# The model learned to call the silence between presses blank because the
+# training signals always had one. Take that away: dial "112" with the gap
+# after the first 1 set to 0, 10, 20, 30, 45 and 60 ms (the others as usual),
+# 60 signals each, in lighter noise (12 dB more signal than the test set, so
+# that misheard keys do not blur the picture). For each gap: how often the model
+# reads "112" and how often "12"; the blank's probability between the two
+# presses (its largest value on the frames that touch the gap, or the join
+# when there is no gap; averaged over the signals); and how many signals have
+# a whole 30 ms frame of silence inside the gap.
+
+# %%
+GAPS_MS = [0, 10, 20, 30, 45, 60]
+gap_rng = np.random.default_rng(SEED + 3)
+gap_feats, gap_of, gap_frames, gap_silent = [], [], [], []
+for g in GAPS_MS:
+    for _ in range(60):
+        spans = []
+        gap_feats.append(features(waveform("112", gap_rng, easier_db=12.0, gaps=[g / 1000, 0.06, 0.06], spans=spans)))
+        (_, end_1), (start_2, _) = spans[0], spans[1]                # the first 1 ends, the second 1 starts
+        gap_frames.append(np.arange(end_1 // FRAME, start_2 // FRAME + 1))
+        gap_silent.append(start_2 // FRAME - int(np.ceil(end_1 / FRAME)) >= 1)  # a frame wholly in [end_1, start_2)
+        gap_of.append(g)
+gap_len = np.array([len(f) for f in gap_feats])
+X_gap = np.zeros((len(gap_feats), gap_len.max(), len(LOW + HIGH)), dtype=np.float32)
+for i, f in enumerate(gap_feats):
+    X_gap[i, :len(f)] = f
+with tg.no_grad():
+    gap_lp = model(X_gap, gap_len).numpy()
+gap_reads = [best_path(gap_lp[i], gap_len[i])[0] for i in range(len(gap_feats))]
+gap_blank = [float(np.exp(gap_lp[i, gap_frames[i], BLANK]).max()) for i in range(len(gap_feats))]
+gap_of = np.array(gap_of)
+table = {"read '112'": [], "read '12' (merged)": [], "P(blank) between": [], "a silent frame": []}
+for g in GAPS_MS:
+    m = np.flatnonzero(gap_of == g)
+    table["read '112'"].append(np.mean([gap_reads[i] == "112" for i in m]))
+    table["read '12' (merged)"].append(np.mean([gap_reads[i] == "12" for i in m]))
+    table["P(blank) between"].append(np.mean([gap_blank[i] for i in m]))
+    table["a silent frame"].append(np.mean([gap_silent[i] for i in m]))
+print("gap after the first 1 (ms)" + "".join(f"{g:>7d}" for g in GAPS_MS))
+for name, row in table.items():
+    print(f"{name:<26}" + "".join(f"{v:7.2f}" for v in row))
+wide = [GAPS_MS.index(g) for g in GAPS_MS if g >= 40]                # gaps as long as the training signals'
+gap0_merged, gap0_blank = float(table["read '12' (merged)"][0]), float(table["P(blank) between"][0])
+wide_merged = float(np.mean([table["read '12' (merged)"][j] for j in wide]))
+wide_right = float(np.mean([table["read '112'"][j] for j in wide]))
+wide_blank = float(np.mean([table["P(blank) between"][j] for j in wide]))
+print(f"no gap: {gap0_merged:.0%} read as '12', P(blank) between the presses {gap0_blank:.2f};  "
+      f"gaps of 40 ms or more: {wide_merged:.0%} read as '12', {wide_right:.0%} as '112', P(blank) {wide_blank:.2f}")
+
+# %% [markdown]
+# This is the failure the collapse rule causes, produced by the model itself
+# (the test checks the numbers this paragraph reads): with no gap the two
+# presses are one unbroken tone, the blank's probability between them stays
+# low (the printed P(blank) at 0 ms), and in most signals (the printed share)
+# the best path is one run of 1s, which collapses to "12". With gaps as long
+# as the training signals' (40 ms and more) the blank takes the frames between
+# the presses and "112" comes out. The fix the model needs is that blank frame
+# between the repeats, and it needs a frame to put it on where the tone is
+# weak: read along the rows to see at which gap the reading flips from "12" to
+# "112". A gap of 10 ms, a third of a frame, still leaves most readings
+# merged; a wholly silent frame is not required (some gap is read right far
+# more often than it holds a silent frame: compare the first and last rows),
+# a frame partly silent can do. The other way to see two presses in one
+# unbroken tone, from its length (a press lasts at most 120 ms), the model has
+# barely learned (the share read "112" at 0 ms), because every training gap
+# was at least 40 ms. To read presses with no gap it would need training
+# numbers with such gaps (CTC lets it put the blank on a frame that is not
+# silent; it only has to learn to), or shorter frames, so that even a short
+# gap fills one.
 
 # %% [markdown]
 # ## The alignment CTC found
@@ -448,4 +538,9 @@ draw_alignment(X_test[ex, :K], probs, path, row_names, figure("13_alignment"))
 # %%
 result(ctc_cer=round(ctc_cer, 4), base_cer=round(base_cer, 4), ctc_words=round(exact, 4),
        demo_without=demo_without, demo_with=demo_with, repeat_numbers=len(has_repeat),
-       repeat_merged=len(merged), repeat_fixed=int(fixed))
+       repeat_merged=len(merged), repeat_fixed=int(fixed), repeat_truth=repr(test_words[rep]),
+       repeat_read=repr(ctc_preds[rep]), repeat_ok=repeat_ok, gap0_merged=gap0_merged, gap0_blank=gap0_blank,
+       wide_merged=wide_merged, wide_right=wide_right, wide_blank=wide_blank,
+       right_by_gap=",".join(f"{v:.2f}" for v in table["read '112'"]),
+       merged_by_gap=",".join(f"{v:.2f}" for v in table["read '12' (merged)"]),
+       silent_by_gap=",".join(f"{v:.2f}" for v in table["a silent frame"]), gaps_ms=",".join(map(str, GAPS_MS)))
