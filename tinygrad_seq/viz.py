@@ -160,8 +160,9 @@ class _Repeats:
     same ops, shapes and wiring, read the same outside nodes and leaves of the
     same shapes; the walk also finds where the next block starts (what it reads
     where the first reads ``y_i-1``).  The lowest block may read a leaf or
-    nothing there (the model's input).  Blocks that read the same parameters
-    are the steps of a loop; blocks with parameters of their own are layers.
+    nothing there (the model's input).  Blocks that read only the same
+    parameters are the steps of a loop; blocks with parameters of their own
+    are layers (they may share others: a decoder's memory given as a leaf).
 
     Where to look: ``y_i`` and ``y_i-1`` sit one above the other in the
     dominator tree with the same structural signature, a few such nodes apart
@@ -314,7 +315,7 @@ class _Repeats:
         first = self._match(c, kind, d, set())
         if first is None:
             return None
-        block, nxt, ops, shared, leaves = first
+        block, nxt, ops, own = first
         if ops & block:
             return None
         tops, blocks, taken = [c, d], [block, ops], block | ops
@@ -326,7 +327,7 @@ class _Repeats:
             blocks.append(found[2])
             taken |= found[2]
             nxt = found[1]
-        if shared or not leaves:                         # the steps of a loop: counted from the first that reads
+        if not own:                                      # the steps of a loop: counted from the first that reads
             if not isinstance(nxt, Node):                # a step (the one reading the initial state is drawn in
                 tops.pop()                               # full, under the earliest counted)
                 blocks[-2:] = [blocks[-2] | blocks[-1]]
@@ -335,11 +336,11 @@ class _Repeats:
 
     def _match(self, c: Node, kind: Callable, top: Node, taken: set) -> tuple | None:
         """Walk the block from ``c`` and the one from ``top`` side by side: (the first block's ops, what the
-        second reads as its input, its ops, whether both read a same leaf, whether they read leaves), or None."""
+        second reads as its input, its ops, whether it reads leaves of its own), or None."""
         if not _alike(c, top) or top in taken:
             return None
         pair, ops, stack = {c: top}, {top}, [c]
-        nxt, shared, leaves, constant = _NOTHING, False, False, False
+        nxt, own, constant = _NOTHING, False, False
         while stack:
             n = stack.pop()
             ins, ins2 = self.edges[n], self.edges[pair[n]]
@@ -351,7 +352,7 @@ class _Repeats:
                     ok = q is None
                 elif k == "leaf":
                     ok = q is not None and not isinstance(q, Node) and q.shape == p.shape and q.dtype == p.dtype
-                    leaves, shared = True, shared or q is p
+                    own = own or q is not p
                 elif k == "input":
                     if nxt is _NOTHING:
                         nxt = q
@@ -375,7 +376,7 @@ class _Repeats:
             nxt = None
         if (constant and nxt is not None) or (isinstance(nxt, Node) and nxt in ops):
             return None
-        return set(pair), nxt, ops, shared, leaves
+        return set(pair), nxt, ops, own
 
 
 # ---------------------------------------------------------------------------
@@ -558,8 +559,8 @@ class GraphView(_View):
         """Draw a chain of k equal blocks as one line "× k steps" (or layers) and, under it, the earliest block."""
         head = self._node_label(chain[0], self._tag(chain[0], always=True))
         ref = self._ids[chain[0]]
-        head.append_text(_text((f"  × {len(chain)} {unit}", "bold yellow"),
-                               ", each reading the one below; the earliest:"))
+        head.append_text(_text((f"  × {len(chain)} {unit}", "bold yellow"), ", each reading the one below; the earliest:"
+                               if unit == "steps" else ", one above the other; the lowest:"))
         branch = parent.add(head)
         self._add(branch, chain[-1])
         ops = self._mark([p for p in self.edges[chain[0]] if isinstance(p, Node)], f"in {ref} × {len(chain)}")
