@@ -88,7 +88,7 @@ def test_a_transformers_encoder_and_decoder_layers_collapse_separately_with_thei
 
 
 @settings(max_examples=20, deadline=None)
-@given(decoder=st.booleans(), n=st.integers(2, 5), final_norm=st.booleans(), norm_first=st.booleans(),
+@given(decoder=st.booleans(), n=st.integers(2, 6), final_norm=st.booleans(), norm_first=st.booleans(),
        batch_first=st.booleans(), given_as=st.sampled_from(["constant", "leaf", "embedding"]))
 def test_an_encoder_or_decoder_alone_collapses_to_n_layers_whatever_its_input_and_options(
         decoder, n, final_norm, norm_first, batch_first, given_as):

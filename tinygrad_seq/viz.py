@@ -523,37 +523,19 @@ class GraphView(_View):
         return None
 
     def _chain(self, n: Node) -> list:
-        """``n`` and the nodes of equal structure it reads, each from the one before: a loop unrolled."""
+        """``n`` and the nodes of equal structure it reads, each from the one before: a loop unrolled.
+
+        Only links the repeated blocks cannot see (``n`` does not dominate the next one, which something
+        else reads too): a block ``n`` dominates is a repeat only if ``_Repeats`` found it one.
+        """
         chain = [n]
         while True:
             s = self.sig[chain[-1]]
             nxt = self._below(chain[-1], lambda p: self.sig[p] == s and p not in self._ids
                               and not self._repeats.dominates(chain[-1], p), 2 * self.depth + 2)
             if nxt is None or nxt in chain:
-                return self._period(chain)
+                return chain
             chain.append(nxt)
-
-    def _period(self, chain: list) -> list:
-        """Every p-th block of a chain whose blocks repeat with period p at twice the depth (p = 1 for an RNN).
-
-        A Transformer layer holds two or three blocks alike to ``depth`` levels (attention, feed-forward,
-        each ending in add & norm); a deeper look tells them apart, so the chain counts layers, not blocks.
-        No period found: the chain as it is.
-        """
-        if len(chain) < 4:
-            return chain
-        if not hasattr(self, "_deep"):
-            self._deep = structural_signatures(self.edges, 2 * self.depth)
-        deep = self._deep
-        for start in (0, 1):                             # the head may be one extra block (a final norm)
-            body = chain[start:]
-            compared = len(body) - 2                     # the earliest two blocks may differ (the inputs)
-            for p in range(1, compared // 2 + 1):
-                if all(deep[body[i]] == deep[body[i + p]] for i in range(compared - p)):
-                    if p == 1:
-                        return chain
-                    return body[::p] if start == 0 else [chain[0]] + body[p::p]
-        return chain
 
     def _draw_chain(self, parent: Tree, chain: list, unit: str = "steps") -> None:
         """Draw a chain of k equal blocks as one line "× k steps" (or layers) and, under it, the earliest block."""
@@ -620,7 +602,9 @@ def graph(t: Tensor, model: Module | None = None, params: dict | None = None, ex
     read more than once get a ``#k`` tag when first drawn and are referenced
     (``↑ #k``) after.  Runs of inputs with equal structure (the steps of an
     unrolled RNN: see ``structural_signatures``) are drawn once and counted,
-    unless ``expand=True``; ``depth`` is how many levels must agree.
+    and so are blocks stacked one on another ("× N layers" when each has
+    parameters of its own, "× k steps" when they share them: see
+    ``_Repeats``), unless ``expand=True``; ``depth`` is how many levels must agree.
     """
     return GraphView(t, model, params, expand, depth)
 
