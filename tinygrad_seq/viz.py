@@ -110,9 +110,9 @@ def structural_signatures(edges: dict, depth: int = 3) -> dict:
     same loop" from "something else"; computed level by level, no recursion.
     """
     ids: dict = {}
-    sig = {n: ids.setdefault((n.name, n.shape, str(n.dtype)), len(ids)) for n in edges}
+    sig = {n: ids.setdefault((n.name, n.shape, n.dtype), len(ids)) for n in edges}
     for _ in range(depth):
-        sig = {n: ids.setdefault((n.name, n.shape, str(n.dtype), tuple(
+        sig = {n: ids.setdefault((n.name, n.shape, n.dtype, tuple(
             None if p is None else sig[p] if isinstance(p, Node) else ("leaf", tuple(p.shape)) for p in ins)),
             len(ids)) for n, ins in edges.items()}
     return sig
@@ -311,8 +311,7 @@ class _Repeats:
                 kinds[p] = k
             return k
 
-        kind.only_input = only_input             # type: ignore[attr-defined]
-        first = self._match(c, kind, d, set())
+        first = self._match(c, kind, only_input, d, set())
         if first is None:
             return None
         block, nxt, ops, own = first
@@ -320,7 +319,7 @@ class _Repeats:
             return None
         tops, blocks, taken = [c, d], [block, ops], block | ops
         while isinstance(nxt, Node):
-            found = self._match(c, kind, nxt, taken)
+            found = self._match(c, kind, only_input, nxt, taken)
             if found is None:
                 break
             tops.append(nxt)
@@ -334,7 +333,7 @@ class _Repeats:
             return (tops, len(block), "steps", blocks) if len(tops) >= 3 else None
         return tops, len(block), "layers", blocks
 
-    def _match(self, c: Node, kind: Callable, top: Node, taken: set) -> tuple | None:
+    def _match(self, c: Node, kind: Callable, only_input: Callable, top: Node, taken: set) -> tuple | None:
         """Walk the block from ``c`` and the one from ``top`` side by side: (the first block's ops, what the
         second reads as its input, its ops, whether it reads leaves of its own), or None."""
         if not _alike(c, top) or top in taken:
@@ -362,7 +361,7 @@ class _Repeats:
                 elif p in pair:
                     ok = pair[p] is q
                 elif q is None:                          # the lowest block, its input a constant: what is
-                    ok = constant = kind.only_input(p)   # computed from the input alone was not recorded
+                    ok = constant = only_input(p)        # computed from the input alone was not recorded
                 else:
                     ok = (isinstance(q, Node) and _alike(p, q) and q not in ops and q not in taken
                           and self.dominates(top, q))
