@@ -199,11 +199,11 @@ class _Repeats:
                     hidden |= block
         # Two stacks may overlap (a final LayerNorm over a Transformer's last LayerNorm repeats it once): the one
         # covering more ops wins; a smaller one stays only inside the lowest block of a larger one (drawn in full).
-        self.stacks: dict = {}        # y_N -> ([y_N, ..., y_1], "layers" or "steps")
+        self.stacks: dict = {}        # y_N -> ([y_N, ..., y_1], "layers" or "steps", [what every layer reads])
         hidden = set()
-        for tops, _, unit, blocks in sorted(found, key=lambda s: len(s[0]) * s[1], reverse=True):
+        for tops, _, unit, blocks, outside in sorted(found, key=lambda s: len(s[0]) * s[1], reverse=True):
             if not any(block & hidden for block in blocks):
-                self.stacks[tops[0]] = (tops, unit)
+                self.stacks[tops[0]] = (tops, unit, outside)
                 for block in blocks[:-1]:
                     hidden |= block
 
@@ -314,7 +314,7 @@ class _Repeats:
         first = self._match(c, kind, only_input, d, set())
         if first is None:
             return None
-        block, nxt, ops, own = first
+        block, nxt, ops, own, outside = first
         if ops & block:
             return None
         tops, blocks, taken = [c, d], [block, ops], block | ops
@@ -326,20 +326,21 @@ class _Repeats:
             blocks.append(found[2])
             taken |= found[2]
             nxt = found[1]
+            outside = [o for o in outside if o in found[4]]
         if not own:                                      # the steps of a loop: counted from the first that reads
             if not isinstance(nxt, Node):                # a step (the one reading the initial state is drawn in
                 tops.pop()                               # full, under the earliest counted)
                 blocks[-2:] = [blocks[-2] | blocks[-1]]
-            return (tops, len(block), "steps", blocks) if len(tops) >= 3 else None
-        return tops, len(block), "layers", blocks
+            return (tops, len(block), "steps", blocks, []) if len(tops) >= 3 else None
+        return tops, len(block), "layers", blocks, outside
 
     def _match(self, c: Node, kind: Callable, only_input: Callable, top: Node, taken: set) -> tuple | None:
         """Walk the block from ``c`` and the one from ``top`` side by side: (the first block's ops, what the
-        second reads as its input, its ops, whether it reads leaves of its own), or None."""
+        second reads as its input, its ops, whether it reads leaves of its own, the ops outside both read), or None."""
         if not _alike(c, top) or top in taken:
             return None
         pair, ops, stack = {c: top}, {top}, [c]
-        nxt, own, constant = _NOTHING, False, False
+        nxt, own, constant, outside = _NOTHING, False, False, {}
         while stack:
             n = stack.pop()
             ins, ins2 = self.edges[n], self.edges[pair[n]]
@@ -358,6 +359,8 @@ class _Repeats:
                     ok = q is nxt and (q is None or (q.shape == p.shape and q.dtype == p.dtype))
                 elif k == "outside":
                     ok = q is p or (isinstance(q, Node) and _alike(p, q) and not self.dominates(top, q))
+                    if q is p:
+                        outside[p] = None
                 elif p in pair:
                     ok = pair[p] is q
                 elif q is None:                          # the lowest block, its input a constant: what is
@@ -375,7 +378,7 @@ class _Repeats:
             nxt = None
         if (constant and nxt is not None) or (isinstance(nxt, Node) and nxt in ops):
             return None
-        return set(pair), nxt, ops, own
+        return set(pair), nxt, ops, own, list(outside)
 
 
 # ---------------------------------------------------------------------------
@@ -536,13 +539,18 @@ class GraphView(_View):
                 return chain
             chain.append(nxt)
 
-    def _draw_chain(self, parent: Tree, chain: list, unit: str = "steps") -> None:
-        """Draw a chain of k equal blocks as one line "× k steps" (or layers) and, under it, the earliest block."""
+    def _draw_chain(self, parent: Tree, chain: list, unit: str = "steps", outside: list = ()) -> None:
+        """Draw a chain of k equal blocks as one line "× k steps" (or layers) and, under it, the earliest block
+        (after what every layer reads from outside: a decoder's memory, drawn here rather than deep inside)."""
         head = self._node_label(chain[0], self._tag(chain[0], always=True))
         ref = self._ids[chain[0]]
         head.append_text(_text((f"  × {len(chain)} {unit}", "bold yellow"), ", each reading the one below; the earliest:"
                                if unit == "steps" else ", one above the other; the lowest:"))
         branch = parent.add(head)
+        if outside:
+            shared = branch.add(_text("read by every layer:", style="dim"))
+            for node in outside:
+                self._add(shared, node)
         self._add(branch, chain[-1])
         ops = self._mark([p for p in self.edges[chain[0]] if isinstance(p, Node)], f"in {ref} × {len(chain)}")
         branch.add(_text(f"({ops} ops of the other {unit} not drawn; expand=True draws them)", style="dim"))
