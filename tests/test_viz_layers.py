@@ -82,7 +82,8 @@ def test_a_transformers_encoder_and_decoder_layers_collapse_separately_with_thei
                                               (seq(T, batch_first), n_dec, "layers")])
     lines = text.splitlines()                            # the memory every decoder layer reads: under the decoder's
     shared = [i for i, line in enumerate(lines) if "read by every layer:" in line]     # head, the encoder in it
-    (enc_head,) = [i for i, line in enumerate(lines) if f"× {n_enc} layers" in line and str(seq(S, batch_first)) in line]
+    enc = str(seq(S, batch_first))
+    (enc_head,) = [i for i, line in enumerate(lines) if f"× {n_enc} layers" in line and enc in line]
     assert len(shared) == 1 and shared[0] < enc_head
     narrow = wide(view, 80)                              # and at 80 columns each count stays on one line
     assert f"× {n_enc} layers" in narrow and f"× {n_dec} layers" in narrow

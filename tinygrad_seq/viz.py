@@ -544,8 +544,8 @@ class GraphView(_View):
         (after what every layer reads from outside: a decoder's memory, drawn here rather than deep inside)."""
         head = self._node_label(chain[0], self._tag(chain[0], always=True))
         ref = self._ids[chain[0]]
-        head.append_text(_text((f"  × {len(chain)} {unit}", "bold yellow"), ", each reading the one below; the earliest:"
-                               if unit == "steps" else ", one above the other; the lowest:"))
+        how = ", each reading the one below; the earliest:" if unit == "steps" else ", one above the other; the lowest:"
+        head.append_text(_text((f"  × {len(chain)} {unit}", "bold yellow"), how))
         branch = parent.add(head)
         if outside:
             shared = branch.add(_text("read by every layer:", style="dim"))
