@@ -401,7 +401,7 @@ class GraphView(_View):
                              "to draw as a tree; draw it collapsed (the default) or use to_dot / save_graph")
         self.names = _leaf_names(model, params)
         self._repeats: _Repeats | None = None  # the repeated blocks, found when first drawn
-        self._stacks: dict = {}               # y_N -> ([y_N, ..., y_1], "layers" or "steps")
+        self._stacks: dict = {}               # y_N -> ([y_N, ..., y_1], "layers" or "steps", what all read)
         self.norms: dict = {}                 # node -> |dL/d output|, filled in by hooks during backward
         self.handles = [n.register_hook(self._recorder(n)) for n in self.edges]
 
