@@ -296,12 +296,12 @@ def test_graph_view_collapses_repeated_layers():
         enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), num_layers=5)
     loss = enc(tg.randn(4, 2, 8)).sum()
     text = str(tg.viz.graph(loss, model=enc))
-    assert "× 5 steps" in text                                                 # one step per layer
+    assert "× 5 layers" in text                                                # one block per layer
     assert "layers.0." in text and "layers.2." not in text                      # only the earliest drawn
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), 4, norm=nn.LayerNorm(8))
-    assert "× 4 steps" in str(tg.viz.graph(enc(tg.randn(4, 2, 8)).sum(), model=enc))   # a final norm on top
+    assert "× 4 layers" in str(tg.viz.graph(enc(tg.randn(4, 2, 8)).sum(), model=enc))  # a final norm on top
     lstm = nn.LSTM(4, 8)
     assert "× 30 steps" in str(tg.viz.graph(lstm(tg.randn(30, 1, 4))[0][-1].sum()))   # an RNN still counts steps
 

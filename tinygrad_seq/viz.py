@@ -110,9 +110,9 @@ def structural_signatures(edges: dict, depth: int = 3) -> dict:
     same loop" from "something else"; computed level by level, no recursion.
     """
     ids: dict = {}
-    sig = {n: ids.setdefault((n.name, n.shape, str(n.dtype)), len(ids)) for n in edges}
+    sig = {n: ids.setdefault((n.name, n.shape, n.dtype), len(ids)) for n in edges}
     for _ in range(depth):
-        sig = {n: ids.setdefault((n.name, n.shape, str(n.dtype), tuple(
+        sig = {n: ids.setdefault((n.name, n.shape, n.dtype, tuple(
             None if p is None else sig[p] if isinstance(p, Node) else ("leaf", tuple(p.shape)) for p in ins)),
             len(ids)) for n, ins in edges.items()}
     return sig
@@ -139,6 +139,249 @@ def _leaf_names(model: Module | None, params: dict | None) -> dict:
 
 
 # ---------------------------------------------------------------------------
+# repeated blocks: the layers of a stack, the steps of a loop
+# ---------------------------------------------------------------------------
+
+_NOTHING = object()
+
+
+def _alike(a: Any, b: Any) -> bool:
+    return a.name == b.name and a.shape == b.shape and a.dtype == b.dtype
+
+
+class _Repeats:
+    """The blocks of a graph that repeat one below the other: ``y_N = f_N(y_N-1)``, ..., ``y_1 = f_1(y_0)``.
+
+    A block is the part of the graph between two of them: the ops ``y_i``
+    dominates (every path from the root to them passes through ``y_i``) down
+    to ``y_i-1``, which the block reads as its input.  What a block reads from
+    outside (a Transformer decoder layer's ``memory``, read by every layer)
+    stays outside it.  Two blocks repeat when walked side by side they have the
+    same ops, shapes and wiring, read the same outside nodes and leaves of the
+    same shapes; the walk also finds where the next block starts (what it reads
+    where the first reads ``y_i-1``).  The lowest block may read a leaf or
+    nothing there (the model's input).  Blocks that read only the same
+    parameters are the steps of a loop; blocks with parameters of their own
+    are layers (they may share others: a decoder's memory given as a leaf).
+
+    Where to look: ``y_i`` and ``y_i-1`` sit one above the other in the
+    dominator tree with the same structural signature, a few such nodes apart
+    (a Transformer decoder layer holds three add & norms).  Each such pair
+    starts a try, and the stack covering the most ops wins (on a tie, the one
+    with the fewest ops per block).  Nothing here knows about layers or cells.
+    """
+
+    MAX_PERIOD = 8     # nodes of y_i's signature between y_i and y_i-1, at most
+    BRANCHES = 3       # of those at each level, the ones over the largest subgraphs are tried
+
+    def __init__(self, edges: dict, root: Node):
+        self.edges = edges
+        self.readers: dict = {n: [] for n in edges}
+        for n, ins in edges.items():
+            for p in ins:
+                if isinstance(p, Node):
+                    self.readers[p].append(n)
+        self._dominator_tree(root)
+        found, hidden = [], set()     # hidden: ops of the blocks above the lowest, drawn only as a count
+        for c in self.preorder:
+            if c in hidden or not self.below[c]:
+                continue
+            best, level = None, [c]
+            for _ in range(self.MAX_PERIOD):
+                level = sorted((d for x in level for d in self.below[x]), key=self.size, reverse=True)[:self.BRANCHES]
+                for d in level:
+                    stack = self._stack(c, d)
+                    if stack and (best is None or len(stack[0]) * stack[1] > len(best[0]) * best[1]):
+                        best = stack
+            if best:
+                found.append(best)
+                for block in best[3][:-1]:
+                    hidden |= block
+        # Two stacks may overlap (a final LayerNorm over a Transformer's last LayerNorm repeats it once): the one
+        # covering more ops wins; a smaller one stays only inside the lowest block of a larger one (drawn in full).
+        self.stacks: dict = {}        # y_N -> ([y_N, ..., y_1], "layers" or "steps", [what every layer reads])
+        hidden = set()
+        for tops, _, unit, blocks, outside in sorted(found, key=lambda s: len(s[0]) * s[1], reverse=True):
+            if not any(block & hidden for block in blocks):
+                self.stacks[tops[0]] = (tops, unit, outside)
+                for block in blocks[:-1]:
+                    hidden |= block
+
+    def size(self, n: Node) -> int:
+        """How many ops ``n`` dominates (itself included)."""
+        return self.tout[n] - self.tin[n]
+
+    def dominates(self, a: Node, n: Node) -> bool:
+        return self.tin[a] <= self.tin[n] < self.tout[a]
+
+    def _dominator_tree(self, root: Node) -> None:
+        """Immediate dominators, preorder numbers, and ``below[n]``: the ops of ``n``'s signature that ``n`` is
+        the nearest such dominator of."""
+        order, seen, stack = [], {root}, [(root, iter(self.edges[root]))]
+        while stack:                                     # postorder of a depth-first walk
+            n, rest = stack[-1]
+            for p in rest:
+                if isinstance(p, Node) and p not in seen:
+                    seen.add(p)
+                    stack.append((p, iter(self.edges[p])))
+                    break
+            else:
+                stack.pop()
+                order.append(n)
+        order.reverse()                                  # every op after all its readers: one pass suffices
+        index = {n: i for i, n in enumerate(order)}
+        idom = {root: root}
+        for n in order[1:]:
+            a = None
+            for b in self.readers[n]:                    # the nearest common dominator of n's readers
+                while a is not None and a is not b:
+                    while index[a] > index[b]:
+                        a = idom[a]
+                    while index[b] > index[a]:
+                        b = idom[b]
+                a = b
+            idom[n] = a
+        self.idom = idom
+        children: dict = {n: [] for n in order}
+        for n in order[1:]:
+            children[idom[n]].append(n)
+        sig = structural_signatures(self.edges, 1)
+        self.tin: dict = {}
+        self.tout: dict = {}
+        self.preorder: list = []
+        self.below: dict = {n: [] for n in order}
+        up: dict = {}
+        last: dict = {}                                  # signature -> the nearest dominator with it, going down
+        walk = [(root, False)]
+        while walk:
+            n, leaving = walk.pop()
+            if leaving:
+                self.tout[n] = len(self.preorder)
+                last[sig[n]] = up[n]
+                continue
+            self.tin[n] = len(self.preorder)
+            self.preorder.append(n)
+            up[n] = last.get(sig[n])
+            if up[n] is not None:
+                self.below[up[n]].append(n)
+            last[sig[n]] = n
+            walk.append((n, True))
+            walk.extend((ch, False) for ch in reversed(children[n]))
+
+    def _stack(self, c: Node, d: Node) -> tuple | None:
+        """The block from ``c`` down to ``d`` and the blocks below repeating it: (their tops, ops per block,
+        "layers" or "steps", the ops of each block), or None when not even the next one repeats it."""
+        path, x = set(), d
+        while x is not c:
+            x = self.idom[x]
+            path.add(x)
+        kinds: dict = {}
+        pure: dict = {}
+
+        def only_input(p: Node) -> bool:
+            """Whether ``p`` is computed in the block from its input alone (no parameters, nothing outside)."""
+            if p not in pure:
+                seen, todo, ok = {p}, [p], True
+                while todo and ok:
+                    for q in self.edges[todo.pop()]:
+                        k = kind(q)
+                        if k in ("leaf", "outside"):
+                            ok = False
+                        elif k == "in" and q not in seen:
+                            seen.add(q)
+                            todo.append(q)
+                pure[p] = ok
+            return pure[p]
+
+        def kind(p: Any) -> str:
+            """How the block from c to d reads ``p``."""
+            if p is None:
+                return "none"
+            if not isinstance(p, Node):
+                return "leaf"
+            if p is d:
+                return "input"
+            k = kinds.get(p)
+            if k is None:
+                k = "in"
+                if not self.dominates(c, p) or self.dominates(d, p):
+                    k = "outside"
+                elif p not in path and self.idom[p] in path and any(self.dominates(d, r) for r in self.readers[p]):
+                    k = "outside"                        # read by the blocks below too: shared, not part of one
+                kinds[p] = k
+            return k
+
+        first = self._match(c, kind, only_input, d, set())
+        if first is None:
+            return None
+        block, nxt, ops, own, outside = first
+        if ops & block:
+            return None
+        tops, blocks, taken = [c, d], [block, ops], block | ops
+        while isinstance(nxt, Node):
+            found = self._match(c, kind, only_input, nxt, taken)
+            if found is None:
+                break
+            tops.append(nxt)
+            blocks.append(found[2])
+            taken |= found[2]
+            nxt = found[1]
+            outside = [o for o in outside if o in found[4]]
+        if not own:                                      # the steps of a loop: counted from the first that reads
+            if not isinstance(nxt, Node):                # a step (the one reading the initial state is drawn in
+                tops.pop()                               # full, under the earliest counted)
+                blocks[-2:] = [blocks[-2] | blocks[-1]]
+            return (tops, len(block), "steps", blocks, []) if len(tops) >= 3 else None
+        return tops, len(block), "layers", blocks, outside
+
+    def _match(self, c: Node, kind: Callable, only_input: Callable, top: Node, taken: set) -> tuple | None:
+        """Walk the block from ``c`` and the one from ``top`` side by side: (the first block's ops, what the
+        second reads as its input, its ops, whether it reads leaves of its own, the ops outside both read), or None."""
+        if not _alike(c, top) or top in taken:
+            return None
+        pair, ops, stack = {c: top}, {top}, [c]
+        nxt, own, constant, outside = _NOTHING, False, False, {}
+        while stack:
+            n = stack.pop()
+            ins, ins2 = self.edges[n], self.edges[pair[n]]
+            if len(ins) != len(ins2):
+                return None
+            for p, q in zip(ins, ins2):
+                k = kind(p)
+                if k == "none":
+                    ok = q is None
+                elif k == "leaf":
+                    ok = q is not None and not isinstance(q, Node) and q.shape == p.shape and q.dtype == p.dtype
+                    own = own or q is not p
+                elif k == "input":
+                    if nxt is _NOTHING:
+                        nxt = q
+                    ok = q is nxt and (q is None or (q.shape == p.shape and q.dtype == p.dtype))
+                elif k == "outside":
+                    ok = q is p or (isinstance(q, Node) and _alike(p, q) and not self.dominates(top, q))
+                    if q is p:
+                        outside[p] = None
+                elif p in pair:
+                    ok = pair[p] is q
+                elif q is None:                          # the lowest block, its input a constant: what is
+                    ok = constant = only_input(p)        # computed from the input alone was not recorded
+                else:
+                    ok = (isinstance(q, Node) and _alike(p, q) and q not in ops and q not in taken
+                          and self.dominates(top, q))
+                    if ok:
+                        pair[p] = q
+                        ops.add(q)
+                        stack.append(p)
+                if not ok:
+                    return None
+        if constant and nxt is _NOTHING:
+            nxt = None
+        if (constant and nxt is not None) or (isinstance(nxt, Node) and nxt in ops):
+            return None
+        return set(pair), nxt, ops, own, list(outside)
+
+
+# ---------------------------------------------------------------------------
 # the tree view, with repeated structure collapsed
 # ---------------------------------------------------------------------------
 
@@ -157,6 +400,8 @@ class GraphView(_View):
             raise ValueError(f"graph(expand=True): this graph is {_depth(self.edges, self.root)} ops deep, too deep "
                              "to draw as a tree; draw it collapsed (the default) or use to_dot / save_graph")
         self.names = _leaf_names(model, params)
+        self._repeats: _Repeats | None = None  # the repeated blocks, found when first drawn
+        self._stacks: dict = {}               # y_N -> ([y_N, ..., y_1], "layers" or "steps", what all read)
         self.norms: dict = {}                 # node -> |dL/d output|, filled in by hooks during backward
         self.handles = [n.register_hook(self._recorder(n)) for n in self.edges]
 
@@ -197,6 +442,9 @@ class GraphView(_View):
     def __rich__(self) -> Any:
         self._ids: dict = {}          # drawn node -> "#k" (if shared), "in #k × n" (collapsed away) or ""
         self._count = 0
+        if self._repeats is None and not self.expand:
+            self._repeats = _Repeats(self.edges, self.root)
+            self._stacks = self._repeats.stacks
         from rich.tree import Tree
         tree = Tree(_text(("graph", "bold"), f" of a {self.root.dtype} tensor {_shape(self.root.shape)}: "
                           f"{self.num_ops} op{'' if self.num_ops == 1 else 's'}" + ("" if self.expand else ", repeats collapsed")))
@@ -223,6 +471,9 @@ class GraphView(_View):
         if n in self._ids:
             parent.add(self._ref(n))
             return
+        if n in self._stacks:
+            self._draw_chain(parent, *self._stacks[n])
+            return
         chain = [] if self.expand else self._chain(n)
         if len(chain) >= 3:
             self._draw_chain(parent, chain)
@@ -232,8 +483,8 @@ class GraphView(_View):
         inputs = [p for p in self.edges[n] if p is not None]
         while len(inputs) == 1 and not self.expand:
             p = inputs[0]
-            if isinstance(p, Node) and p not in self._ids and self.fanout.get(id(p), 0) > 1:
-                break                                   # a shared op, first time: its own line with its tag
+            if isinstance(p, Node) and p not in self._ids and (self.fanout.get(id(p), 0) > 1 or p in self._stacks):
+                break                                   # a shared op or a stack, first time: its own line
             label.append(" ← ")
             if not isinstance(p, Node):
                 label.append_text(self._leaf_label(p))
@@ -274,47 +525,35 @@ class GraphView(_View):
         return None
 
     def _chain(self, n: Node) -> list:
-        """``n`` and the nodes of equal structure it reads, each from the one before: a loop unrolled."""
+        """``n`` and the nodes of equal structure it reads, each from the one before: a loop unrolled.
+
+        Only links the repeated blocks cannot see (``n`` does not dominate the next one, which something
+        else reads too): a block ``n`` dominates is a repeat only if ``_Repeats`` found it one.
+        """
         chain = [n]
         while True:
             s = self.sig[chain[-1]]
-            nxt = self._below(chain[-1], lambda p: self.sig[p] == s and p not in self._ids, 2 * self.depth + 2)
+            nxt = self._below(chain[-1], lambda p: self.sig[p] == s and p not in self._ids
+                              and not self._repeats.dominates(chain[-1], p), 2 * self.depth + 2)
             if nxt is None or nxt in chain:
-                return self._period(chain)
+                return chain
             chain.append(nxt)
 
-    def _period(self, chain: list) -> list:
-        """Every p-th block of a chain whose blocks repeat with period p at twice the depth (p = 1 for an RNN).
-
-        A Transformer layer holds two or three blocks alike to ``depth`` levels (attention, feed-forward,
-        each ending in add & norm); a deeper look tells them apart, so the chain counts layers, not blocks.
-        No period found: the chain as it is.
-        """
-        if len(chain) < 4:
-            return chain
-        if not hasattr(self, "_deep"):
-            self._deep = structural_signatures(self.edges, 2 * self.depth)
-        deep = self._deep
-        for start in (0, 1):                             # the head may be one extra block (a final norm)
-            body = chain[start:]
-            compared = len(body) - 2                     # the earliest two blocks may differ (the inputs)
-            for p in range(1, compared // 2 + 1):
-                if all(deep[body[i]] == deep[body[i + p]] for i in range(compared - p)):
-                    if p == 1:
-                        return chain
-                    return body[::p] if start == 0 else [chain[0]] + body[p::p]
-        return chain
-
-    def _draw_chain(self, parent: Tree, chain: list) -> None:
-        """Draw a chain of k equal blocks as one line "× k steps" and, under it, the earliest block."""
+    def _draw_chain(self, parent: Tree, chain: list, unit: str = "steps", outside: list = ()) -> None:
+        """Draw a chain of k equal blocks as one line "× k steps" (or layers) and, under it, the earliest block
+        (after what every layer reads from outside: a decoder's memory, drawn here rather than deep inside)."""
         head = self._node_label(chain[0], self._tag(chain[0], always=True))
         ref = self._ids[chain[0]]
-        head.append_text(_text((f"  × {len(chain)} steps", "bold yellow"),
-                               ", each reading the one below; the earliest:"))
+        how = ", each reading the one below; the earliest:" if unit == "steps" else ", one above the other; the lowest:"
+        head.append_text(_text((f"  × {len(chain)} {unit}", "bold yellow"), how))
         branch = parent.add(head)
+        if outside:
+            shared = branch.add(_text("read by every layer:", style="dim"))
+            for node in outside:
+                self._add(shared, node)
         self._add(branch, chain[-1])
         ops = self._mark([p for p in self.edges[chain[0]] if isinstance(p, Node)], f"in {ref} × {len(chain)}")
-        branch.add(_text(f"({ops} ops of the other steps not drawn; expand=True draws them)", style="dim"))
+        branch.add(_text(f"({ops} ops of the other {unit} not drawn; expand=True draws them)", style="dim"))
 
     def _runs(self, inputs: list) -> Iterator[list]:
         """Consecutive inputs of equal structure (and all new, or all drawn before) as one group."""
@@ -370,7 +609,9 @@ def graph(t: Tensor, model: Module | None = None, params: dict | None = None, ex
     read more than once get a ``#k`` tag when first drawn and are referenced
     (``↑ #k``) after.  Runs of inputs with equal structure (the steps of an
     unrolled RNN: see ``structural_signatures``) are drawn once and counted,
-    unless ``expand=True``; ``depth`` is how many levels must agree.
+    and so are blocks stacked one on another ("× N layers" when each has
+    parameters of its own, "× k steps" when they share them: see
+    ``_Repeats``), unless ``expand=True``; ``depth`` is how many levels must agree.
     """
     return GraphView(t, model, params, expand, depth)
 
