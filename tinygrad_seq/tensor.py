@@ -89,6 +89,9 @@ class Node:
 
     __slots__ = ("inputs", "needs_input_grad", "saved", "ctx", "hooks", "epoch", "shape", "dtype", "created_at")
     name = "node"
+    # What each entry of ``saved`` is, for a recorded VJP (``backward(create_graph=True)``): an input's index, the
+    # output ("out"), or None for a value read only as a constant (a mask); "derived": see ``recorded_saved``.
+    saves: tuple = ()
 
     def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:
         """The op on numpy arrays, one per input tensor (``params``: the op's keyword constants).
@@ -492,7 +495,8 @@ class Tensor(Conversions, Indexing, InPlace):
         (``grad_fn.next_functions``, ``tg.viz.graph``).  Changing a saved
         tensor in place between the two (an optimizer step) raises too.
         This method is one call: the pass itself is ``autograd.backward``.
-        ``create_graph=True`` (higher-order gradients) is not supported.
+        ``create_graph=True``: the gradients are computed with recorded ops, so
+        ``.grad`` has a ``grad_fn`` and can be differentiated again (higher order).
         """
         _autograd.backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
 
