@@ -403,12 +403,12 @@ BLIND = [
       'return (g - xp.exp(y) * xp.sum(g, axis=-1, keepdims=True),)',
       'log_softmax VJP sums over the last axis whatever dim is', OPS_B),
     M('b-softmax-axis-last', "tinygrad_seq/ops.py",
-      'return (y * (g - np.sum(g * y, axis=axis, keepdims=True)),)',
-      'return (y * (g - np.sum(g * y, axis=-1, keepdims=True)),)',
+      'return (y * (g - xp.sum(g * y, axis=axis, keepdims=True)),)',
+      'return (y * (g - xp.sum(g * y, axis=-1, keepdims=True)),)',
       'softmax VJP sums over the last axis whatever dim is', OPS_B),
     M('b-cumsum-flip-all', "tinygrad_seq/ops.py",
-      'np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)',
-      'np.flip(np.cumsum(np.flip(g), axis=axis))',
+      'xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis)',
+      'xp.flip(xp.cumsum(xp.flip(g), axis=axis))',
       'cumsum VJP flips every axis', OPS_B,
       equivalent="a cumulative sum along one axis treats every other axis independently, so reversing the other "
                  "axes before it and again after it changes nothing: flip(cumsum(flip(g), a)) equals "
