@@ -144,6 +144,8 @@ class Add(Node):
         sa, sb = self.ctx
         return unbroadcast(g, sa), unbroadcast(g, sb)
 
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
+
 
 class Sub(Node):
     """y = a - b;  da = g,  db = -g"""
@@ -158,6 +160,8 @@ class Sub(Node):
             return g, (-g if self.needs_input_grad[1] else None)
         sa, sb = self.ctx
         return unbroadcast(g, sa), (unbroadcast(-g, sb) if self.needs_input_grad[1] else None)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
 
 class Mul(Node):
@@ -174,6 +178,10 @@ class Mul(Node):
         a, b = self.saved
         return (unbroadcast(g * b, a.shape) if self.needs_input_grad[0] else None,
                 unbroadcast(g * a, b.shape) if self.needs_input_grad[1] else None)
+
+    def jvp(self, ta, tb):
+        a, b = self.saved
+        return ta * b + a * tb
 
 
 class Div(Node):
@@ -194,6 +202,11 @@ class Div(Node):
             ga = g / b
             return (unbroadcast(ga, a.shape) if self.needs_input_grad[0] else None,
                     unbroadcast(-ga * (a / b), b.shape) if self.needs_input_grad[1] else None)
+
+    def jvp(self, ta, tb):
+        a, b = self.saved
+        with _IEEE():
+            return (ta - tb * (a / b)) / b
 
 
 class Pow(Node):
@@ -218,6 +231,12 @@ class Pow(Node):
                 gb = unbroadcast(g * xp.where(pos, y, 0) * xp.log(xp.where(pos, a, 1)), b.shape)
         return ga, gb
 
+    def jvp(self, ta, tb):
+        a, b, y = self.saved
+        pos = a > 0
+        with _IEEE():
+            return ta * b * a ** (b - 1) + tb * xp.where(pos, y, 0) * xp.log(xp.where(pos, a, 1))
+
 
 class Maximum(Node):
     """y = max(a, b);  the gradient goes to the larger input (split evenly on ties)"""
@@ -235,6 +254,11 @@ class Maximum(Node):
         wa = self.wins(a, b) + 0.5 * (a == b)
         return (unbroadcast(g * wa, a.shape) if self.needs_input_grad[0] else None,
                 unbroadcast(g * (1 - wa), b.shape) if self.needs_input_grad[1] else None)
+
+    def jvp(self, ta, tb):
+        a, b = self.saved
+        wa = self.wins(a, b) + 0.5 * (a == b)
+        return ta * wa + tb * (1 - wa)
 
 
 class Minimum(Maximum):
@@ -258,6 +282,8 @@ class Where(Node):
         return (unbroadcast(xp.where(cond, g, zero), sa) if self.needs_input_grad[0] else None,
                 unbroadcast(xp.where(cond, zero, g), sb) if self.needs_input_grad[1] else None)
 
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
+
 
 # ---------------------------------------------------------------------------
 # elementwise, unary
@@ -272,6 +298,8 @@ class Neg(Node):
 
     def backward(self, g):
         return (-g,)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
 
 class PowScalar(Node):
@@ -294,6 +322,9 @@ class PowScalar(Node):
         with _IEEE():
             return (g * (p * x ** (p - 1)),)
 
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
+
 
 class Exp(Node):
     """y = e^x;  dx = g y"""
@@ -309,6 +340,9 @@ class Exp(Node):
     def backward(self, g):
         return (g * self.saved,)
 
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
+
 
 class Sin(Node):
     """y = sin x;  dx = g cos x"""
@@ -322,6 +356,9 @@ class Sin(Node):
     def backward(self, g):
         return (g * xp.cos(self.saved),)
 
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
+
 
 class Cos(Node):
     """y = cos x;  dx = -g sin x"""
@@ -334,6 +371,9 @@ class Cos(Node):
 
     def backward(self, g):
         return (-g * xp.sin(self.saved),)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
 
 
 class Log(Node):
@@ -349,6 +389,9 @@ class Log(Node):
     def backward(self, g):
         with _IEEE():
             return (g / self.saved,)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
 
 
 class Sqrt(Node):
@@ -366,6 +409,9 @@ class Sqrt(Node):
         with _IEEE():
             return (g / (2 * self.saved),)
 
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
+
 
 class Abs(Node):
     """y = |x|;  dx = g sign(x)"""
@@ -378,6 +424,9 @@ class Abs(Node):
 
     def backward(self, g):
         return (g * xp.sign(self.saved),)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
 
 
 class Tanh(Node):
@@ -395,6 +444,9 @@ class Tanh(Node):
         d = xp.square(y, out=xp.empty_like(y))      # (one buffer on the first-order path)
         d = xp.subtract(1, d, out=d)
         return (xp.multiply(d, g, out=d),)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -428,6 +480,9 @@ class Sigmoid(Node):
         d = xp.multiply(d, y, out=d)
         return (xp.multiply(d, g, out=d),)
 
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
+
 
 class Relu(Node):
     """y = max(x, 0);  dx = g [x > 0]"""
@@ -441,6 +496,9 @@ class Relu(Node):
 
     def backward(self, g):
         return (g * (self.saved > 0),)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
 
 
 class LeakyRelu(Node):
@@ -456,6 +514,9 @@ class LeakyRelu(Node):
     def backward(self, g):
         return (xp.where(self.saved > 0, g, g * self.ctx),)
 
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
+
 
 class Softplus(Node):
     """y = log(1 + e^x) (as logaddexp(0, x): no overflow);  dx = g sigmoid(x)"""
@@ -468,6 +529,9 @@ class Softplus(Node):
 
     def backward(self, g):
         return (g * xp.sigmoid(self.saved),)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
 
 
 class BinaryCrossEntropy(Node):
@@ -496,6 +560,12 @@ class BinaryCrossEntropy(Node):
                 gy = g * (xp.maximum(xp.log1p(-p), -100) - xp.maximum(xp.log(p), -100))
         return gp, gy
 
+    def jvp(self, tp, ty):
+        p, y = self.saved
+        with _IEEE():
+            return (tp * (p - y) / xp.maximum(p * (1 - p), 1e-12)
+                    + ty * (xp.maximum(xp.log1p(-p), -100) - xp.maximum(xp.log(p), -100)))
+
 
 class Clip(Node):
     """y = min(max(x, lo), hi);  dx = g where lo <= x <= hi"""
@@ -515,6 +585,9 @@ class Clip(Node):
             g = g * (x <= hi)
         return (g,)
 
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same mask as the VJP
+
 
 class Cast(Node):
     """y = x as another dtype;  dx = g as x's dtype"""
@@ -529,6 +602,8 @@ class Cast(Node):
 
     def backward(self, g):
         return (xp.astype(g, self.ctx),)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
 
 # ---------------------------------------------------------------------------
@@ -549,6 +624,8 @@ class Sum(Node):
         shape, axes, keep = self.ctx
         return (xp.broadcast_to(_regrow(g, shape, axes, keep), shape),)
 
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
+
 
 class Mean(Node):
     """y = sum_axis x / n;  dx = g / n broadcast back"""
@@ -567,6 +644,8 @@ class Mean(Node):
         for a in axes:
             n *= shape[a]
         return (xp.broadcast_to(_regrow(g, shape, axes, keep) / max(n, 1), shape),)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
 
 class Max(Node):
@@ -594,6 +673,11 @@ class Max(Node):
         hit = x == y
         g = _regrow(g, x.shape, axes, keep)
         return (hit * (g / hit.sum(axis=axes, keepdims=True)),)
+
+    def jvp(self, t):
+        (x, y), (axes, keep) = self.saved, self.ctx
+        hit = x == y
+        return xp.sum(t * (hit / hit.sum(axis=axes, keepdims=True)), axis=axes, keepdims=keep)
 
 
 class Min(Max):
@@ -629,6 +713,10 @@ class LogSumExp(Node):
         p, (axes, keep) = self.saved, self.ctx
         return (_regrow(g, p.shape, axes, keep) * p,)
 
+    def jvp(self, t):
+        p, (axes, keep) = self.saved, self.ctx
+        return xp.sum(t * p, axis=axes, keepdims=keep)
+
     def recorded_saved(self, derived):
         """For a recorded VJP: the saved softmax(x), as a Softmax node reading x."""
         return derived(Softmax, self.inputs, self.saved, ctx=self.ctx[0], saved=self.saved)
@@ -656,6 +744,10 @@ class LogSoftmax(Node):
         y, axis = self.saved, self.ctx
         return (g - xp.exp(y) * xp.sum(g, axis=axis, keepdims=True),)
 
+    def jvp(self, t):
+        y, axis = self.saved, self.ctx
+        return t - xp.sum(xp.exp(y) * t, axis=axis, keepdims=True)
+
 
 class Softmax(Node):
     """y = e^(x - m) / sum e^(x - m);  dx = y (g - sum(g y))"""
@@ -674,6 +766,9 @@ class Softmax(Node):
     def backward(self, g):
         y, axis = self.saved, self.ctx
         return (y * (g - xp.sum(g * y, axis=axis, keepdims=True)),)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # the softmax Jacobian is symmetric: J t = J^T t
 
 
 def _finite_max(x: np.ndarray, axis: int) -> np.ndarray:
@@ -695,6 +790,8 @@ class CumSum(Node):
     def backward(self, g):
         axis = self.ctx
         return (xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis),)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
 
 class Var(Node):
@@ -719,6 +816,11 @@ class Var(Node):
         d, (axes, keep, denom) = self.saved, self.ctx
         with _IEEE():       # n <= correction: 2 / 0 = inf, times d = 0: a nan gradient, as in PyTorch
             return (_regrow(g, d.shape, axes, keep) * (np.float64(2) / denom).astype(d.dtype) * d,)
+
+    def jvp(self, t):
+        d, (axes, keep, denom) = self.saved, self.ctx
+        with _IEEE():       # sum(d) = 0, so d . (t - mean t) = d . t
+            return xp.sum(d * t, axis=axes, keepdims=keep) * (np.float64(2) / denom).astype(d.dtype)
 
     def recorded_saved(self, derived):
         """For a recorded VJP: the saved d = x - mean(x), as a Sub node reading x and a Mean node of x."""
@@ -775,6 +877,10 @@ class MatMul(Node):
                 db = unbroadcast(xp.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape)
         return da, db
 
+    def jvp(self, ta, tb):
+        a, b = self.saved
+        return ta @ b + a @ tb
+
 
 # ---------------------------------------------------------------------------
 # shape
@@ -793,6 +899,8 @@ class Reshape(Node):
 
     def backward(self, g):
         return (g.reshape(self.ctx),)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
     @staticmethod
     def view(x, shape):
@@ -813,6 +921,8 @@ class Permute(Node):
     def backward(self, g):
         return (xp.permute(g, np.argsort([a % g.ndim for a in self.ctx])),)
 
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
+
     @staticmethod
     def view(x, axes):
         """The same view of any array of the input's shape (tensor.py replays views with it)."""
@@ -832,6 +942,8 @@ class BroadcastTo(Node):
 
     def backward(self, g):
         return (unbroadcast(g, self.ctx),)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
     @staticmethod
     def view(x, shape):
@@ -863,6 +975,8 @@ class GetItem(Node):
         if _is_basic(index):
             return (xp.scatter(shape, index, g),)
         return (xp.add_at(shape, index, g),)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
     @staticmethod
     def view(x, index):
@@ -896,6 +1010,8 @@ class WriteRegion(Node):
             gs = unbroadcast(g.reshape(-1)[flat].reshape(region.shape), src_shape)
         return gb, gs
 
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
+
 
 def _scatter_grid(index: np.ndarray, dim: int) -> tuple:
     """Where scatter writes: each position p of ``index``, with ``index[p]`` in place of p's ``dim``-th coordinate."""
@@ -926,6 +1042,8 @@ class ScatterSet(Node):
             gs = xp.scatter(src_shape, region, g[to])
         return gx, gs
 
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
+
 
 class ScatterAdd(Node):
     """y = x, then y[to(p)] += src[p] for each position p of index (repeats add up; PyTorch's ``scatter_add``);
@@ -946,6 +1064,8 @@ class ScatterAdd(Node):
         if self.needs_input_grad[1]:
             gs = xp.scatter(src_shape, region, g[to])
         return (g if self.needs_input_grad[0] else None), gs
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
 
 class SetItem(Node):
@@ -971,6 +1091,8 @@ class SetItem(Node):
             gv = unbroadcast(xp.asarray(g[index]), v_shape)
         return gx, gv
 
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
+
 
 class Concat(Node):
     """y = concatenate(xs, axis);  dx_i = the slice of g that x_i filled"""
@@ -990,6 +1112,8 @@ class Concat(Node):
         return tuple(g[lead + (slice(lo, hi),)] if need else None
                      for lo, hi, need in zip(bounds[:-1], bounds[1:], self.needs_input_grad))
 
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
+
 
 class Stack(Node):
     """y = stack(xs, axis);  dx_i = g taken at position i of the new axis"""
@@ -1007,6 +1131,8 @@ class Stack(Node):
         lead = (slice(None),) * self.ctx
         return tuple(g[lead + (i,)] if need else None for i, need in enumerate(self.needs_input_grad))
 
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
+
 
 class Pad(Node):
     """y = x padded with a constant;  dx = the middle of g"""
@@ -1018,3 +1144,6 @@ class Pad(Node):
 
     def backward(self, g):
         return (g[self.ctx],)
+
+    def jvp(self, t):                   # affine: the padding is constant, its tangent 0
+        return Pad.apply(t, pad_width=self.params["pad_width"], value=0)

@@ -411,6 +411,15 @@ def anomaly_backward(node: Node, g: np.ndarray, grads_in: tuple) -> None:
                                f"the op was created at {where}")
 
 
+def watch_forward(node: Node, inputs: Sequence[Tensor], t: Tensor, recorded: bool, params: dict) -> None:
+    """What ``Node.apply`` calls after an op when ``State.watch`` is on: anomaly mode's check, forward mode's
+    tangent (``forward_ad.propagate``)."""
+    if State.anomaly:
+        anomaly_forward(node, inputs, t.array, recorded)
+    if State.dual:
+        forward_ad.propagate(node, inputs, t, recorded, params)
+
+
 def anomaly_forward(node: Node, inputs: Sequence[Tensor], out: np.ndarray, recorded: bool) -> None:
     """Note where ``node`` was created; raise if it made a non-finite output from finite inputs."""
     where = _user_frame()
@@ -442,10 +451,11 @@ def _user_frame() -> str:
 # ----------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def recording():
-    """Grad mode on, and the VJPs computing with Tensor ops (``ops.xp`` = ``TENSOR``), for the block."""
+def recording(grad_mode: bool = True):
+    """Grad mode on (or as ``grad_mode`` says), and the rules in ``ops.py`` computing with Tensor ops
+    (``ops.xp`` = ``TENSOR``), for the block."""
     prev_xp, prev_mode = ops.xp, State.grad_enabled
-    ops.xp, State.grad_enabled = TENSOR, True
+    ops.xp, State.grad_enabled = TENSOR, grad_mode
     try:
         yield
     finally:
@@ -574,3 +584,7 @@ TENSOR = SimpleNamespace(
     permute=lambda x, axes: _t(x).permute(*[int(a) for a in axes]), asarray=_t, sigmoid=lambda x: _t(x).sigmoid(),
     product_sum=lambda shape, lhs, rhs: (_t(lhs).T @ _t(rhs)).reshape(tuple(shape)),
     scatter=_add_at, add_at=_add_at, zeroed=_zeroed)
+
+
+from . import forward_ad  # noqa: E402  (forward mode reads recorded_saved and TENSOR from this module)
+from . import functional  # noqa: E402
