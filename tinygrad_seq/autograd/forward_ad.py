@@ -123,6 +123,14 @@ def tangent_of(t: Tensor) -> Tensor | None:
     return entry[1]
 
 
+def set_tangent(t: Tensor, tangent: Tensor | None) -> None:
+    """Give ``t`` this tangent in the current level (None: none); for in-place ops (``_inplace.py``)."""
+    if tangent is None:
+        _tangents.pop(id(t), None)
+    else:
+        _set(t, tangent)
+
+
 def _set(t: Tensor, tangent: Tensor) -> None:
     key = id(t)
     _tangents[key] = (weakref.ref(t, lambda _ref: _forget(key, _ref)), tangent)
