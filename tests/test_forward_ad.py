@@ -37,7 +37,7 @@ def _forward_vs_reverse(fn, arrays, seed=0):
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
-@settings(max_examples=12)
+@settings(max_examples=8)
 @given(data=st.data())
 def test_forward_equals_reverse_every_op(spec: Spec, data) -> None:
     arrays, kw = spec.draw(data)
@@ -48,7 +48,7 @@ def test_forward_equals_reverse_every_op(spec: Spec, data) -> None:
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
-@settings(max_examples=5)
+@settings(max_examples=3)
 @given(data=st.data())
 def test_forward_over_reverse_equals_reverse_over_reverse_every_op(spec: Spec, data) -> None:
     """H v two ways: the tangent of a recorded gradient (forward over reverse) and the gradient of <g, v>."""
