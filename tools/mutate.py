@@ -112,7 +112,7 @@ MUTANTS = [
       "da = unbroadcast(g @ b2, a2.shape)", "transposed operand in the batched matmul VJP"),
     M("tanh-vjp-plus", O, "        d = xp.subtract(1, d, out=d)", "        d = np.add(1, d, out=d)",
       "tanh' = 1 + y^2 instead of 1 - y^2"),
-    M("sigmoid-vjp-missing-y", O, "        d = xp.multiply(d, y, out=d)\n", "",
+    M("sigmoid-vjp-missing-y", O, "        d *= y\n        d *= g", "        d *= g",
       "sigmoid' = 1 - y instead of y (1 - y)"),
     M("log-vjp-times", O, "        return (g / self.saved,)", "        return (g * self.saved,)",
       "log' = x instead of 1 / x"),

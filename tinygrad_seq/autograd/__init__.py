@@ -577,6 +577,11 @@ def _add_at(shape: tuple, index: Any, g: Any) -> Tensor:
     return ops.ScatterAdd.apply(zeros, _t(g).reshape(-1), dim=0, index=pos).reshape(tuple(shape))
 
 
+def _subtract(a: Any, b: Any, out: Any = None) -> Tensor:
+    b = _t(b)                                   # (``out``: numpy's buffer; a new tensor here)
+    return _t(a) - b if isinstance(a, np.ndarray) else a - b
+
+
 def _zeroed(g: Any, index: Any) -> Tensor:
     mask = np.ones(g.shape, dtype=bool)
     mask[index] = False
@@ -588,7 +593,7 @@ TENSOR = SimpleNamespace(
     sum=lambda x, axis=None, keepdims=False: _t(x).sum(axis=axis, keepdims=keepdims),
     exp=lambda x: _t(x).exp(), log=lambda x: _t(x).log(), log1p=lambda x: (1 + _t(x)).log(),
     sin=lambda x: _t(x).sin(), cos=lambda x: _t(x).cos(), sign=lambda x: Tensor._wrap(np.sign(_arr(x))),
-    square=lambda x, out=None: x * x, subtract=lambda a, b, out=None: a - b, multiply=lambda a, b, out=None: a * b,
+    square=lambda x, out=None: _t(x) * _t(x), subtract=_subtract, multiply=lambda a, b, out=None: _t(a) * b,
     empty_like=lambda x: None, maximum=_maximum, zeros_like=lambda x: Tensor._wrap(np.zeros(x.shape, x.dtype)),
     astype=lambda x, dtype: ops.Cast.apply(_t(x), dtype=np.dtype(dtype)),
     flip=lambda x, axis: _t(x).flip(axis), cumsum=lambda x, axis: _t(x).cumsum(axis),
