@@ -222,3 +222,16 @@ def test_recorded_vjps_stay_stable_at_extreme_values() -> None:
         np.testing.assert_allclose(H.numpy(), [[0.25, -0.25, 0], [-0.25, 0.25, 0], [0, 0, 0]], atol=1e-300)
         H = tg.autograd.functional.hessian(lambda y: y.log_softmax(0)[0], y)
         np.testing.assert_allclose(H.numpy(), [[-0.25, 0.25, 0], [0.25, -0.25, 0], [0, 0, 0]], atol=1e-300)
+
+
+def test_gradgradcheck_catches_a_wrong_second_derivative(monkeypatch) -> None:
+    """tanh's recorded VJP with its saved output read as a constant: first derivatives right, second wrong."""
+    from tinygrad_seq import ops
+    x = tg.tensor([0.3, -0.8], dtype=np.float64, requires_grad=True)
+    assert tg.gradcheck(lambda x: x.tanh(), [x])
+    assert tg.autograd.gradgradcheck(lambda x: x.tanh(), [x])
+    monkeypatch.setattr(ops.Tanh, "saves", (None,))
+    assert tg.gradcheck(lambda x: x.tanh(), [x])
+    with pytest.raises(tg.GradcheckError, match="gradgradcheck"):
+        tg.autograd.gradgradcheck(lambda x: x.tanh(), [x])
+    assert tg.autograd.gradgradcheck(lambda x: x.tanh(), [x], raise_exception=False) is False
