@@ -46,7 +46,8 @@ from .._gc import full_gc_deferred
 from .._state import MODIFIED, AnomalyError, State, buffer_of, detect_anomaly
 from ..tensor import Node, ShapeError, Tensor, _fill, _new
 
-__all__ = ["backward", "grad", "backward_pass", "topological_order", "detect_anomaly", "AnomalyError"]
+__all__ = ["backward", "grad", "backward_pass", "topological_order", "detect_anomaly", "AnomalyError", "functional",
+           "forward_ad"]
 
 
 # ----------------------------------------------------------------------------
