@@ -21,8 +21,10 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
+from .. import ops
 from .._state import State
 from ..tensor import Node, Tensor
+from . import TENSOR, recorded_saved     # (defined before autograd/__init__.py imports this module)
 
 __all__ = ["UnpackedDualTensor", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual", "dual_level"]
 
@@ -188,7 +190,6 @@ def note(node: Node, tangent: Tensor) -> None:
 
 def run_jvp(node: Node, tangents: list, arrays: list, out: np.ndarray, recorded: bool, params: dict) -> Tensor:
     """The op's JVP rule on ``tangents`` (None: zeros), in the output's dtype and shape."""
-    from . import recorded_saved, recording
     need = node.needs_input_grad
     if need is not None and False in need and arrays is not None:
         # the forward kept a stand-in for an input no gradient needed (ops._keep): the JVP may read it, so
@@ -198,21 +199,23 @@ def run_jvp(node: Node, tangents: list, arrays: list, out: np.ndarray, recorded:
         node.forward(*arrays, **params)
         recorded = False
     node.shape, node.dtype, node.params = out.shape, out.dtype, params
-    zero = np.zeros((), dtype=out.dtype)
-    tangents = [Tensor._wrap(np.broadcast_to(zero.astype(x.dtype) if x.dtype.kind in "fc" else zero, x.shape))
-                if t is None else t for t, x in zip(tangents, arrays)]
+    if any(t is None for t in tangents):
+        zero = np.zeros((), dtype=out.dtype)
+        tangents = [Tensor._wrap(np.broadcast_to(zero.astype(x.dtype) if x.dtype.kind in "fc" else zero, x.shape))
+                    if t is None else t for t, x in zip(tangents, arrays)]
     dual, State.dual = State.dual, False        # the tangent's own ops carry no tangents
+    xp, ops.xp = ops.xp, TENSOR                 # the rule computes with Tensor ops (grad mode as it is)
     saved = node.saved
     try:
-        with recording(State.grad_enabled):
-            if recorded and saved is not None:
-                node.saved = recorded_saved(node)
-            tangent = node.jvp(*tangents)
-            if tangent.array.dtype != out.dtype:
-                tangent = tangent.to(out.dtype)
-            if tangent.array.shape != out.shape:
-                tangent = tangent.broadcast_to(out.shape)
+        if recorded and saved is not None:
+            node.saved = recorded_saved(node)
+        tangent = node.jvp(*tangents)
+        if tangent.array.dtype != out.dtype:
+            tangent = tangent.to(out.dtype)
+        if tangent.array.shape != out.shape:
+            tangent = tangent.broadcast_to(out.shape)
     finally:
         node.saved = saved
+        ops.xp = xp
         State.dual = dual
     return tangent
