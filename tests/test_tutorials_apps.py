@@ -1,4 +1,5 @@
-"""Tutorials 08-13 (the applications): each runs as a quick script and as a notebook, and its claim holds.
+"""Tutorials 08-15 (the applications, then attention and RTRL/curvature): each runs as a quick script and as a
+notebook, and its claim holds.
 
 Each tutorial states its claim in its last text cell in terms of the numbers on
 its RESULT line; the check functions below are those claims.
@@ -92,6 +93,28 @@ def check_14(r: dict) -> None:
     assert r["winner"] == best, r
 
 
+def check_15(r: dict) -> None:
+    # the gradient three ways (float64): backward(), forward mode (RTRL with dual tensors), the hand derivation
+    I = K = 4
+    H1 = 6                                             # quick mode's network: P = H(I + H + 2) + K(H + 1)
+    assert r["P"] == H1 * (I + H1 + 2) + K * (H1 + 1), r
+    for key in ("bptt_vs_hand", "rtrl_vs_bptt", "rtrl_vs_hand", "jvp_vs_bptt", "tangent_vs_recursion"):
+        assert 0 <= r[key] < 1e-12, (key, r)
+    # memory: BPTT's peak grows with T (at least half as fast as T), RTRL's stays flat
+    assert r["T_ratio"] >= 4 and r["bptt_mem_growth"] > 0.5 * r["T_ratio"] and r["bptt_kb_per_step"] > 0, r
+    assert 0.8 < r["rtrl_mem_growth"] < 1.2, r
+    # time per step: RTRL's grows with the number of parameters, faster than BPTT's
+    assert r["P_ratio"] > 2 and r["rtrl_time_growth"] > 1.5 and r["rtrl_time_growth"] > r["bptt_time_growth"], r
+    # truncated BPTT on delayed recall: a window shorter than the delay stays near chance, longer ones learn
+    assert r["short_window"] < r["delay"] < r["long_window"], r
+    assert r["short_acc"] < r["chance"] + 0.15, r
+    assert r["long_acc"] > 0.9 and r["full_acc"] > 0.9, r
+    # curvature: double backward equals functional.hvp and finite differences of the gradient
+    assert r["hvp_vs_functional"] < 1e-12 and r["hvp_vs_fd"] < 1e-6, r
+    assert r["curv_points"] >= 3 and r["lam_residual"] < 0.1, r
+    assert abs(r["lam_first"]) > 0 and abs(r["lam_last"]) > 0, r
+
+
 CLAIMS = {
     "08_char_language_model.py": check_08,
     "09_sentiment.py": check_09,
@@ -100,6 +123,7 @@ CLAIMS = {
     "12_next_item.py": check_12,
     "13_ctc_dtmf.py": check_13,
     "14_recurrence_to_attention.py": check_14,
+    "15_rtrl_truncation_curvature.py": check_15,
 }
 
 
@@ -116,3 +140,5 @@ def test_notebook_quick(name):
     CLAIMS[name](r)
     if name == "10_seq2seq_attention.py":             # the encoder-decoder's picture is displayed
         assert r["_images"] >= 1, r["_images"]
+    if name == "15_rtrl_truncation_curvature.py":     # memory against T, the truncation losses, the curvature
+        assert r["_images"] >= 3, r["_images"]

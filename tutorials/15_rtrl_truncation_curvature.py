@@ -176,7 +176,8 @@ print(f"reverse mode:   grad . v = {float(g_bptt @ flat(v1)):.12f}   difference 
 # recursion, applied to one column.
 #
 # To carry all $P$ columns at once we give every tensor a leading axis of $P$
-# copies (the engine's tangents have their primal's shape), with the $P$ unit
+# copies (the engine's tangents have their primal's shape; a bias becomes
+# $(P, 1, H)$ so that it broadcasts over the batch), with the $P$ unit
 # directions as the parameters' tangents: copy $k$ of $h_t$ then carries
 # column $k$ of $S_t$.  This is the batching PyTorch's `torch.func.vmap` would
 # do over `jvp`, written out: one pass with $P$ tangents instead of $P$ passes.
@@ -194,8 +195,9 @@ def rtrl(p, x, y):
         for name in NAMES:
             w = p[name].detach()
             size = w.numel()
-            tangent = directions[:, start:start + size].reshape(n, *w.shape)   # (P, *w.shape)
-            dual[name] = fwAD.make_dual(w.expand(n, *w.shape).clone(), tg.tensor(tangent))
+            shape = (n,) + (1,) * (2 - w.dim()) + tuple(w.shape)      # P copies; a bias as (P, 1, H)
+            tangent = directions[:, start:start + size].reshape(shape)
+            dual[name] = fwAD.make_dual(w.expand(*shape).clone(), tg.tensor(tangent))
             start += size
         h = tg.zeros(n, B, p["weight_hh"].shape[0], dtype=tg.float64)      # h_0 = 0: no tangent, S_0 = 0
         for t in range(T):
@@ -501,7 +503,8 @@ ITERS = 10 if QUICK else 30
 def top_eigenvalue(theta, iters=ITERS, seed=0):
     gen = np.random.default_rng(seed)
     p = {n: t.detach().requires_grad_() for n, t in theta.items()}
-    v = gen.standard_normal(n_curv := sum(p[n].numel() for n in NAMES))
+    size = sum(p[n].numel() for n in NAMES)
+    v = gen.standard_normal(size)
     v /= np.linalg.norm(v)
 
     def H_times(vec):
@@ -518,7 +521,7 @@ def top_eigenvalue(theta, iters=ITERS, seed=0):
         v = w / np.linalg.norm(w)
     w = H_times(v)
     lam = float(v @ w)
-    return lam, float(np.linalg.norm(w - lam * v) / abs(lam)), n_curv
+    return lam, float(np.linalg.norm(w - lam * v) / abs(lam)), size
 
 
 t0 = time.perf_counter()
