@@ -30,7 +30,7 @@ from .functions import (add, sub, mul, div, neg, pow, matmul, mm, bmm, exp, log,
                         broadcast_to, reshape, transpose, permute, gather, masked_fill, topk, sort, argsort, narrow,
                         flip, pad, einsum, tril, triu, allclose, equal, is_tensor, numel, clone, promote_types,
                         result_type, scatter, scatter_add)
-from .gradcheck import gradcheck, GradcheckError
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 
 __version__ = "0.2.0"
 
@@ -46,6 +46,7 @@ uint8 = _np.dtype(_np.uint8)
 bool = _np.dtype(_np.bool_)
 
 from . import autograd, charts, cuda, nn, optim, progress, reference, tutorial, utils  # noqa: E402
+autograd.gradcheck, autograd.gradgradcheck = gradcheck, gradgradcheck     # torch.autograd's names, attached from above
 from .nn.functional import dropout, one_hot  # noqa: E402  (kept at the top level too, as before)
 from .serialization import save, load, CheckpointError  # noqa: E402
 from . import onnx, serialization  # noqa: E402  (torch.serialization.safe_globals, torch.onnx)

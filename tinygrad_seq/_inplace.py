@@ -40,6 +40,8 @@ class InPlace:
     # grad cannot be changed in place with grad mode on (PyTorch's error).
     def _inplace(self, name: str, recorded: Callable[[], "Tensor"], direct: Callable[[np.ndarray], Any],
                  operand: Any = None) -> "Tensor":
+        if State.dual:                      # forward mode is on: the tangent changes in place too
+            return _dual_inplace(self, name, recorded, direct, operand)
         if State.grad_enabled and (self.requires_grad or (isinstance(operand, _t.Tensor) and operand.requires_grad)):
             if self.requires_grad and self.grad_fn is None:
                 raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place "
@@ -313,12 +315,7 @@ def _inplace_on_view(v: _t.Tensor, view: tuple, name: str, recorded: Callable[[]
         raise RuntimeError(f"{name}: unsupported operation: more than one element of the written-to tensor refers "
                            "to a single memory location (the tensor is an expand()ed view). Please clone() the "
                            "tensor before performing the operation.")
-    region = np.arange(root.array.size).reshape(root.array.shape)   # which root element each view element is
-    try:
-        for op, params in steps:
-            region = op.view(region, **params)
-    except (ValueError, IndexError):
-        region = None
+    region = _region(root, steps)
     vb, ra = v.array.base, root.array
     if region is None or region.shape != v.array.shape or (vb is not ra and vb is not ra.base):
         raise RuntimeError(f"{name}: the view's base changed shape or memory (unsqueeze_, resize_, .data =) since "
@@ -330,6 +327,51 @@ def _inplace_on_view(v: _t.Tensor, view: tuple, name: str, recorded: Callable[[]
     _refresh_views(root)
     v.grad_fn, v.requires_grad = _replay(root, steps).grad_fn, True
     return v
+
+
+def _region(root: _t.Tensor, steps: tuple) -> np.ndarray | None:
+    """Which element of ``root`` (flat position) each element of the view reached by ``steps`` is."""
+    region = np.arange(root.array.size).reshape(root.array.shape)
+    try:
+        for op, params in steps:
+            region = op.view(region, **params)
+    except (ValueError, IndexError):
+        return None
+    return region
+
+
+def _dual_inplace(t: _t.Tensor, name: str, recorded: Callable[[], _t.Tensor], direct: Callable[[np.ndarray], Any],
+                  operand: Any) -> _t.Tensor:
+    """An in-place op in forward mode: the op as usual, then ``t``'s tangent is the tangent of the result computed
+    out of place (and on a view, the root's tangent gets the view's part replaced, as its values do)."""
+    from .autograd import forward_ad as fw
+    involved = fw.tangent_of(t) is not None or (isinstance(operand, _t.Tensor) and fw.tangent_of(operand) is not None)
+    tangent = None
+    if involved:
+        prev, State.grad_enabled = State.grad_enabled, False
+        try:
+            tangent = fw.tangent_of(recorded())
+        finally:
+            State.grad_enabled = prev
+    view = t._view
+    State.dual = False
+    try:
+        t._inplace(name, recorded, direct, operand)
+        if involved:
+            fw.set_tangent(t, tangent)
+            if view is not None:
+                root = view[0]
+                region = _region(root, view[1])
+                if region is not None and region.shape == t.array.shape:
+                    rt = fw.tangent_of(root)
+                    zeros = np.zeros(root.array.shape, root.array.dtype)
+                    fw.set_tangent(root, _ops.WriteRegion.apply(
+                        rt if rt is not None else _t.Tensor._wrap(zeros),
+                        tangent if tangent is not None else _t.Tensor._wrap(np.zeros(t.array.shape, t.array.dtype)),
+                        region=np.ascontiguousarray(region)))
+    finally:
+        State.dual = True
+    return t
 
 
 def _replay(root: _t.Tensor, steps: tuple) -> _t.Tensor:

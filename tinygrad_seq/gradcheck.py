@@ -7,6 +7,11 @@ compare, for every element x_k of every input that requires grad,
     numeric    (L(x_k + eps) - L(x_k - eps)) / (2 eps)
 
 and pass when |analytic - numeric| <= atol + rtol |numeric| everywhere.
+
+``gradgradcheck`` does the same one order up, as PyTorch's: the function
+checked is (inputs, v) -> the VJP of ``fn`` with v, computed with
+``autograd.grad(..., create_graph=True)``, so the second derivatives (and the
+VJP's linearity in v) are compared with finite differences of the gradient.
 """
 from __future__ import annotations
 
@@ -15,8 +20,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._args import number_arg
-from .autograd import topological_order
-from .tensor import Tensor, no_grad
+from .autograd import grad as _grad, topological_order
+from .tensor import Tensor, enable_grad, no_grad
 
 
 class GradcheckError(AssertionError):
@@ -141,3 +146,48 @@ def _reaches(outs: list[Tensor], tensors: list[Tensor]) -> bool:
         if any(isinstance(p, Tensor) and id(p) in wanted for p in node.inputs):
             return True
     return False
+
+
+def gradgradcheck(func: Callable[..., Any], inputs: Sequence[Any], grad_outputs: Sequence[Any] | None = None, *,
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True,
+                  seed: int = 0, **_pytorch_options: Any) -> bool:
+    """True if ``func``'s second derivatives match finite differences of its gradient (PyTorch's gradgradcheck).
+
+    With ``grad_outputs`` None, a random (fixed-seed) float64 v per output that
+    requires grad is drawn, with ``requires_grad=True``; then ``gradcheck``
+    checks  (inputs, v) -> autograd.grad(func(inputs), inputs, v, create_graph=True)
+    in both arguments.  Inputs must be float64, as for ``gradcheck``.  Raises
+    ``GradcheckError`` on a mismatch (``raise_exception=False``: returns False).
+    PyTorch's other options (``fast_mode``, ``check_undefined_grad``, ...) are accepted and ignored.
+    """
+    if not callable(func):
+        raise TypeError(f"gradgradcheck: func must be callable, got {type(func).__name__}")
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    floats = [isinstance(x, Tensor) and x.dtype.kind == "f" for x in inputs]
+    if not any(f and x.requires_grad for f, x in zip(floats, inputs)):
+        for x, f in zip(inputs, floats):
+            if f and x.grad_fn is None:
+                x.requires_grad_(True)
+    diff = [f and x.requires_grad for f, x in zip(floats, inputs)]
+    n = len(inputs)
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed)
+        outs = [o for o in _outputs(func(*inputs)) if o.requires_grad]
+        grad_outputs = [Tensor(rng.standard_normal(o.shape), dtype=np.float64, requires_grad=True) for o in outs]
+    else:
+        grad_outputs = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
+
+    def vjp(*args: Any) -> tuple:
+        xs, vs = args[:n], args[n:]
+        with enable_grad():
+            outs = [o for o in _outputs(func(*xs)) if o.requires_grad]
+            wrt = [x for x, d in zip(xs, diff) if d]
+            grads = _grad(outs, wrt, list(vs), create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    try:
+        return gradcheck(vjp, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol, seed=seed, allow_constant=True)
+    except GradcheckError as e:
+        if raise_exception:
+            raise GradcheckError(f"gradgradcheck: {e}") from None
+        return False

@@ -100,6 +100,7 @@ class GradientSums(dict):
     """
 
     __slots__ = ("owned",)
+    dense = staticmethod(dense)
 
     def __init__(self) -> None:
         super().__init__()

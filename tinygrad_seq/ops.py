@@ -16,10 +16,23 @@ over the broadcast axes).  A VJP may return a lazy gradient from
 ``lazygrad.py`` instead of an array where that saves work (slices, weights).
 Adding an op is adding one block; composites (softmax, split, squeeze, ...)
 are Tensor methods in ``tensor.py`` built from these, with no gradient code.
+
+Higher order.  A VJP is written once and serves both ``backward()`` and
+``backward(create_graph=True)``: it uses operators (``*``, ``-``, ``@``,
+indexing, ``.reshape``) and, for everything else, the namespace ``xp`` (never
+``np`` directly).  On the first-order path ``xp`` is numpy (plus the lazy
+gradient forms) and ``g`` and ``saved`` are arrays; while ``autograd`` records
+a backward pass, ``xp`` is the same functions written with Tensor ops, ``g`` is
+a Tensor and the saved arrays are Tensors joined to the graph, so the VJP's own
+computation is recorded and can be differentiated again.  ``saves`` says, once
+per op, what each entry of ``saved`` is: an input (its index), the output
+(``"out"``) or a constant (``None``); an op that saves something derived from
+its input says how to record it in ``recorded_saved``.
 """
 from __future__ import annotations
 
 import functools
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -31,6 +44,32 @@ from .tensor import Node, ShapeError
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
+
+
+def _add_at(shape: tuple, index: Any, g: np.ndarray) -> np.ndarray:
+    """zeros(shape) with g added at ``index`` (repeated positions add up)."""
+    out = np.zeros(shape, dtype=g.dtype)
+    np.add.at(out, index, g)
+    return out
+
+
+def _zeroed(g: np.ndarray, index: Any) -> np.ndarray:
+    """A copy of g with zeros at ``index``."""
+    out = g.copy()
+    out[index] = 0
+    return out
+
+
+# The array namespace every VJP calls for what is not an operator (see the module docstring).  It is numpy here;
+# ``autograd`` puts the Tensor version in its place while it records a backward pass (create_graph=True).
+NUMPY = SimpleNamespace(
+    where=np.where, expand_dims=np.expand_dims, broadcast_to=np.broadcast_to, sum=np.sum, exp=np.exp, log=np.log,
+    log1p=np.log1p, sin=np.sin, cos=np.cos, sign=np.sign, square=np.square, subtract=np.subtract,
+    multiply=np.multiply, empty_like=np.empty_like, maximum=np.maximum, zeros_like=np.zeros_like,
+    astype=np.ndarray.astype, flip=np.flip, cumsum=np.cumsum, moveaxis=np.moveaxis, swapaxes=np.swapaxes,
+    permute=np.ndarray.transpose, asarray=np.asarray, sigmoid=None, product_sum=ProductSum, scatter=Scatter,
+    add_at=_add_at, zeroed=_zeroed)
+xp = NUMPY
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
@@ -65,7 +104,7 @@ _IEEE = functools.partial(np.errstate, divide="ignore", invalid="ignore", over="
 def _regrow(g: np.ndarray, shape: tuple, axes: tuple, keepdims: bool) -> np.ndarray:
     """Give a reduced gradient its reduced axes back (size 1), ready to broadcast to ``shape``."""
     if not keepdims and len(shape):
-        g = np.expand_dims(g, axes)
+        g = xp.expand_dims(g, axes)
     return g
 
 
@@ -105,6 +144,8 @@ class Add(Node):
         sa, sb = self.ctx
         return unbroadcast(g, sa), unbroadcast(g, sb)
 
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
+
 
 class Sub(Node):
     """y = a - b;  da = g,  db = -g"""
@@ -120,10 +161,13 @@ class Sub(Node):
         sa, sb = self.ctx
         return unbroadcast(g, sa), (unbroadcast(-g, sb) if self.needs_input_grad[1] else None)
 
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
+
 
 class Mul(Node):
     """y = a * b;  da = g * b,  db = g * a"""
     name = "mul"
+    saves = (0, 1)
 
     def forward(self, a, b):
         need = self.needs_input_grad
@@ -135,10 +179,15 @@ class Mul(Node):
         return (unbroadcast(g * b, a.shape) if self.needs_input_grad[0] else None,
                 unbroadcast(g * a, b.shape) if self.needs_input_grad[1] else None)
 
+    def jvp(self, ta, tb):
+        a, b = self.saved
+        return ta * b + a * tb
+
 
 class Div(Node):
     """y = a / b;  da = g / b,  db = -g a / b^2 = -(g / b) (a / b)"""
     name = "div"
+    saves = (0, 1)
 
     def forward(self, a, b):
         with _IEEE():   # x/0 is inf or nan, as in PyTorch
@@ -154,10 +203,16 @@ class Div(Node):
             return (unbroadcast(ga, a.shape) if self.needs_input_grad[0] else None,
                     unbroadcast(-ga * (a / b), b.shape) if self.needs_input_grad[1] else None)
 
+    def jvp(self, ta, tb):
+        a, b = self.saved
+        with _IEEE():
+            return (ta - tb * (a / b)) / b
+
 
 class Pow(Node):
     """y = a ** b;  da = g b a^(b-1),  db = g y log(a)   (db taken as 0 where a <= 0)"""
     name = "pow"
+    saves = (0, 1, "out")
 
     def forward(self, a, b):
         with _IEEE():
@@ -173,13 +228,20 @@ class Pow(Node):
                 ga = unbroadcast(g * b * a ** (b - 1), a.shape)
             if self.needs_input_grad[1]:
                 pos = a > 0
-                gb = unbroadcast(g * np.where(pos, y, 0) * np.log(np.where(pos, a, 1)), b.shape)
+                gb = unbroadcast(g * xp.where(pos, y, 0) * xp.log(xp.where(pos, a, 1)), b.shape)
         return ga, gb
+
+    def jvp(self, ta, tb):
+        a, b, y = self.saved
+        pos = a > 0
+        with _IEEE():
+            return ta * b * a ** (b - 1) + tb * xp.where(pos, y, 0) * xp.log(xp.where(pos, a, 1))
 
 
 class Maximum(Node):
     """y = max(a, b);  the gradient goes to the larger input (split evenly on ties)"""
     name = "maximum"
+    saves = (None, None)        # read only to say which input won: constants in a recorded VJP
     pick = staticmethod(np.maximum)
     wins = staticmethod(np.greater)
 
@@ -192,6 +254,11 @@ class Maximum(Node):
         wa = self.wins(a, b) + 0.5 * (a == b)
         return (unbroadcast(g * wa, a.shape) if self.needs_input_grad[0] else None,
                 unbroadcast(g * (1 - wa), b.shape) if self.needs_input_grad[1] else None)
+
+    def jvp(self, ta, tb):
+        a, b = self.saved
+        wa = self.wins(a, b) + 0.5 * (a == b)
+        return ta * wa + tb * (1 - wa)
 
 
 class Minimum(Maximum):
@@ -212,8 +279,10 @@ class Where(Node):
     def backward(self, g):
         cond, sa, sb = self.ctx
         zero = np.zeros((), dtype=g.dtype)
-        return (unbroadcast(np.where(cond, g, zero), sa) if self.needs_input_grad[0] else None,
-                unbroadcast(np.where(cond, zero, g), sb) if self.needs_input_grad[1] else None)
+        return (unbroadcast(xp.where(cond, g, zero), sa) if self.needs_input_grad[0] else None,
+                unbroadcast(xp.where(cond, zero, g), sb) if self.needs_input_grad[1] else None)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
 
 # ---------------------------------------------------------------------------
@@ -230,10 +299,13 @@ class Neg(Node):
     def backward(self, g):
         return (-g,)
 
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
+
 
 class PowScalar(Node):
     """y = x ** p (p a constant number);  dx = g p x^(p-1)"""
     name = "pow"
+    saves = (0,)
 
     def forward(self, x, p):
         self.saved = x
@@ -244,16 +316,20 @@ class PowScalar(Node):
     def backward(self, g):
         x, p = self.saved, self.ctx
         if p == 0:
-            return (np.zeros_like(g),)
+            return (xp.zeros_like(g),)
         if p == 2:
             return (g * (2 * x),)
         with _IEEE():
             return (g * (p * x ** (p - 1)),)
 
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
+
 
 class Exp(Node):
     """y = e^x;  dx = g y"""
     name = "exp"
+    saves = ("out",)
 
     def forward(self, x):
         with _IEEE():          # e^x beyond the dtype's range is inf, as in PyTorch
@@ -264,34 +340,46 @@ class Exp(Node):
     def backward(self, g):
         return (g * self.saved,)
 
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
+
 
 class Sin(Node):
     """y = sin x;  dx = g cos x"""
     name = "sin"
+    saves = (0,)
 
     def forward(self, x):
         self.saved = x
         return np.sin(x)
 
     def backward(self, g):
-        return (g * np.cos(self.saved),)
+        return (g * xp.cos(self.saved),)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
 
 
 class Cos(Node):
     """y = cos x;  dx = -g sin x"""
     name = "cos"
+    saves = (0,)
 
     def forward(self, x):
         self.saved = x
         return np.cos(x)
 
     def backward(self, g):
-        return (-g * np.sin(self.saved),)
+        return (-g * xp.sin(self.saved),)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
 
 
 class Log(Node):
     """y = log x;  dx = g / x"""
     name = "log"
+    saves = (0,)
 
     def forward(self, x):
         self.saved = x
@@ -302,10 +390,14 @@ class Log(Node):
         with _IEEE():
             return (g / self.saved,)
 
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
+
 
 class Sqrt(Node):
     """y = sqrt x;  dx = g / (2 y)"""
     name = "sqrt"
+    saves = ("out",)
 
     def forward(self, x):
         with _IEEE():        # sqrt(-1) = nan, as in PyTorch
@@ -317,22 +409,30 @@ class Sqrt(Node):
         with _IEEE():
             return (g / (2 * self.saved),)
 
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
+
 
 class Abs(Node):
     """y = |x|;  dx = g sign(x)"""
     name = "abs"
+    saves = (0,)
 
     def forward(self, x):
         self.saved = x
         return np.abs(x)
 
     def backward(self, g):
-        return (g * np.sign(self.saved),)
+        return (g * xp.sign(self.saved),)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
 
 
 class Tanh(Node):
     """y = tanh x;  dx = g (1 - y^2)"""
     name = "tanh"
+    saves = ("out",)
 
     def forward(self, x):
         y = np.tanh(x)
@@ -341,10 +441,12 @@ class Tanh(Node):
 
     def backward(self, g):
         y = self.saved
-        d = np.square(y, out=np.empty_like(y))
-        np.subtract(1, d, out=d)
-        d *= g
-        return (d,)
+        d = xp.square(y, out=xp.empty_like(y))      # (one buffer on the first-order path)
+        d = xp.subtract(1, d, out=d)
+        return (xp.multiply(d, g, out=d),)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -359,9 +461,13 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.reciprocal(t, out=t)
 
 
+NUMPY.sigmoid = _sigmoid
+
+
 class Sigmoid(Node):
     """y = 1 / (1 + e^-x);  dx = g y (1 - y)"""
     name = "sigmoid"
+    saves = ("out",)
 
     def forward(self, x):
         y = _sigmoid(x)
@@ -370,15 +476,18 @@ class Sigmoid(Node):
 
     def backward(self, g):
         y = self.saved
-        d = np.subtract(1, y, out=np.empty_like(y))
-        d *= y
-        d *= g
-        return (d,)
+        d = xp.subtract(1, y, out=xp.empty_like(y))
+        d = xp.multiply(d, y, out=d)
+        return (xp.multiply(d, g, out=d),)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
 
 
 class Relu(Node):
     """y = max(x, 0);  dx = g [x > 0]"""
     name = "relu"
+    saves = (None,)             # read only for its sign
 
     def forward(self, x):
         y = np.maximum(x, 0)
@@ -388,10 +497,14 @@ class Relu(Node):
     def backward(self, g):
         return (g * (self.saved > 0),)
 
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
+
 
 class LeakyRelu(Node):
     """y = x if x > 0 else s x;  dx = g (1 or s)"""
     name = "leaky_relu"
+    saves = (None,)
 
     def forward(self, x, slope):
         self.saved = x
@@ -399,19 +512,26 @@ class LeakyRelu(Node):
         return np.where(x > 0, x, x * slope)
 
     def backward(self, g):
-        return (np.where(self.saved > 0, g, g * self.ctx),)
+        return (xp.where(self.saved > 0, g, g * self.ctx),)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
 
 
 class Softplus(Node):
     """y = log(1 + e^x) (as logaddexp(0, x): no overflow);  dx = g sigmoid(x)"""
     name = "softplus"
+    saves = (0,)
 
     def forward(self, x):
         self.saved = x
         return np.logaddexp(np.zeros((), dtype=x.dtype), x)
 
     def backward(self, g):
-        return (g * _sigmoid(self.saved),)
+        return (g * xp.sigmoid(self.saved),)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
 
 
 class BinaryCrossEntropy(Node):
@@ -421,24 +541,36 @@ class BinaryCrossEntropy(Node):
     Finite at p = 0 and p = 1 (where the composite formula's gradient is inf * 0 = nan), as PyTorch's.
     """
     name = "binary_cross_entropy"
+    saves = (0, 1)
 
     def forward(self, p, y):
         with _IEEE():
             log_p = np.maximum(np.log(p), -100)
             log_q = np.maximum(np.log1p(-p), -100)
-        self.saved = (p, y, log_p, log_q)
+        self.saved = (p, y)
         return -(y * log_p + (1 - y) * log_q)
 
     def backward(self, g):
-        p, y, log_p, log_q = self.saved
-        gp = g * (p - y) / np.maximum(p * (1 - p), 1e-12) if self.needs_input_grad[0] else None
-        gy = g * (log_q - log_p) if self.needs_input_grad[1] else None
+        p, y = self.saved
+        gp = gy = None
+        with _IEEE():
+            if self.needs_input_grad[0]:
+                gp = g * (p - y) / xp.maximum(p * (1 - p), 1e-12)
+            if self.needs_input_grad[1]:
+                gy = g * (xp.maximum(xp.log1p(-p), -100) - xp.maximum(xp.log(p), -100))
         return gp, gy
+
+    def jvp(self, tp, ty):
+        p, y = self.saved
+        with _IEEE():
+            return (tp * (p - y) / xp.maximum(p * (1 - p), 1e-12)
+                    + ty * (xp.maximum(xp.log1p(-p), -100) - xp.maximum(xp.log(p), -100)))
 
 
 class Clip(Node):
     """y = min(max(x, lo), hi);  dx = g where lo <= x <= hi"""
     name = "clip"
+    saves = (None,)
 
     def forward(self, x, lo, hi):
         self.saved = x
@@ -447,12 +579,14 @@ class Clip(Node):
 
     def backward(self, g):
         x, (lo, hi) = self.saved, self.ctx
-        inside = np.ones(x.shape, dtype=bool)
         if lo is not None:
-            inside &= x >= lo          # PyTorch passes the gradient on the bounds themselves
+            g = g * (x >= lo)          # PyTorch passes the gradient on the bounds themselves
         if hi is not None:
-            inside &= x <= hi
-        return (g * inside,)
+            g = g * (x <= hi)
+        return (g,)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same mask as the VJP
 
 
 class Cast(Node):
@@ -467,7 +601,9 @@ class Cast(Node):
         return x.astype(dtype)
 
     def backward(self, g):
-        return (g.astype(self.ctx),)
+        return (xp.astype(g, self.ctx),)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
 
 # ---------------------------------------------------------------------------
@@ -486,7 +622,9 @@ class Sum(Node):
 
     def backward(self, g):
         shape, axes, keep = self.ctx
-        return (np.broadcast_to(_regrow(g, shape, axes, keep), shape),)
+        return (xp.broadcast_to(_regrow(g, shape, axes, keep), shape),)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
 
 class Mean(Node):
@@ -505,7 +643,9 @@ class Mean(Node):
         n = 1
         for a in axes:
             n *= shape[a]
-        return (np.broadcast_to(_regrow(g, shape, axes, keep) / max(n, 1), shape),)
+        return (xp.broadcast_to(_regrow(g, shape, axes, keep) / max(n, 1), shape),)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
 
 class Max(Node):
@@ -516,6 +656,7 @@ class Max(Node):
     returns values only, so ``max(axis=...)`` is ``amax`` and splits.
     """
     name = "max"
+    saves = (None, None)        # read only to find the arg-max
     reduce = staticmethod(np.max)
 
     def forward(self, x, axis, keepdims):
@@ -533,6 +674,11 @@ class Max(Node):
         g = _regrow(g, x.shape, axes, keep)
         return (hit * (g / hit.sum(axis=axes, keepdims=True)),)
 
+    def jvp(self, t):
+        (x, y), (axes, keep) = self.saved, self.ctx
+        hit = x == y
+        return xp.sum(t * (hit / hit.sum(axis=axes, keepdims=True)), axis=axes, keepdims=keep)
+
 
 class Min(Max):
     """y = min_axis x;  dx = g at the arg-min (shared evenly among ties)"""
@@ -547,6 +693,7 @@ class LogSumExp(Node):
     (1e16 + log 2 is 1e16 in float64), and e^(x - y) would then be 1, not 1/2.
     """
     name = "logsumexp"
+    saves = ("derived",)
 
     def forward(self, x, axis, keepdims):
         axes = _axes(axis, x.ndim)
@@ -566,6 +713,14 @@ class LogSumExp(Node):
         p, (axes, keep) = self.saved, self.ctx
         return (_regrow(g, p.shape, axes, keep) * p,)
 
+    def jvp(self, t):
+        p, (axes, keep) = self.saved, self.ctx
+        return xp.sum(t * p, axis=axes, keepdims=keep)
+
+    def recorded_saved(self, derived):
+        """For a recorded VJP: the saved softmax(x), as a Softmax node reading x."""
+        return derived(Softmax, self.inputs, self.saved, ctx=self.ctx[0], saved=self.saved)
+
 
 class LogSoftmax(Node):
     """y = x - logsumexp(x) = (x - m) - log sum e^(x - m);  dx = g - softmax(x) sum(g)
@@ -574,6 +729,7 @@ class LogSoftmax(Node):
     logits are exact (x - lse(x) with lse rounded first would not be).
     """
     name = "log_softmax"
+    saves = ("out",)
 
     def forward(self, x, axis):
         m = _finite_max(x, axis)
@@ -586,12 +742,17 @@ class LogSoftmax(Node):
 
     def backward(self, g):
         y, axis = self.saved, self.ctx
-        return (g - np.exp(y) * np.sum(g, axis=axis, keepdims=True),)
+        return (g - xp.exp(y) * xp.sum(g, axis=axis, keepdims=True),)
+
+    def jvp(self, t):
+        y, axis = self.saved, self.ctx
+        return t - xp.sum(xp.exp(y) * t, axis=axis, keepdims=True)
 
 
 class Softmax(Node):
     """y = e^(x - m) / sum e^(x - m);  dx = y (g - sum(g y))"""
     name = "softmax"
+    saves = ("out",)
 
     def forward(self, x, axis):
         m = _finite_max(x, axis)
@@ -604,7 +765,10 @@ class Softmax(Node):
 
     def backward(self, g):
         y, axis = self.saved, self.ctx
-        return (y * (g - np.sum(g * y, axis=axis, keepdims=True)),)
+        return (y * (g - xp.sum(g * y, axis=axis, keepdims=True)),)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # the softmax Jacobian is symmetric: J t = J^T t
 
 
 def _finite_max(x: np.ndarray, axis: int) -> np.ndarray:
@@ -625,12 +789,15 @@ class CumSum(Node):
 
     def backward(self, g):
         axis = self.ctx
-        return (np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis),)
+        return (xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis),)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
 
 class Var(Node):
     """y = sum_axis (x - mean)^2 / (n - correction);  dx = g 2 (x - mean) / (n - correction)"""
     name = "var"
+    saves = ("derived",)
 
     def forward(self, x, axis, keepdims, correction):
         axes = _axes(axis, x.ndim)
@@ -650,6 +817,18 @@ class Var(Node):
         with _IEEE():       # n <= correction: 2 / 0 = inf, times d = 0: a nan gradient, as in PyTorch
             return (_regrow(g, d.shape, axes, keep) * (np.float64(2) / denom).astype(d.dtype) * d,)
 
+    def jvp(self, t):
+        d, (axes, keep, denom) = self.saved, self.ctx
+        with _IEEE():       # sum(d) = 0, so d . (t - mean t) = d . t
+            return xp.sum(d * t, axis=axes, keepdims=keep) * (np.float64(2) / denom).astype(d.dtype)
+
+    def recorded_saved(self, derived):
+        """For a recorded VJP: the saved d = x - mean(x), as a Sub node reading x and a Mean node of x."""
+        d, axes = self.saved, self.ctx[0]
+        kept = tuple(1 if i in axes else n for i, n in enumerate(d.shape))
+        mean = derived(Mean, self.inputs, np.zeros(kept, d.dtype), ctx=(d.shape, axes, True))   # (values never read)
+        return derived(Sub, (self.inputs[0], mean.grad_fn), d, ctx=(d.shape, mean.shape))
+
 
 # ---------------------------------------------------------------------------
 # linear algebra
@@ -658,6 +837,7 @@ class Var(Node):
 class MatMul(Node):
     """y = a @ b (numpy semantics: 1-d, 2-d, batched);  da = g @ b^T,  db = a^T @ g"""
     name = "matmul"
+    saves = (0, 1)
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
@@ -678,24 +858,28 @@ class MatMul(Node):
         if b.ndim == 1:
             g = g[..., None]
         if a.ndim == 1:
-            g = np.expand_dims(g, -2)
+            g = xp.expand_dims(g, -2)
         da = db = None
         if self.needs_input_grad[0]:
             # da = g b^T, summed over the batch axes a was broadcast along
             if b2.ndim == 2:          # speed: every row of the batch times one matrix is one 2-d BLAS call
                 da = g.reshape(-1, g.shape[-1]) @ b2.T
             elif a2.ndim == 2:        # speed: a 2-d a shared by a batch of b: one matmul over the batch
-                da = np.moveaxis(g, -2, 0).reshape(g.shape[-2], -1) @ np.swapaxes(b2, -1, -2).reshape(-1, a2.shape[1])
+                da = xp.moveaxis(g, -2, 0).reshape(g.shape[-2], -1) @ xp.swapaxes(b2, -1, -2).reshape(-1, a2.shape[1])
             else:
-                da = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape)
+                da = unbroadcast(g @ xp.swapaxes(b2, -1, -2), a2.shape)
             da = da.reshape(a.shape)
         if self.needs_input_grad[1]:
             # db = a^T g, summed over the batch axes b was broadcast along
             if b2.ndim == 2:          # speed: a weight used by every row (and every time step) stays lazy:
-                db = ProductSum(b.shape, a2.reshape(-1, a2.shape[-1]), g.reshape(-1, g.shape[-1]))   # lazygrad.py
+                db = xp.product_sum(b.shape, a2.reshape(-1, a2.shape[-1]), g.reshape(-1, g.shape[-1]))   # lazygrad.py
             else:
-                db = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape)
+                db = unbroadcast(xp.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape)
         return da, db
+
+    def jvp(self, ta, tb):
+        a, b = self.saved
+        return ta @ b + a @ tb
 
 
 # ---------------------------------------------------------------------------
@@ -716,6 +900,8 @@ class Reshape(Node):
     def backward(self, g):
         return (g.reshape(self.ctx),)
 
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
+
     @staticmethod
     def view(x, shape):
         """The same view of any array of the input's shape (tensor.py replays views with it)."""
@@ -733,7 +919,9 @@ class Permute(Node):
         return x.transpose(axes)
 
     def backward(self, g):
-        return (g.transpose(np.argsort([a % g.ndim for a in self.ctx])),)
+        return (xp.permute(g, np.argsort([a % g.ndim for a in self.ctx])),)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
     @staticmethod
     def view(x, axes):
@@ -754,6 +942,8 @@ class BroadcastTo(Node):
 
     def backward(self, g):
         return (unbroadcast(g, self.ctx),)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
     @staticmethod
     def view(x, shape):
@@ -783,10 +973,10 @@ class GetItem(Node):
     def backward(self, g):
         shape, index = self.ctx
         if _is_basic(index):
-            return (Scatter(shape, index, g),)
-        out = np.zeros(shape, dtype=g.dtype)
-        np.add.at(out, index, g)
-        return (out,)
+            return (xp.scatter(shape, index, g),)
+        return (xp.add_at(shape, index, g),)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
     @staticmethod
     def view(x, index):
@@ -815,11 +1005,12 @@ class WriteRegion(Node):
         flat = region.reshape(-1)
         gb = gs = None
         if self.needs_input_grad[0]:
-            gb = g.copy()
-            gb.reshape(-1)[flat] = 0
+            gb = xp.zeroed(g.reshape(-1), flat).reshape(g.shape)
         if self.needs_input_grad[1]:
             gs = unbroadcast(g.reshape(-1)[flat].reshape(region.shape), src_shape)
         return gb, gs
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
 
 def _scatter_grid(index: np.ndarray, dim: int) -> tuple:
@@ -846,12 +1037,12 @@ class ScatterSet(Node):
         to, region, src_shape = self.ctx
         gx = gs = None
         if self.needs_input_grad[0]:
-            gx = g.copy()
-            gx[to] = 0
+            gx = xp.zeroed(g, to)
         if self.needs_input_grad[1]:
-            gs = np.zeros(src_shape, dtype=g.dtype)
-            gs[region] = g[to]
+            gs = xp.scatter(src_shape, region, g[to])
         return gx, gs
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
 
 class ScatterAdd(Node):
@@ -871,9 +1062,10 @@ class ScatterAdd(Node):
         to, region, src_shape = self.ctx
         gs = None
         if self.needs_input_grad[1]:
-            gs = np.zeros(src_shape, dtype=g.dtype)
-            gs[region] = g[to]
+            gs = xp.scatter(src_shape, region, g[to])
         return (g if self.needs_input_grad[0] else None), gs
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
 
 class SetItem(Node):
@@ -894,11 +1086,12 @@ class SetItem(Node):
         index, v_shape = self.ctx
         gx = gv = None
         if self.needs_input_grad[0]:
-            gx = g.copy()
-            gx[index] = 0
+            gx = xp.zeroed(g, index)
         if self.needs_input_grad[1]:
-            gv = unbroadcast(np.asarray(g[index]), v_shape)
+            gv = unbroadcast(xp.asarray(g[index]), v_shape)
         return gx, gv
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
 
 class Concat(Node):
@@ -919,6 +1112,8 @@ class Concat(Node):
         return tuple(g[lead + (slice(lo, hi),)] if need else None
                      for lo, hi, need in zip(bounds[:-1], bounds[1:], self.needs_input_grad))
 
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
+
 
 class Stack(Node):
     """y = stack(xs, axis);  dx_i = g taken at position i of the new axis"""
@@ -936,6 +1131,8 @@ class Stack(Node):
         lead = (slice(None),) * self.ctx
         return tuple(g[lead + (i,)] if need else None for i, need in enumerate(self.needs_input_grad))
 
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
+
 
 class Pad(Node):
     """y = x padded with a constant;  dx = the middle of g"""
@@ -947,3 +1144,6 @@ class Pad(Node):
 
     def backward(self, g):
         return (g[self.ctx],)
+
+    def jvp(self, t):                   # affine: the padding is constant, its tangent 0
+        return Pad.apply(t, pad_width=self.params["pad_width"], value=0)

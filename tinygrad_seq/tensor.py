@@ -87,8 +87,12 @@ class Node:
     (before or after ``backward``).
     """
 
-    __slots__ = ("inputs", "needs_input_grad", "saved", "ctx", "hooks", "epoch", "shape", "dtype", "created_at")
+    __slots__ = ("inputs", "needs_input_grad", "saved", "ctx", "hooks", "epoch", "shape", "dtype", "created_at",
+                 "params")
     name = "node"
+    # What each entry of ``saved`` is, for a recorded VJP (``backward(create_graph=True)``): an input's index, the
+    # output ("out"), or None for a value read only as a constant (a mask); "derived": see ``recorded_saved``.
+    saves: tuple = ()
 
     def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:
         """The op on numpy arrays, one per input tensor (``params``: the op's keyword constants).
@@ -112,6 +116,23 @@ class Node:
         (hooks and other readers may hold it).
         """
         raise NotImplementedError
+
+    def jvp(self, *tangents: "Tensor") -> "Tensor":
+        """Forward mode: the Jacobian-vector product, d(output) from d(each input).
+
+        ``tangents``: one Tensor per input, of that input's shape (zeros for an
+        input without a tangent).  Returns the output's tangent.  Reads
+        ``self.saved`` and ``self.ctx`` as the VJP does (and ``self.shape``,
+        ``self.dtype``, ``self.params``: the output's shape and dtype and the
+        op's keyword constants), with operators and ``ops.xp``, like the VJP,
+        so the tangent is recorded and differentiable (``autograd/forward_ad.py``).
+        """
+        raise NotImplementedError(f"'{self.name}' has no forward-mode rule (jvp)")
+
+    def linear_jvp(self, *tangents: "Tensor") -> "Tensor":
+        """The JVP of an op that is linear in its inputs (add, reshape, getitem, cat, ...): the op itself,
+        with the same constants, applied to the tangents.  Such an op declares ``jvp = Node.linear_jvp``."""
+        return type(self).apply(*tangents, **self.params)
 
     @classmethod
     def apply(cls, *inputs: "Tensor", **params: Any) -> "Tensor":
@@ -161,8 +182,8 @@ class Node:
             node.shape = out.shape
             node.dtype = out.dtype
             t = _fill(_new(Tensor), out, True, node)
-        if State.anomaly:
-            _autograd.anomaly_forward(node, inputs, out, needs is not None)
+        if State.watch:                          # detect_anomaly() or forward mode (a dual level) is on
+            _autograd.watch_forward(node, inputs, t, needs is not None, params)
         return t
 
     # -- the graph, for walking it by hand (the structure outlives backward) -----
@@ -492,7 +513,8 @@ class Tensor(Conversions, Indexing, InPlace):
         (``grad_fn.next_functions``, ``tg.viz.graph``).  Changing a saved
         tensor in place between the two (an optimizer step) raises too.
         This method is one call: the pass itself is ``autograd.backward``.
-        ``create_graph=True`` (higher-order gradients) is not supported.
+        ``create_graph=True``: the gradients are computed with recorded ops, so
+        ``.grad`` has a ``grad_fn`` and can be differentiated again (higher order).
         """
         _autograd.backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
 

@@ -3,6 +3,7 @@
     loss.backward()                                  # fills every leaf's .grad
     tg.autograd.backward([l1, l2], [g1, g2])         # several outputs at once
     dx, dw = tg.autograd.grad(loss, [x, w])          # gradients returned, no .grad touched
+    dx, = tg.autograd.grad(loss, x, create_graph=True)   # ... as tensors with a graph: differentiable again
 
 A gradient's path from ``loss.backward()`` to a leaf takes three moves:
 
@@ -20,19 +21,30 @@ gradients for ``autograd.grad`` or ``inputs=``, anomaly mode) is one call,
 ``Observer.vjp``, made in place of step 2 only when one of them is active.
 Below the loop, in the order it uses them: the topological order, the leaves,
 the observer, the stale-graph check, and anomaly mode's forward check.
+
+Higher order (``create_graph=True``) is the same loop with the gradients as
+Tensors: ``recording()`` turns grad mode on and gives the VJPs in ``ops.py``
+their Tensor namespace, and ``recorded_vjp`` hands each VJP its saved arrays
+as Tensors joined to the graph (an input's value as a tensor made by that
+input's node, the output's as one made by the node itself).  Every step of the
+backward pass is then an op like any other, recorded, and differentiable again.
+The sections at the end: "create_graph"; ``functional.py`` (vjp, jvp, jacobian,
+hessian, hvp, vhp) and ``forward_ad.py`` (dual tensors) build on this module.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from types import SimpleNamespace
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from . import lazygrad
-from ._gc import full_gc_deferred
-from ._state import MODIFIED, AnomalyError, State, buffer_of, detect_anomaly
-from .tensor import Node, ShapeError, Tensor
+from .. import lazygrad, ops
+from .._gc import full_gc_deferred
+from .._state import MODIFIED, AnomalyError, State, buffer_of, detect_anomaly
+from ..tensor import Node, ShapeError, Tensor, _fill, _new
 
 __all__ = ["backward", "grad", "backward_pass", "topological_order", "detect_anomaly", "AnomalyError"]
 
@@ -45,13 +57,14 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
              create_graph: bool = False, inputs: Any = None) -> None:
     """Accumulate the gradients of ``tensors`` (seeded with ``grad_tensors``) into the leaves' ``.grad``.
 
-    ``inputs``: only these tensors get their ``.grad`` changed.
+    ``inputs``: only these tensors get their ``.grad`` changed.  ``create_graph``: the gradients are
+    computed with recorded ops, so ``.grad`` has a ``grad_fn`` and can be differentiated again
+    (``retain_graph`` then defaults to True, as in PyTorch).
     """
-    if create_graph:
-        raise NotImplementedError("backward(create_graph=True): higher-order gradients are not supported "
-                                  "by tinygrad_seq")
+    if retain_graph is None:
+        retain_graph = create_graph
     outputs = _as_list(tensors, "backward")
-    seeds = _seeds(outputs, grad_tensors, "backward")
+    seeds = _seeds(outputs, grad_tensors, "backward", create_graph)
     only = None if inputs is None else {t: None for t in _as_list(inputs, "backward")}
     if only is not None and not only:
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
@@ -62,11 +75,12 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     graph = [(o, s) for o, s in zip(outputs, seeds) if o.grad_fn is not None]
     for o, s in zip(outputs, seeds):
         if o.grad_fn is None and (only is None or o in only):      # a leaf: its gradient is the seed itself
-            accumulate_leaf(o, s.copy())
+            accumulate_leaf(o, s if create_graph else s.copy())
     try:
         if graph:
             with full_gc_deferred():
-                backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph), capture=only)
+                backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph), capture=only,
+                              create_graph=create_graph)
     finally:
         for t in borrowed:
             t.grad_fn.hooks.retained = None
@@ -78,16 +92,19 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
          create_graph: bool = False, allow_unused: bool = False) -> tuple:
-    """The gradients of ``outputs`` with respect to ``inputs``, returned (no ``.grad`` is changed)."""
-    if create_graph:
-        raise NotImplementedError("grad(create_graph=True): higher-order gradients are not supported "
-                                  "by tinygrad_seq")
+    """The gradients of ``outputs`` with respect to ``inputs``, returned (no ``.grad`` is changed).
+
+    ``create_graph=True``: the gradients are Tensors with their own graph (differentiable again);
+    ``retain_graph`` defaults to ``create_graph``, as in PyTorch.
+    """
+    if retain_graph is None:
+        retain_graph = create_graph
     outs = _as_list(outputs, "grad")
     ins = _as_list(inputs, "grad")
     for t in ins:
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError("grad: One of the differentiated Tensors does not require grad")
-    seeds = _seeds(outs, grad_outputs, "grad")
+    seeds = _seeds(outs, grad_outputs, "grad", create_graph)
     capture: dict = {t: None for t in ins}
     graph = [(o, s) for o, s in zip(outs, seeds) if o.grad_fn is not None]
     for o, s in zip(outs, seeds):
@@ -95,7 +112,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             capture[o] = s if capture[o] is None else capture[o] + s
     if graph:
         with full_gc_deferred():
-            backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph), capture=capture)
+            backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph), capture=capture,
+                          create_graph=create_graph)
     result = []
     for t in ins:
         g = capture[t]
@@ -104,7 +122,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         if g is None and not allow_unused:
             raise RuntimeError("grad: One of the differentiated Tensors appears to not have been used in the "
                                "graph. Set allow_unused=True if this is the desired behavior.")
-        result.append(None if g is None else Tensor._wrap(g))
+        result.append(None if g is None else g if isinstance(g, Tensor) else Tensor._wrap(g))
     return tuple(result)
 
 
@@ -116,8 +134,9 @@ def _as_list(x: Any, what: str) -> list:
     raise TypeError(f"{what}: expected a Tensor or a sequence of Tensors, got {type(x).__name__}")
 
 
-def _seeds(outputs: list, grad_outputs: Any, where: str) -> list[np.ndarray]:
-    """dL/d(output) for each output: given, or 1 for a one-element output."""
+def _seeds(outputs: list, grad_outputs: Any, where: str, as_tensors: bool = False) -> list:
+    """dL/d(output) for each output: given, or 1 for a one-element output (Tensors with ``as_tensors``: a
+    given Tensor of the output's dtype is kept as it is, its graph included)."""
     given = [None] * len(outputs) if grad_outputs is None else _as_list(grad_outputs, where)
     if len(given) != len(outputs):
         raise ValueError(f"{where}: got {len(given)} gradients for {len(outputs)} outputs")
@@ -143,7 +162,9 @@ def _seeds(outputs: list, grad_outputs: Any, where: str) -> list[np.ndarray]:
                                 f"got {type(g).__name__} {g!r}"[:200]) from None
             if arr.shape != out.shape:
                 raise ShapeError(f"{where}: gradient has shape {arr.shape} but the output has shape {out.shape}")
-            seeds.append(arr)
+            seeds.append(g if as_tensors and isinstance(g, Tensor) and g.array.dtype == arr.dtype else arr)
+    if as_tensors:
+        seeds = [s if isinstance(s, Tensor) else Tensor._wrap(s) for s in seeds]
     return seeds
 
 
@@ -154,8 +175,8 @@ def _seeds(outputs: list, grad_outputs: Any, where: str) -> list[np.ndarray]:
 FREED = -1          # a node's epoch once backward has freed what it saved (no in-place count is negative)
 
 
-def backward_pass(roots: Sequence[Tensor], seeds: Sequence[np.ndarray], retain_graph: bool,
-                  capture: dict | None = None) -> None:
+def backward_pass(roots: Sequence[Tensor], seeds: Sequence[Any], retain_graph: bool,
+                  capture: dict | None = None, create_graph: bool = False) -> None:
     """The chain rule over the graph below ``roots``, seeded with dL/d(root) = ``seeds``.
 
     Order the nodes so that each comes after every node that reads it; then for
@@ -163,19 +184,29 @@ def backward_pass(roots: Sequence[Tensor], seeds: Sequence[np.ndarray], retain_g
     its VJP, and add what it returns to its inputs' sums.  What is left at the
     end belongs to the leaves.  With ``capture`` ({tensor: None}) only those
     tensors' gradients are filled in there, and no ``.grad`` changes.
+    ``create_graph``: the same loop on Tensors, recorded (see "create_graph" below).
     """
-    sums = lazygrad.GradientSums()              # node or leaf -> dL/d(its output), summed as contributions arrive
+    if create_graph:
+        with recording():
+            _loop(roots, seeds, retain_graph, capture, TensorSums(), Observer(capture, True))
+    else:
+        _loop(roots, seeds, retain_graph, capture, lazygrad.GradientSums(), Observer(capture))
+
+
+def _loop(roots: Sequence[Tensor], seeds: Sequence[Any], retain_graph: bool, capture: dict | None,
+          sums: Any, observer: "Observer") -> None:
+    """``backward_pass``'s loop; ``sums``: node or leaf -> dL/d(its output), summed as contributions arrive;
+    ``observer``: hooks, retain_grad, capture, anomaly, recording (see below)."""
     for root, g in zip(roots, seeds):
         sums.add(root.grad_fn, g)
-    observer = Observer(capture)                # hooks, retain_grad, capture, anomaly: see below
     watching, epoch = observer.active, State.epoch
     for node in topological_order([root.grad_fn for root in roots]):
         g = sums.pop(node, None)
         if node.epoch != epoch:                 # changed in place, or freed, since it was recorded
             check_saved(node)
         if g is not None:
-            if type(g) is not np.ndarray:       # a lazy sum (lazygrad.py): make it an array
-                g = lazygrad.dense(g)
+            if type(g) is not np.ndarray:       # a lazy sum (lazygrad.py): make it an array (a Tensor stays)
+                g = sums.dense(g)
             if watching or node.hooks is not None:
                 grads_in = observer.vjp(node, g)
             else:
@@ -220,6 +251,13 @@ def accumulate_leaf(leaf: Tensor, g: np.ndarray) -> None:
     holding ``g = x.grad`` sees the sum).  ``g`` is a buffer this backward owns, so it may become ``.grad``."""
     if not leaf.requires_grad:                      # requires_grad_(False) after the graph was built: PyTorch
         return                                      # keeps the graph but fills no .grad
+    if type(g) is not np.ndarray:                   # a recorded gradient (create_graph): added out of place
+        if leaf._hooks:
+            g = run_hooks(leaf._hooks, g, "the leaf")
+        if g.array.dtype != leaf.array.dtype:
+            g = g.to(leaf.array.dtype)
+        leaf._grad = g if leaf._grad is None else leaf._grad + g
+        return
     if leaf._hooks:
         h = run_hooks(leaf._hooks, g, "the leaf")
         g = g if h is g else np.array(h)            # a hook's result may be held elsewhere: keep a copy
@@ -247,15 +285,16 @@ class Observer:
     this runs.
     """
 
-    __slots__ = ("capture", "wanted", "before_hooks", "anomaly", "active")
+    __slots__ = ("capture", "wanted", "before_hooks", "anomaly", "active", "record")
 
-    def __init__(self, capture: dict | None):
+    def __init__(self, capture: dict | None, record: bool = False):
         self.capture = capture
+        self.record = record                    # create_graph: gradients are Tensors, VJPs recorded
         # non-leaf tensors whose gradient is wanted, by the node that produced them
         self.wanted = {t.grad_fn: t for t in capture if t.grad_fn is not None} if capture is not None else {}
         self.before_hooks = self._reaching_another_target() if self.wanted else ()
         self.anomaly = State.anomaly
-        self.active = bool(self.wanted) or self.anomaly
+        self.active = bool(self.wanted) or self.anomaly or record
 
     def _reaching_another_target(self) -> set:
         """The wanted nodes with another wanted tensor below them.  PyTorch runs their VJP, and
@@ -279,8 +318,9 @@ class Observer:
 
     def vjp(self, node: Node, g: np.ndarray) -> tuple:
         """``node.backward(g)`` with the active concerns around it."""
+        record = self.record
         if node in self.before_hooks:
-            self.capture[self.wanted[node]] = g.copy()
+            self.capture[self.wanted[node]] = g if record else g.copy()
         hooks = node.hooks
         if hooks is not None:
             if hooks:
@@ -288,22 +328,30 @@ class Observer:
             if hooks.retained is not None:
                 t = hooks.retained()
                 if t is not None:
-                    t._grad = Tensor._wrap(g.copy() if t._grad is None else t._grad.array + g)
+                    if record:
+                        t._grad = g if t._grad is None else t._grad + g
+                    else:
+                        t._grad = Tensor._wrap(g.copy() if t._grad is None else t._grad.array + g)
         if node in self.wanted and node not in self.before_hooks:
-            self.capture[self.wanted[node]] = g.copy()
-        grads_in = node.backward(g)
+            self.capture[self.wanted[node]] = g if record else g.copy()
+        grads_in = recorded_vjp(node, g) if record else node.backward(g)
         if self.anomaly:
             anomaly_backward(node, g, grads_in)
         return grads_in
 
 
-def run_hooks(hooks: list, g: np.ndarray, where: str) -> np.ndarray:
-    """Call each hook with the gradient (a Tensor); a returned tensor of the same shape and dtype replaces it."""
+def run_hooks(hooks: list, g: Any, where: str) -> Any:
+    """Call each hook with the gradient (a Tensor); a returned tensor of the same shape and dtype replaces it.
+    (``g`` is an array, or a Tensor in a recorded backward, and so is the result.)"""
+    recorded = isinstance(g, Tensor)
     for hook in list(hooks):
-        out = hook(Tensor._wrap(g))
+        out = hook(g if recorded else Tensor._wrap(g))
         if out is None:
             continue
-        new = out.array if isinstance(out, Tensor) else np.asarray(out)
+        if recorded:
+            new = out if isinstance(out, Tensor) else Tensor._wrap(np.asarray(out))
+        else:
+            new = out.array if isinstance(out, Tensor) else np.asarray(out)
         name = getattr(hook, "__name__", "hook")
         if new.shape != g.shape:
             raise RuntimeError(f"hook '{name}' has changed the size of value: the gradient of {where} has shape "
@@ -346,6 +394,9 @@ def check_saved(node: Node) -> None:
 
 def anomaly_backward(node: Node, g: np.ndarray, grads_in: tuple) -> None:
     """Raise if the VJP made a non-finite gradient from a finite one, naming the op and where it was created."""
+    if isinstance(g, Tensor):                   # a recorded backward: look at the values
+        g = g.array
+        grads_in = tuple(gi.array if isinstance(gi, Tensor) else gi for gi in grads_in)
     if not np.isfinite(g).all():
         return                                  # reported where it was born
     for i, gi in enumerate(grads_in):
@@ -358,6 +409,15 @@ def anomaly_backward(node: Node, g: np.ndarray, grads_in: tuple) -> None:
             raise AnomalyError(f"detect_anomaly: the gradient rule (VJP) of '{node.name}' produced {bad} for its "
                                f"input {i} (shape {arr.shape}) from a finite gradient of shape {g.shape}; "
                                f"the op was created at {where}")
+
+
+def watch_forward(node: Node, inputs: Sequence[Tensor], t: Tensor, recorded: bool, params: dict) -> None:
+    """What ``Node.apply`` calls after an op when ``State.watch`` is on: anomaly mode's check, forward mode's
+    tangent (``forward_ad.propagate``)."""
+    if State.anomaly:
+        anomaly_forward(node, inputs, t.array, recorded)
+    if State.dual:
+        forward_ad.propagate(node, inputs, t, recorded, params)
 
 
 def anomaly_forward(node: Node, inputs: Sequence[Tensor], out: np.ndarray, recorded: bool) -> None:
@@ -373,7 +433,7 @@ def anomaly_forward(node: Node, inputs: Sequence[Tensor], out: np.ndarray, recor
                            f"shape {shapes} (output shape {out.shape}), created at {where}")
 
 
-_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _user_frame() -> str:
@@ -382,3 +442,149 @@ def _user_frame() -> str:
     while f is not None and os.path.abspath(f.f_code.co_filename).startswith(_PACKAGE):
         f = f.f_back
     return f"{f.f_code.co_filename}:{f.f_lineno}" if f is not None else "<unknown>"
+
+
+# ----------------------------------------------------------------------------
+# create_graph: the loop on Tensors.  ``recording()`` gives the VJPs in ``ops.py`` the Tensor
+# namespace below in place of numpy; ``recorded_vjp`` hands a VJP its saved arrays as Tensors
+# joined to the graph; ``TensorSums`` adds contributions with recorded ops.
+# ----------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def recording(grad_mode: bool = True):
+    """Grad mode on (or as ``grad_mode`` says), and the rules in ``ops.py`` computing with Tensor ops
+    (``ops.xp`` = ``TENSOR``), for the block."""
+    prev_xp, prev_mode = ops.xp, State.grad_enabled
+    ops.xp, State.grad_enabled = TENSOR, grad_mode
+    try:
+        yield
+    finally:
+        ops.xp, State.grad_enabled = prev_xp, prev_mode
+
+
+def recorded_vjp(node: Node, g: Tensor) -> tuple:
+    """``node.backward(g)`` on Tensors: its saved arrays become Tensors joined to the graph, for this call."""
+    saved = node.saved
+    if saved is not None:
+        node.saved = recorded_saved(node)
+    try:
+        return node.backward(g)
+    finally:
+        node.saved = saved
+
+
+def recorded_saved(node: Node) -> Any:
+    """``node.saved`` with each entry as the op's ``saves`` says: an input's value as a Tensor made by that
+    input's node (a leaf: the leaf itself), the output's as a Tensor made by ``node``, a constant as it is."""
+    spec = type(node).saves
+    if spec == ("derived",):
+        return node.recorded_saved(derived)
+    saved = node.saved
+    single = type(saved) is not tuple
+    items = (saved,) if single else saved
+    if len(spec) != len(items):
+        raise RuntimeError(f"'{node.name}' saved {len(items)} arrays but its op declares {len(spec)} in `saves`")
+    joined = []
+    for what, a in zip(spec, items):
+        src = None if what is None or not isinstance(a, (np.ndarray, np.generic)) else \
+            node if what == "out" else node.inputs[what]
+        if src is None:
+            joined.append(a)                    # a constant (or an input that needs no gradient)
+        elif isinstance(src, Tensor):
+            joined.append(src)                  # a leaf (the stale-graph check saw that it still holds ``a``)
+        else:
+            joined.append(_fill(_new(Tensor), np.asarray(a), True, src))     # (a 0-d result may be a scalar)
+    return joined[0] if single else tuple(joined)
+
+
+def derived(cls: type, inputs: Sequence[Any], array: np.ndarray, ctx: Any = None, saved: Any = None) -> Tensor:
+    """A Tensor holding ``array`` as if op ``cls`` had computed it from ``inputs`` (nodes or leaves): how an op
+    records a saved value derived from its input (LogSumExp's softmax, Var's x - mean) without recomputing it."""
+    node = _new(cls)
+    node.inputs = tuple(inputs)
+    node.needs_input_grad = tuple(p is not None for p in node.inputs)
+    node.saved, node.ctx, node.hooks, node.epoch = saved, ctx, None, State.epoch
+    node.shape, node.dtype = array.shape, array.dtype
+    return _fill(_new(Tensor), array, True, node)
+
+
+class TensorSums(dict):
+    """``lazygrad.GradientSums``' protocol for a recorded backward: contributions are Tensors, added with
+    recorded (out-of-place) ops."""
+
+    def add(self, key: Any, g: Tensor) -> None:
+        """sum[key] += g, recorded."""
+        prev = self.get(key)
+        self[key] = g if prev is None else prev + g
+
+    @staticmethod
+    def dense(g: Tensor) -> Tensor:
+        """The gradient as it is (no lazy forms when recording)."""
+        return g
+
+    def pop_owned(self, key: Any) -> Tensor:
+        """The sum for ``key``; forgets it."""
+        return self.pop(key)
+
+
+# The Tensor namespace: the same names as ``ops.NUMPY``, written with Tensor ops (so they are recorded).
+
+def _t(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
+
+
+def _arr(x: Any) -> np.ndarray:
+    return x.array if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _where(cond: Any, a: Any, b: Any) -> Tensor:
+    from ..tensor import where
+    return where(_arr(cond), a, b)
+
+
+def _expand_dims(x: Any, axes: Any) -> Tensor:
+    return _t(x).reshape(np.expand_dims(np.broadcast_to(np.zeros((), np.int8), x.shape), axes).shape)
+
+
+def _maximum(a: Any, b: Any) -> Tensor:
+    return _t(a).maximum(_t(b)) if isinstance(b, Tensor) else _t(a).clamp(min=b)
+
+
+def _moveaxis(x: Any, source: int, destination: int) -> Tensor:
+    nd = x.ndim
+    order = [i for i in range(nd) if i != source % nd]
+    order.insert(destination % nd, source % nd)
+    return _t(x).permute(*order)
+
+
+def _add_at(shape: tuple, index: Any, g: Any) -> Tensor:
+    """zeros(shape) with g added at ``index`` (repeats add up), recorded: a ScatterAdd over flat positions."""
+    n = int(np.prod(shape))
+    pos = np.asarray(np.arange(n, dtype=np.int64).reshape(shape)[index]).reshape(-1)
+    zeros = Tensor._wrap(np.zeros(n, dtype=g.dtype))
+    return ops.ScatterAdd.apply(zeros, _t(g).reshape(-1), dim=0, index=pos).reshape(tuple(shape))
+
+
+def _zeroed(g: Any, index: Any) -> Tensor:
+    mask = np.ones(g.shape, dtype=bool)
+    mask[index] = False
+    return _t(g) * mask
+
+
+TENSOR = SimpleNamespace(
+    where=_where, expand_dims=_expand_dims, broadcast_to=lambda x, shape: _t(x).broadcast_to(shape),
+    sum=lambda x, axis=None, keepdims=False: _t(x).sum(axis=axis, keepdims=keepdims),
+    exp=lambda x: _t(x).exp(), log=lambda x: _t(x).log(), log1p=lambda x: (1 + _t(x)).log(),
+    sin=lambda x: _t(x).sin(), cos=lambda x: _t(x).cos(), sign=lambda x: Tensor._wrap(np.sign(_arr(x))),
+    square=lambda x, out=None: x * x, subtract=lambda a, b, out=None: a - b, multiply=lambda a, b, out=None: a * b,
+    empty_like=lambda x: None, maximum=_maximum, zeros_like=lambda x: Tensor._wrap(np.zeros(x.shape, x.dtype)),
+    astype=lambda x, dtype: ops.Cast.apply(_t(x), dtype=np.dtype(dtype)),
+    flip=lambda x, axis: _t(x).flip(axis), cumsum=lambda x, axis: _t(x).cumsum(axis),
+    moveaxis=_moveaxis, swapaxes=lambda x, a, b: _t(x).transpose(a, b),
+    permute=lambda x, axes: _t(x).permute(*[int(a) for a in axes]), asarray=_t, sigmoid=lambda x: _t(x).sigmoid(),
+    product_sum=lambda shape, lhs, rhs: (_t(lhs).T @ _t(rhs)).reshape(tuple(shape)),
+    scatter=_add_at, add_at=_add_at, zeroed=_zeroed)
+
+
+from . import forward_ad  # noqa: E402  (forward mode reads recorded_saved and TENSOR from this module)
+from . import functional  # noqa: E402

@@ -1,0 +1,187 @@
+"""Forward-mode differentiation with dual tensors, as PyTorch's ``torch.autograd.forward_ad``.
+
+    import tinygrad_seq.autograd.forward_ad as fwAD
+    with fwAD.dual_level():
+        x = fwAD.make_dual(primal, tangent)       # x carries dx = tangent along
+        y = f(x)                                  # every op also computes dy = J dx
+        y_value, jvp = fwAD.unpack_dual(y)        # jvp = J(primal) @ tangent
+
+A tangent is carried beside its tensor (a Tensor of the same shape and
+dtype), not inside it.  While a level is active, ``Node.apply`` hands every op
+to ``propagate`` below, which calls the op's JVP rule (``jvp`` in ``ops.py``,
+beside its VJP) on the inputs' tangents.  Outside a level nothing of this
+runs: the flag ``Node.apply`` tests anyway for anomaly mode covers both.
+Tangents are computed with recorded Tensor ops, so a tangent is itself
+differentiable (reverse over forward); one level at a time, as in PyTorch.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
+
+from .._state import State
+from ..tensor import Node, Tensor
+
+__all__ = ["UnpackedDualTensor", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual", "dual_level"]
+
+_current_level = -1
+_tangents: dict[int, tuple] = {}        # id(tensor) -> (weak reference to it, its tangent), this level only
+
+
+def enter_dual_level() -> int:
+    """Enter a forward-mode level (only one at a time, as PyTorch); returns it."""
+    global _current_level
+    if _current_level >= 0:
+        raise RuntimeError("Nested forward mode AD is not supported at the moment")
+    _current_level = 0
+    State.dual = State.watch = True
+    return _current_level
+
+
+def exit_dual_level(*, level: int | None = None) -> None:
+    """Leave the level: every tangent made in it is gone."""
+    global _current_level
+    if level is None:
+        level = _current_level
+    if level != _current_level or level < 0:
+        raise RuntimeError("Trying to exit a forward AD level that was not the last one that was created. This is "
+                           "not supported.")
+    _tangents.clear()
+    _current_level = -1
+    State.dual = False
+    State.watch = State.anomaly
+
+
+class dual_level:
+    """``with fwAD.dual_level():`` forward mode for the block; tangents vanish when it ends."""
+
+    def __enter__(self) -> int:
+        return enter_dual_level()
+
+    def __exit__(self, *exc: Any) -> None:
+        exit_dual_level()
+
+
+class UnpackedDualTensor(NamedTuple):
+    """What ``unpack_dual`` returns: ``(primal, tangent)``, tangent None when the tensor carries none."""
+    primal: Tensor
+    tangent: Tensor | None
+
+
+def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> Tensor:
+    """A new tensor sharing ``tensor``'s values (a view, differentiable back to it) that carries ``tangent``.
+
+    The tangent must have the tensor's shape; it is kept in the tensor's
+    dtype.  Only inside a ``dual_level()``.
+    """
+    level = _current_level if level is None else level
+    if level < 0 or level != _current_level:
+        raise RuntimeError("Trying to create a dual Tensor for forward AD but no level exists, make sure to "
+                           "enter_dual_level() first.")
+    if not isinstance(tensor, Tensor) or not isinstance(tangent, Tensor):
+        raise TypeError(f"make_dual: expected two Tensors, got {type(tensor).__name__} and {type(tangent).__name__}")
+    if tensor.dtype.kind not in "fc":
+        raise ValueError(f"Expected primal to be floating point or complex, but got: {tensor.dtype}")
+    if tangent.dtype.kind not in "fc":
+        raise ValueError(f"Expected tangent to be floating point or complex, but got: {tangent.dtype}")
+    if tangent.shape != tensor.shape:
+        raise RuntimeError("Trying to set a forward gradient that has a different size than that of the original "
+                           f"Tensor, this is not supported. Tensor is of size {list(tensor.shape)} while the given "
+                           f"forward gradient is of size {list(tangent.shape)}.")
+    State.dual = False                  # the view itself carries no tangent but the one set here
+    try:
+        dual = tensor.view_as(tensor)
+    finally:
+        State.dual = True
+    _set(dual, tangent if tangent.dtype == tensor.dtype else tangent.to(tensor.dtype))
+    return dual
+
+
+def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTensor:
+    """``(primal, tangent)``: the primal as a view without tangent, and the tangent (None if there is none)."""
+    level = _current_level if level is None else level
+    if level < 0:
+        return UnpackedDualTensor(tensor, None)
+    tangent = tangent_of(tensor)
+    if tangent is None:
+        return UnpackedDualTensor(tensor, None)
+    State.dual = False
+    try:
+        primal = tensor.view_as(tensor)
+    finally:
+        State.dual = True
+    return UnpackedDualTensor(primal, tangent)
+
+
+def tangent_of(t: Tensor) -> Tensor | None:
+    """The tangent ``t`` carries in the current level, or None."""
+    entry = _tangents.get(id(t))
+    if entry is None or entry[0]() is not t:
+        return None
+    return entry[1]
+
+
+def set_tangent(t: Tensor, tangent: Tensor | None) -> None:
+    """Give ``t`` this tangent in the current level (None: none); for in-place ops (``_inplace.py``)."""
+    if tangent is None:
+        _tangents.pop(id(t), None)
+    else:
+        _set(t, tangent)
+
+
+def _set(t: Tensor, tangent: Tensor) -> None:
+    key = id(t)
+    _tangents[key] = (weakref.ref(t, lambda _ref: _forget(key, _ref)), tangent)
+
+
+def _forget(key: int, ref: Any) -> None:
+    entry = _tangents.get(key)
+    if entry is not None and entry[0] is ref:
+        del _tangents[key]
+
+
+# ----------------------------------------------------------------------------
+# the forward-mode step, called by Node.apply (through autograd.watch_forward) after every op in a level
+# ----------------------------------------------------------------------------
+
+def propagate(node: Node, inputs: Sequence[Tensor], out: Tensor, recorded: bool, params: dict) -> None:
+    """Give ``out`` its tangent: the op's JVP rule on its inputs' tangents (zeros for an input without one).
+
+    An integer or bool output carries no tangent (PyTorch's).  The rule reads
+    ``node.saved``/``node.ctx`` as the VJP does; when the node is part of a
+    graph its saved values are joined to it (``autograd.recorded_saved``), so
+    the tangent can be differentiated in reverse mode.
+    """
+    tangents = [tangent_of(t) for t in inputs]
+    if all(t is None for t in tangents) or out.array.dtype.kind not in "fc":
+        return
+    from . import recorded_saved, recording
+    need = node.needs_input_grad
+    if need is not None and False in need:
+        # the forward kept a stand-in for an input no gradient needed (ops._keep): the JVP may read it, so
+        # run the forward again with everything kept (only here, in forward mode)
+        node = type(node).__new__(type(node))
+        node.needs_input_grad, node.saved = None, None
+        node.forward(*[t.array for t in inputs], **params)
+        recorded = False
+    node.shape, node.dtype, node.params = out.array.shape, out.array.dtype, params
+    zero = np.zeros((), dtype=out.array.dtype)
+    tangents = [Tensor._wrap(np.broadcast_to(zero.astype(x.array.dtype) if x.array.dtype.kind in "fc" else zero,
+                                             x.array.shape)) if t is None else t for t, x in zip(tangents, inputs)]
+    State.dual = False                  # the tangent's own ops carry no tangents
+    saved = node.saved
+    try:
+        with recording(State.grad_enabled):
+            if recorded and saved is not None:
+                node.saved = recorded_saved(node)
+            tangent = node.jvp(*tangents)
+            if tangent.array.dtype != out.array.dtype:
+                tangent = tangent.to(out.array.dtype)
+            if tangent.array.shape != out.array.shape:
+                tangent = tangent.broadcast_to(out.array.shape)
+    finally:
+        node.saved = saved
+        State.dual = True
+    _set(out, tangent)
