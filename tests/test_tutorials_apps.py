@@ -112,7 +112,12 @@ def check_15(r: dict) -> None:
     # curvature: double backward equals functional.hvp and finite differences of the gradient
     assert r["hvp_vs_functional"] < 1e-12 and r["hvp_vs_fd"] < 1e-6, r
     assert r["curv_points"] >= 3 and r["lam_residual"] < 0.1, r
-    assert abs(r["lam_first"]) > 0 and abs(r["lam_last"]) > 0, r
+    # the sharpest curvature by power iteration against the full Hessian's eigenvalues, computed once by hand
+    # with PyTorch 2.13 (torch.autograd.functional.hessian, numpy.linalg.eigvalsh, float64) at the lesson's
+    # quick-mode points: at initialisation (seeded numpy, no training involved) the eigenvalues run from
+    # -0.57325 to 1.10666; after the 60 Adam updates of full BPTT the largest is 9.21958
+    assert r["lam_first"] == pytest.approx(1.106661, rel=2e-3), r
+    assert r["lam_last"] == pytest.approx(9.219578, rel=2e-2), r
 
 
 CLAIMS = {

@@ -264,7 +264,7 @@ print(f"  columns of V and c in S_T are zero: {bool(np.all(S_T[:, :, -(K * H1 + 
 
 # %%
 Ts = (10, 20, 40) if QUICK else (25, 50, 100, 200)
-Hs = (4, 8) if QUICK else (8, 16, 24)
+Hs = (4, 16) if QUICK else (8, 16, 32)
 B2 = 4
 
 
