@@ -11,6 +11,7 @@ import math
 import pytest
 
 from tutorial_helpers import notebook_results, script_results
+from tinygrad_seq import charts
 
 
 def check_08(r: dict) -> None:
@@ -145,5 +146,5 @@ def test_notebook_quick(name):
     CLAIMS[name](r)
     if name == "10_seq2seq_attention.py":             # the encoder-decoder's picture is displayed
         assert r["_images"] >= 1, r["_images"]
-    if name == "15_rtrl_truncation_curvature.py":     # memory against T, the truncation losses, the curvature
-        assert r["_images"] >= 3, r["_images"]
+    if name == "15_rtrl_truncation_curvature.py":     # the unrolled RNN; with matplotlib also memory against T,
+        assert r["_images"] >= (4 if charts.have_matplotlib() else 1), r["_images"]   # truncation, curvature

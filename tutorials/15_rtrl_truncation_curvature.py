@@ -36,7 +36,7 @@ import numpy as np
 
 import tinygrad_seq as tg
 import tinygrad_seq.autograd.forward_ad as fwAD
-from tinygrad_seq import charts, optim, reference
+from tinygrad_seq import charts, diagrams, optim, reference
 
 QUICK = quick()
 rng = np.random.default_rng(0)
@@ -56,7 +56,12 @@ print(f"quick mode: {QUICK}")
 # forward mode will want them one at a time.  The two functions below are all
 # the model there is; every method in this lesson runs them unchanged.  (Each
 # transpose is `transpose(-2, -1)`, so that the same code also runs on weights
-# with a leading batch axis, which section 1 will need.)
+# with a leading batch axis, which section 1 will need.)  Lesson 3's drawing,
+# in its letters ($U = W_{ih}$, $W = W_{hh}$, $s_t = h_t$): BPTT walks its
+# arrows backwards from the losses; RTRL goes along them, forwards.
+
+# %%
+diagrams.show("rnn", figure("15_rnn_unrolled"))
 
 # %%
 I = K = 4
@@ -263,7 +268,7 @@ print(f"  columns of V and c in S_T are zero: {bool(np.all(S_T[:, :, -(K * H1 + 
 # Batch of 4 sequences, float64.
 
 # %%
-Ts = (10, 20, 40) if QUICK else (25, 50, 100, 200)
+Ts = (8, 16, 32) if QUICK else (25, 50, 100, 200)
 Hs = (4, 16) if QUICK else (8, 16, 32)
 B2 = 4
 
@@ -332,21 +337,29 @@ P_small, P_big = by_H[Hs[0]][0]["P"], by_H[Hs[-1]][0]["P"]
 rtrl_time_growth = per_step[Hs[-1]][1] / per_step[Hs[0]][1]
 bptt_time_growth = per_step[Hs[-1]][0] / per_step[Hs[0]][0]
 print(f"from P = {P_small} to P = {P_big} parameters ({P_big / P_small:.1f}x): RTRL's time per step grew "
-      f"{rtrl_time_growth:.1f}x, BPTT's {bptt_time_growth:.1f}x")
+      f"{rtrl_time_growth:.1f}x, BPTT's {bptt_time_growth:.1f}x (counting multiplications: "
+      f"{(Hs[-1] / Hs[0]) ** 4:.0f}x and {(Hs[-1] / Hs[0]) ** 2:.0f}x)")
 cross = [r for r in costs if r["bptt_kb"] > r["rtrl_kb"]]
 print("rows where BPTT held more memory than RTRL: "
       + (", ".join(f"H={r['H']} T={r['T']}" for r in cross) if cross else "none in this table"))
+for H, rows in by_H.items():
+    slope = (rows[-1]["bptt_kb"] - rows[0]["bptt_kb"]) / (Ts[-1] - Ts[0])
+    print(f"H={H}: BPTT adds {slope:.1f} KB per step; RTRL holds {np.mean([r['rtrl_kb'] for r in rows]):.0f} KB "
+          f"whatever T is, as much as BPTT at about T = {rows[0]['T'] + (rows[0]['rtrl_kb'] - rows[0]['bptt_kb']) / slope:.0f}")
 
 # %% [markdown]
-# Memory: BPTT's peak grows in proportion to $T$ (the KB per step printed
+# Memory: BPTT's peak grows linearly with $T$ (the KB per step printed
 # above), RTRL's stays where it is.  But RTRL's constant is large, of the order
 # of $P^2$ numbers here (the unit directions and the $P$ copies of the
-# weights, beside the $P \cdot B \cdot H$ sensitivities), so BPTT is cheaper
-# for every sequence that is not very long; the last line above names the
-# rows of this table, if any, where BPTT held more.  Time: RTRL's cost per
-# step grows with the number of parameters far faster than BPTT's, which is
-# why RTRL is a tool for understanding (and for small networks that must learn
-# online) and BPTT, truncated, is what is used in practice.
+# weights, beside the $P \cdot B \cdot H$ sensitivities), and it grows with
+# the network: the lines above give the length from which BPTT would hold as
+# much, for each hidden size.  Time: RTRL's cost per step grows with the
+# number of parameters, BPTT's hardly at these sizes (the ratios printed
+# above).  Both grow less than counting multiplications predicts, because at
+# these small sizes much of a step's time is the engine's fixed cost per op.
+# That cost per step is why RTRL is a tool for understanding (and for small
+# networks that must learn online, without storing the past) and BPTT,
+# truncated, is what is used in practice.
 #
 # ## 3 · Truncated BPTT: what a window cannot learn
 #
@@ -434,8 +447,8 @@ charts.plot({("full BPTT" if w == T3 else f"window {w}"): trunc[w]["losses"] for
 # No window of $k \le d$ steps ever holds both a target and its source, so no
 # gradient connects them: the recurrent weights are never taught to keep a
 # symbol for $d$ steps.  What that window reaches is printed above; whatever it
-# has above chance comes from the readout $V$, which is trained directly and can
-# decode what the untrained recurrence happens to keep.  A window longer than the
+# has above chance comes from what the recurrence keeps without being asked
+# to, read out by $V$ (which every window trains directly).  A window longer than the
 # delay connects a target to its source at some positions, and the shared
 # weights carry what they learn there to every position.  Lesson 8 measured
 # the same effect on its character model.
@@ -547,7 +560,7 @@ print(f"The sharpest curvature {trend} from {lam_first:.4f} at the start to {lam
 # %% [markdown]
 # Forward mode and reverse mode are two orders of the same chain rule: one
 # carries $\partial h_t / \partial \theta$ forward with the state (RTRL, memory
-# flat in $T$, $P$ times the work), the other carries $\partial L / \partial
+# flat in $T$, work per step growing with $P$), the other carries $\partial L / \partial
 # h_t$ backward over the stored graph (BPTT, one pass, memory linear in $T$).
 # Truncating BPTT keeps its memory bounded and loses every dependency longer
 # than the window.  And because the backward pass is itself made of
