@@ -184,8 +184,10 @@ print(f"reverse mode:   grad . v = {float(g_bptt @ flat(v1)):.12f}   difference 
 # copies (the engine's tangents have their primal's shape; a bias becomes
 # $(P, 1, H)$ so that it broadcasts over the batch), with the $P$ unit
 # directions as the parameters' tangents: copy $k$ of $h_t$ then carries
-# column $k$ of $S_t$.  This is the batching PyTorch's `torch.func.vmap` would
-# do over `jvp`, written out: one pass with $P$ tangents instead of $P$ passes.
+# column $k$ of $S_t$.  One pass with $P$ tangents instead of $P$ passes: the
+# result PyTorch's `torch.func.vmap` over `jvp` gives, written out by hand
+# (vmap avoids the $P$ copies of the values; here they cost memory, measured in
+# section 2).
 
 # %%
 def rtrl(p, x, y):
@@ -244,7 +246,7 @@ def sensitivity_by_hand(p, x):
 
 
 tangent_vs_recursion = float(np.abs(S_T - sensitivity_by_hand(P1, x1_np)).max())
-print(f"S_T: {S_T.shape} per batch, (B, H, P); largest |tangent - recursion by hand| {tangent_vs_recursion:.1e}")
+print(f"S_T, shape (B, H, P) = {S_T.shape}; largest |tangent - recursion by hand| {tangent_vs_recursion:.1e}")
 print(f"  columns of V and c in S_T are zero: {bool(np.all(S_T[:, :, -(K * H1 + K):] == 0))}")
 
 # %% [markdown]
