@@ -21,7 +21,7 @@ SLOW = {"matmul", "scatter", "scatter_add", "getitem", "copy_slices", "setitem",
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
-@settings(max_examples=6)
+@settings(max_examples=4)
 @given(data=st.data())
 def test_gradgradcheck_every_op(spec: Spec, data) -> None:
     arrays, kw = spec.draw(data)
@@ -184,10 +184,11 @@ def test_a_long_chain_without_recursion() -> None:
     x = tg.tensor([0.5], dtype=np.float64, requires_grad=True)
     y = x
     for _ in range(10_000):
-        y = y * 0.9999 + y * y * 1e-5
-    g, = tg.autograd.grad(y.sum(), x, create_graph=True)
+        y = y * 0.9999
+    g, = tg.autograd.grad((y * y).sum(), x, create_graph=True)       # d/dx (c x)^2 = 2 c^2 x
     h, = tg.autograd.grad(g.sum(), x)
-    assert np.isfinite(h.numpy()).all() and g.numpy()[0] > 0
+    c2 = 0.9999 ** 20_000
+    np.testing.assert_allclose([g.item(), h.item()], [2 * c2 * 0.5, 2 * c2], rtol=1e-9)
 
 
 def test_float32_stays_float32_in_a_recorded_backward() -> None:

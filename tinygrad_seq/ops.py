@@ -826,7 +826,8 @@ class Var(Node):
         """For a recorded VJP: the saved d = x - mean(x), as a Sub node reading x and a Mean node of x."""
         d, axes = self.saved, self.ctx[0]
         kept = tuple(1 if i in axes else n for i, n in enumerate(d.shape))
-        mean = derived(Mean, self.inputs, np.zeros(kept, d.dtype), ctx=(d.shape, axes, True))   # (values never read)
+        mean = derived(Mean, self.inputs, np.zeros(kept, d.dtype), ctx=(d.shape, axes, True),   # (values never read)
+                       params={"axis": axes, "keepdims": True})
         return derived(Sub, (self.inputs[0], mean.grad_fn), d, ctx=(d.shape, mean.shape))
 
 

@@ -493,11 +493,15 @@ def recorded_saved(node: Node) -> Any:
         elif isinstance(src, Tensor):
             joined.append(src)                  # a leaf (the stale-graph check saw that it still holds ``a``)
         else:
-            joined.append(_fill(_new(Tensor), np.asarray(a), True, src))     # (a 0-d result may be a scalar)
+            t = _fill(_new(Tensor), np.asarray(a), True, src)                # (a 0-d result may be a scalar)
+            if State.dual:                      # forward over reverse: the value keeps its tangent
+                forward_ad.set_tangent(t, forward_ad.tangent_of_source(src))
+            joined.append(t)
     return joined[0] if single else tuple(joined)
 
 
-def derived(cls: type, inputs: Sequence[Any], array: np.ndarray, ctx: Any = None, saved: Any = None) -> Tensor:
+def derived(cls: type, inputs: Sequence[Any], array: np.ndarray, ctx: Any = None, saved: Any = None,
+            params: dict | None = None) -> Tensor:
     """A Tensor holding ``array`` as if op ``cls`` had computed it from ``inputs`` (nodes or leaves): how an op
     records a saved value derived from its input (LogSumExp's softmax, Var's x - mean) without recomputing it."""
     node = _new(cls)
@@ -505,7 +509,15 @@ def derived(cls: type, inputs: Sequence[Any], array: np.ndarray, ctx: Any = None
     node.needs_input_grad = tuple(p is not None for p in node.inputs)
     node.saved, node.ctx, node.hooks, node.epoch = saved, ctx, None, State.epoch
     node.shape, node.dtype = array.shape, array.dtype
-    return _fill(_new(Tensor), array, True, node)
+    t = _fill(_new(Tensor), array, True, node)
+    if State.dual:                              # forward over reverse: its tangent, from its inputs' tangents
+        tangents = [forward_ad.tangent_of_source(p) for p in node.inputs]
+        if any(x is not None for x in tangents):
+            arrays = [np.zeros(p.shape, p.dtype) for p in node.inputs]      # (shapes and dtypes only)
+            tangent = forward_ad.run_jvp(node, tangents, arrays, array, False, params or {})
+            forward_ad.set_tangent(t, tangent)
+            forward_ad.note(node, tangent)
+    return t
 
 
 class TensorSums(dict):

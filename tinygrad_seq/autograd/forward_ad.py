@@ -28,6 +28,10 @@ __all__ = ["UnpackedDualTensor", "enter_dual_level", "exit_dual_level", "make_du
 
 _current_level = -1
 _tangents: dict[int, tuple] = {}        # id(tensor) -> (weak reference to it, its tangent), this level only
+# id(node) -> (node, the tangent of its output), for nodes recorded in a graph during the level: a recorded
+# backward (create_graph) rebuilds a node's input and output values as new tensors (autograd.recorded_saved)
+# and gives them these tangents, so forward mode runs through a backward pass too (forward over reverse)
+_node_tangents: dict[int, tuple] = {}
 
 
 def enter_dual_level() -> int:
@@ -49,6 +53,7 @@ def exit_dual_level(*, level: int | None = None) -> None:
         raise RuntimeError("Trying to exit a forward AD level that was not the last one that was created. This is "
                            "not supported.")
     _tangents.clear()
+    _node_tangents.clear()
     _current_level = -1
     State.dual = False
     State.watch = State.anomaly
@@ -95,7 +100,10 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
         dual = tensor.view_as(tensor)
     finally:
         State.dual = True
-    _set(dual, tangent if tangent.dtype == tensor.dtype else tangent.to(tensor.dtype))
+    tangent = tangent if tangent.dtype == tensor.dtype else tangent.to(tensor.dtype)
+    _set(dual, tangent)
+    if dual.grad_fn is not None:
+        note(dual.grad_fn, tangent)
     return dual
 
 
@@ -129,6 +137,16 @@ def set_tangent(t: Tensor, tangent: Tensor | None) -> None:
         _tangents.pop(id(t), None)
     else:
         _set(t, tangent)
+        if t.grad_fn is not None:
+            note(t.grad_fn, tangent)
+
+
+def tangent_of_source(src: Any) -> Tensor | None:
+    """The tangent of what a graph input entry (``node.inputs[i]``: a node, a leaf, None) produced, or None."""
+    if isinstance(src, Tensor):
+        return tangent_of(src)
+    entry = _node_tangents.get(id(src)) if src is not None else None
+    return None if entry is None else entry[1]
 
 
 def _set(t: Tensor, tangent: Tensor) -> None:
@@ -157,31 +175,44 @@ def propagate(node: Node, inputs: Sequence[Tensor], out: Tensor, recorded: bool,
     tangents = [tangent_of(t) for t in inputs]
     if all(t is None for t in tangents) or out.array.dtype.kind not in "fc":
         return
+    tangent = run_jvp(node, tangents, [t.array for t in inputs], out.array, recorded, params)
+    _set(out, tangent)
+    if recorded:
+        note(node, tangent)
+
+
+def note(node: Node, tangent: Tensor) -> None:
+    """Remember the tangent of ``node``'s output (for a recorded backward in this level)."""
+    _node_tangents[id(node)] = (node, tangent)
+
+
+def run_jvp(node: Node, tangents: list, arrays: list, out: np.ndarray, recorded: bool, params: dict) -> Tensor:
+    """The op's JVP rule on ``tangents`` (None: zeros), in the output's dtype and shape."""
     from . import recorded_saved, recording
     need = node.needs_input_grad
-    if need is not None and False in need:
+    if need is not None and False in need and arrays is not None:
         # the forward kept a stand-in for an input no gradient needed (ops._keep): the JVP may read it, so
         # run the forward again with everything kept (only here, in forward mode)
         node = type(node).__new__(type(node))
         node.needs_input_grad, node.saved = None, None
-        node.forward(*[t.array for t in inputs], **params)
+        node.forward(*arrays, **params)
         recorded = False
-    node.shape, node.dtype, node.params = out.array.shape, out.array.dtype, params
-    zero = np.zeros((), dtype=out.array.dtype)
-    tangents = [Tensor._wrap(np.broadcast_to(zero.astype(x.array.dtype) if x.array.dtype.kind in "fc" else zero,
-                                             x.array.shape)) if t is None else t for t, x in zip(tangents, inputs)]
-    State.dual = False                  # the tangent's own ops carry no tangents
+    node.shape, node.dtype, node.params = out.shape, out.dtype, params
+    zero = np.zeros((), dtype=out.dtype)
+    tangents = [Tensor._wrap(np.broadcast_to(zero.astype(x.dtype) if x.dtype.kind in "fc" else zero, x.shape))
+                if t is None else t for t, x in zip(tangents, arrays)]
+    dual, State.dual = State.dual, False        # the tangent's own ops carry no tangents
     saved = node.saved
     try:
         with recording(State.grad_enabled):
             if recorded and saved is not None:
                 node.saved = recorded_saved(node)
             tangent = node.jvp(*tangents)
-            if tangent.array.dtype != out.array.dtype:
-                tangent = tangent.to(out.array.dtype)
-            if tangent.array.shape != out.array.shape:
-                tangent = tangent.broadcast_to(out.array.shape)
+            if tangent.array.dtype != out.dtype:
+                tangent = tangent.to(out.dtype)
+            if tangent.array.shape != out.shape:
+                tangent = tangent.broadcast_to(out.shape)
     finally:
         node.saved = saved
-        State.dual = True
-    _set(out, tangent)
+        State.dual = dual
+    return tangent
