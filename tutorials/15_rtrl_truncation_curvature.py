@@ -356,10 +356,10 @@ for H, rows in by_H.items():
 # weights, beside the $P \cdot B \cdot H$ sensitivities), and it grows with
 # the network: the lines above give the length from which BPTT would hold as
 # much, for each hidden size.  Time: RTRL's cost per step grows with the
-# number of parameters, BPTT's hardly at these sizes (the ratios printed
-# above).  Both grow less than counting multiplications predicts, because at
-# these small sizes much of a step's time is the engine's fixed cost per op.
-# That cost per step is why RTRL is a tool for understanding (and for small
+# number of parameters, BPTT's less (the ratios printed above).  Compare both
+# with what counting multiplications predicts, printed beside them: at these
+# small sizes much of a step's time is the engine's fixed cost per op, so the
+# measured growth can fall well short of the count.  RTRL's cost per step is why RTRL is a tool for understanding (and for small
 # networks that must learn online, without storing the past) and BPTT,
 # truncated, is what is used in practice.
 #
