@@ -205,3 +205,33 @@ def test_first_order_backward_is_untouched_after_a_recorded_one() -> None:
     assert ops.xp is ops.NUMPY
     (x @ tg.tensor(np.ones((2, 2)))).sum().backward()
     assert type(x.grad.numpy()) is np.ndarray and x.grad.grad_fn is None
+
+
+def test_recorded_vjps_stay_stable_at_extreme_values() -> None:
+    """Second derivatives of softplus, sigmoid, logsumexp and log_softmax at |x| = 1000: finite, no warnings."""
+    import warnings
+    x = tg.tensor([-1000.0, 0.0, 1000.0], requires_grad=True, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for f, d2 in [(lambda x: x.softplus().sum(), [0.0, 0.25, 0.0]), (lambda x: x.sigmoid().sum(), [0.0, 0.0, 0.0])]:
+            g, = tg.autograd.grad(f(x), x, create_graph=True)
+            h, = tg.autograd.grad(g.sum(), x)
+            np.testing.assert_allclose(h.numpy(), d2, atol=1e-300)
+        y = tg.tensor([1000.0, 1000.0, -1000.0], requires_grad=True, dtype=np.float64)
+        H = tg.autograd.functional.hessian(lambda y: y.logsumexp(0), y)
+        np.testing.assert_allclose(H.numpy(), [[0.25, -0.25, 0], [-0.25, 0.25, 0], [0, 0, 0]], atol=1e-300)
+        H = tg.autograd.functional.hessian(lambda y: y.log_softmax(0)[0], y)
+        np.testing.assert_allclose(H.numpy(), [[-0.25, 0.25, 0], [0.25, -0.25, 0], [0, 0, 0]], atol=1e-300)
+
+
+def test_gradgradcheck_catches_a_wrong_second_derivative(monkeypatch) -> None:
+    """tanh's recorded VJP with its saved output read as a constant: first derivatives right, second wrong."""
+    from tinygrad_seq import ops
+    x = tg.tensor([0.3, -0.8], dtype=np.float64, requires_grad=True)
+    assert tg.gradcheck(lambda x: x.tanh(), [x])
+    assert tg.autograd.gradgradcheck(lambda x: x.tanh(), [x])
+    monkeypatch.setattr(ops.Tanh, "saves", (None,))
+    assert tg.gradcheck(lambda x: x.tanh(), [x])
+    with pytest.raises(tg.GradcheckError, match="gradgradcheck"):
+        tg.autograd.gradgradcheck(lambda x: x.tanh(), [x])
+    assert tg.autograd.gradgradcheck(lambda x: x.tanh(), [x], raise_exception=False) is False

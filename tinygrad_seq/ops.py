@@ -441,9 +441,10 @@ class Tanh(Node):
 
     def backward(self, g):
         y = self.saved
-        d = xp.square(y, out=xp.empty_like(y))      # (one buffer on the first-order path)
-        d = xp.subtract(1, d, out=d)
-        return (xp.multiply(d, g, out=d),)
+        d = xp.square(y, out=xp.empty_like(y))      # one buffer on the first-order path (recorded: a new tensor,
+        d = xp.subtract(1, d, out=d)                # and *= a recorded in-place op on it)
+        d *= g
+        return (d,)
 
     def jvp(self, t):
         return self.backward(t)[0]      # elementwise: the same product as the VJP
@@ -477,8 +478,9 @@ class Sigmoid(Node):
     def backward(self, g):
         y = self.saved
         d = xp.subtract(1, y, out=xp.empty_like(y))
-        d = xp.multiply(d, y, out=d)
-        return (xp.multiply(d, g, out=d),)
+        d *= y
+        d *= g
+        return (d,)
 
     def jvp(self, t):
         return self.backward(t)[0]      # elementwise: the same product as the VJP

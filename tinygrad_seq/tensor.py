@@ -21,7 +21,7 @@ Read the engine in this order:
    PyTorch's type promotion; ``_indexing.py`` indexing, gather and scatter;
    ``_inplace.py`` in-place methods and the views that alias);
 2. ``ops.py``: the table of primitive ops, each forward beside its VJP;
-3. ``autograd.py``: the backward pass (order the nodes; for each, take its
+3. ``autograd/``: the backward pass (order the nodes; for each, take its
    summed gradient, call its VJP, accumulate into its inputs), hooks,
    ``retain_grad``, ``autograd.grad``, the stale-graph check, anomaly mode.
 
@@ -70,7 +70,7 @@ class Node:
 
     The contract an op fulfils is two methods, ``forward`` and ``backward``
     (below); ``apply`` runs the forward and, when a graph is being recorded,
-    keeps the node for the backward pass in ``autograd.py``.
+    keeps the node for the backward pass in ``autograd/``.
 
     What a node keeps:
       ``inputs``            per input: its node, the input itself if it is a

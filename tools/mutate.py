@@ -44,6 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+HIGHER = ("tests/test_higher_order.py", "tests/test_forward_ad.py", "tests/test_functional.py",
+          "tests/test_recurrent_higher_order.py")
 
 # the tests each source file is checked by, fastest and most direct first (-x stops at the first failure)
 ENGINE = ("tests/test_tensor.py", "tests/test_ops.py", "tests/test_inplace.py")
@@ -110,7 +112,7 @@ MUTANTS = [
       "da = unbroadcast(g @ b2, a2.shape)", "transposed operand in the batched matmul VJP"),
     M("tanh-vjp-plus", O, "        d = xp.subtract(1, d, out=d)", "        d = np.add(1, d, out=d)",
       "tanh' = 1 + y^2 instead of 1 - y^2"),
-    M("sigmoid-vjp-missing-y", O, "        d = xp.multiply(d, y, out=d)\n", "",
+    M("sigmoid-vjp-missing-y", O, "        d *= y\n        d *= g", "        d *= g",
       "sigmoid' = 1 - y instead of y (1 - y)"),
     M("log-vjp-times", O, "        return (g / self.saved,)", "        return (g * self.saved,)",
       "log' = x instead of 1 / x"),
@@ -122,17 +124,18 @@ MUTANTS = [
       "broadcast size-1 axes average instead of summing their gradients"),
     M("mean-vjp-n-minus-1", O, "_regrow(g, shape, axes, keep) / max(n, 1)", "_regrow(g, shape, axes, keep) / max(n - 1, 1)",
       "mean's VJP divides by n - 1"),
-    M("var-vjp-factor", O, "(np.float64(2) / denom)", "(np.float64(1) / denom)", "var's VJP loses the factor 2"),
+    M("var-vjp-factor", O, "(np.float64(2) / denom).astype(d.dtype) * d", "(np.float64(1) / denom).astype(d.dtype) * d", "var's VJP loses the factor 2"),
     M("logsumexp-vjp", O, "        return (_regrow(g, p.shape, axes, keep) * p,)",
       "        return (_regrow(g, p.shape, axes, keep) * (1 - p),)", "logsumexp's VJP is not softmax"),
-    M("bce-grad-unclamped", O, "xp.maximum(p * (1 - p), 1e-12)", "(p * (1 - p))",
+    M("bce-grad-unclamped", O, "gp = g * (p - y) / xp.maximum(p * (1 - p), 1e-12)", "gp = g * (p - y) / (p * (1 - p))",
       "BCE's gradient divides by p (1 - p) unclamped: inf/nan at p = 0 or 1 (PyTorch clamps at 1e-12)",
       ("tests/test_extremes.py", "tests/test_losses.py")),
     M("getitem-repeated-overwrite", O, "    np.add.at(out, index, g)", "    out[index] = g",
       "repeated indices do not accumulate (x[[0, 0]])"),
     M("max-ties-full-gradient", O, "return (hit * (g / hit.sum(axis=axes, keepdims=True)),)", "return (hit * g,)",
       "max/min send the full gradient to every tied element"),
-    M("maximum-ties-to-one-side", O, "wa = self.wins(a, b) + 0.5 * (a == b)", "wa = self.wins(a, b) + 1.0 * (a == b)",
+    M("maximum-ties-to-one-side", O, "wa = self.wins(a, b) + 0.5 * (a == b)\n        return (unbroadcast",
+      "wa = self.wins(a, b) + 1.0 * (a == b)\n        return (unbroadcast",
       "maximum/minimum give a tie's whole gradient to the first input"),
     M("relu-grad-at-zero", O, "        return (g * (self.saved > 0),)", "        return (g * (self.saved >= 0),)",
       "relu passes the gradient at exactly 0 (PyTorch: relu'(0) = 0)"),
@@ -263,6 +266,22 @@ MUTANTS = [
     M("gradcheck-reaches-always", "tinygrad_seq/gradcheck.py", "    wanted = {id(t) for t in tensors}\n",
       "    return True\n", "gradcheck passes a function whose output reads none of the checked tensors",
       ("tests/test_inplace.py", "tests/test_ops.py")),
+    # --- higher order and forward mode (issue 21) ---------------------------------------------------
+    M("jvp-div-sign", O, "            return (ta - tb * (a / b)) / b", "            return (ta + tb * (a / b)) / b",
+      "the JVP of a / b adds the divisor's term instead of subtracting it", HIGHER),
+    M("recorded-output-constant", "tinygrad_seq/autograd/__init__.py",
+      'node if what == "out" else node.inputs[what]', 'None if what == "out" else node.inputs[what]',
+      "a recorded VJP reads the op's saved output as a constant: second-order terms through it vanish", HIGHER),
+    M("recorded-sums-overwrite", "tinygrad_seq/autograd/__init__.py",
+      "        self[key] = g if prev is None else prev + g", "        self[key] = g",
+      "a recorded backward keeps only the last contribution to a gradient", HIGHER),
+    M("derived-softmax-constant", O, "        return derived(Softmax, self.inputs, self.saved, ctx=self.ctx[0], saved=self.saved)",
+      "        return self.saved", "logsumexp's recorded VJP treats softmax(x) as a constant", HIGHER),
+    M("dual-inplace-tangent-stale", "tinygrad_seq/_inplace.py", "            fw.set_tangent(t, tangent)\n",
+      "", "an in-place op leaves the tangent as it was", HIGHER),
+    M("forward-over-reverse-lost", "tinygrad_seq/autograd/__init__.py",
+      "                forward_ad.set_tangent(t, forward_ad.tangent_of_source(src))", "                pass",
+      "a recorded backward in a dual level drops the tangents of the saved values", HIGHER),
     # --- equivalent mutants: kept to show the rule, never scored ----------------------------------
     M("unbroadcast-no-shortcut", O, "    if g.shape == shape:\n        return g\n", "",
       "unbroadcast without its early return for equal shapes",
@@ -379,8 +398,8 @@ BLIND = [
       '(unbroadcast(g, sb) if',
       "sub's second gradient loses its sign when broadcasting", OPS_B),
     M('b-maximum-tie-full', "tinygrad_seq/ops.py",
-      'wa = self.wins(a, b) + 0.5 * (a == b)',
-      'wa = self.wins(a, b) + 1.0 * (a == b)',
+      'wa = self.wins(a, b) + 0.5 * (a == b)\n        return (unbroadcast',
+      'wa = self.wins(a, b) + 1.0 * (a == b)\n        return (unbroadcast',
       'maximum/minimum give the full gradient to a on ties', OPS_B),
     M('b-clip-bound-exclusive', "tinygrad_seq/ops.py",
       'g = g * (x >= lo)',

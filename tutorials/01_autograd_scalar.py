@@ -112,7 +112,7 @@ show(graph.grad_fn)
 # ## The loop inside `backward()`
 #
 # `backward()` is not magic: it is one loop. The engine (function `backward_pass`
-# in `tinygrad_seq/autograd.py`, which `Tensor.backward()` and `tg.autograd.grad` call) puts the nodes in
+# in `tinygrad_seq/autograd/__init__.py`, which `Tensor.backward()` and `tg.autograd.grad` call) puts the nodes in
 # *topological order*, every node before
 # the nodes that feed it, so that when the loop reaches a node, all the
 # gradients flowing into it have already been added up. Then, for each node:

@@ -78,7 +78,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
             accumulate_leaf(o, s if create_graph else s.copy())
     try:
         if graph:
-            with full_gc_deferred():
+            with full_gc_deferred(), recording() if create_graph else _FIRST_ORDER:
                 backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph), capture=only,
                               create_graph=create_graph)
     finally:
@@ -111,7 +111,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         if o.grad_fn is None and o in capture:
             capture[o] = s if capture[o] is None else capture[o] + s
     if graph:
-        with full_gc_deferred():
+        with full_gc_deferred(), recording() if create_graph else _FIRST_ORDER:
             backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph), capture=capture,
                           create_graph=create_graph)
     result = []
@@ -184,29 +184,22 @@ def backward_pass(roots: Sequence[Tensor], seeds: Sequence[Any], retain_graph: b
     its VJP, and add what it returns to its inputs' sums.  What is left at the
     end belongs to the leaves.  With ``capture`` ({tensor: None}) only those
     tensors' gradients are filled in there, and no ``.grad`` changes.
-    ``create_graph``: the same loop on Tensors, recorded (see "create_graph" below).
+    ``create_graph``: the same loop on Tensors, recorded (see "create_graph" below; the caller runs it
+    inside ``recording()``).
     """
-    if create_graph:
-        with recording():
-            _loop(roots, seeds, retain_graph, capture, TensorSums(), Observer(capture, True))
-    else:
-        _loop(roots, seeds, retain_graph, capture, lazygrad.GradientSums(), Observer(capture))
-
-
-def _loop(roots: Sequence[Tensor], seeds: Sequence[Any], retain_graph: bool, capture: dict | None,
-          sums: Any, observer: "Observer") -> None:
-    """``backward_pass``'s loop; ``sums``: node or leaf -> dL/d(its output), summed as contributions arrive;
-    ``observer``: hooks, retain_grad, capture, anomaly, recording (see below)."""
+    # node or leaf -> dL/d(its output), summed as contributions arrive (Tensors, added by recorded ops, when recording)
+    sums = TensorSums() if create_graph else lazygrad.GradientSums()
     for root, g in zip(roots, seeds):
         sums.add(root.grad_fn, g)
+    observer = Observer(capture, create_graph)  # hooks, retain_grad, capture, anomaly, recording: see below
     watching, epoch = observer.active, State.epoch
     for node in topological_order([root.grad_fn for root in roots]):
         g = sums.pop(node, None)
         if node.epoch != epoch:                 # changed in place, or freed, since it was recorded
             check_saved(node)
         if g is not None:
-            if type(g) is not np.ndarray:       # a lazy sum (lazygrad.py): make it an array (a Tensor stays)
-                g = sums.dense(g)
+            if type(g) is not np.ndarray:       # a lazy sum: make it an array (a Tensor, when recording, stays)
+                g = sums.dense(g)               # (lazygrad.py)
             if watching or node.hooks is not None:
                 grads_in = observer.vjp(node, g)
             else:
@@ -450,6 +443,9 @@ def _user_frame() -> str:
 # joined to the graph; ``TensorSums`` adds contributions with recorded ops.
 # ----------------------------------------------------------------------------
 
+_FIRST_ORDER = contextlib.nullcontext()
+
+
 @contextlib.contextmanager
 def recording(grad_mode: bool = True):
     """Grad mode on (or as ``grad_mode`` says), and the rules in ``ops.py`` computing with Tensor ops
@@ -577,6 +573,11 @@ def _add_at(shape: tuple, index: Any, g: Any) -> Tensor:
     return ops.ScatterAdd.apply(zeros, _t(g).reshape(-1), dim=0, index=pos).reshape(tuple(shape))
 
 
+def _subtract(a: Any, b: Any, out: Any = None) -> Tensor:
+    b = _t(b)                                   # (``out``: numpy's buffer; a new tensor here)
+    return _t(a) - b if isinstance(a, np.ndarray) else a - b
+
+
 def _zeroed(g: Any, index: Any) -> Tensor:
     mask = np.ones(g.shape, dtype=bool)
     mask[index] = False
@@ -588,7 +589,7 @@ TENSOR = SimpleNamespace(
     sum=lambda x, axis=None, keepdims=False: _t(x).sum(axis=axis, keepdims=keepdims),
     exp=lambda x: _t(x).exp(), log=lambda x: _t(x).log(), log1p=lambda x: (1 + _t(x)).log(),
     sin=lambda x: _t(x).sin(), cos=lambda x: _t(x).cos(), sign=lambda x: Tensor._wrap(np.sign(_arr(x))),
-    square=lambda x, out=None: x * x, subtract=lambda a, b, out=None: a - b, multiply=lambda a, b, out=None: a * b,
+    square=lambda x, out=None: _t(x) * _t(x), subtract=_subtract, multiply=lambda a, b, out=None: _t(a) * b,
     empty_like=lambda x: None, maximum=_maximum, zeros_like=lambda x: Tensor._wrap(np.zeros(x.shape, x.dtype)),
     astype=lambda x, dtype: ops.Cast.apply(_t(x), dtype=np.dtype(dtype)),
     flip=lambda x, axis: _t(x).flip(axis), cumsum=lambda x, axis: _t(x).cumsum(axis),

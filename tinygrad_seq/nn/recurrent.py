@@ -288,9 +288,11 @@ class _RecurrentBase(Module):
 
     def _weights(self, layer: int, direction: int) -> tuple:
         s = f"l{layer}{'_reverse' if direction else ''}"
-        p, d = self._parameters, self.__dict__      # (a plain tensor set in a parameter's place, e.g. a dual
-        return tuple(p[n] if n in p else d.get(n)   # tensor for forward mode, is used as PyTorch's RNN uses it)
-                     for n in (f"weight_ih_{s}", f"weight_hh_{s}", f"bias_ih_{s}", f"bias_hh_{s}", f"weight_hr_{s}"))
+        names = (f"weight_ih_{s}", f"weight_hh_{s}", f"bias_ih_{s}", f"bias_hh_{s}", f"weight_hr_{s}")
+        p, d = self._parameters, self.__dict__
+        if not d.keys().isdisjoint(names):  # a plain tensor set in a parameter's place (a dual tensor for
+            p = {**p, **d}                  # forward mode) is used, as PyTorch's RNN uses it
+        return (p[names[0]], p[names[1]], p.get(names[2]), p.get(names[3]), p.get(names[4]))
 
     def _check(self, x: Any, hx: Any, lengths: Any) -> tuple:
         name = type(self).__name__
