@@ -110,6 +110,7 @@ def check_15(r: dict) -> None:
     assert r["short_window"] < r["delay"] < r["long_window"], r
     assert r["short_acc"] < r["chance"] + 0.15, r
     assert r["long_acc"] > 0.9 and r["full_acc"] > 0.9, r
+    assert r["steps"] > 0 and r["full_loss"] < 0.25 * r["short_loss"], r     # and the loss says the same
     # curvature: double backward equals functional.hvp and finite differences of the gradient
     assert r["hvp_vs_functional"] < 1e-12 and r["hvp_vs_fd"] < 1e-6, r
     assert r["curv_points"] >= 3 and r["lam_residual"] < 0.1, r
