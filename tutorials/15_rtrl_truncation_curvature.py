@@ -53,11 +53,11 @@ print(f"quick mode: {QUICK}")
 #
 # with one-hot inputs over $K = 4$ symbols, $h_0 = 0$, and $N$ the number of
 # targets.  The loss is written as a sum of per-step terms $L_t$, because
-# forward mode will want them one at a time.  The two functions below are all
-# the model there is; every method in this lesson runs them unchanged.  (Each
+# forward mode will want them one at a time.  `rnn_step` and `step_loss` below
+# are all the model there is; every method in this lesson runs them unchanged.  (Each
 # transpose is `transpose(-2, -1)`, so that the same code also runs on weights
 # with a leading batch axis, which section 1 will need.)  Lesson 3's drawing,
-# in its letters ($U = W_{ih}$, $W = W_{hh}$, $s_t = h_t$): BPTT walks its
+# in its letters ($U = W_{ih}$, $W = W_{hh}$, $s_t = h_t$, $o_t = z_t$): BPTT walks its
 # arrows backwards from the losses; RTRL goes along them, forwards.
 
 # %%
@@ -168,7 +168,7 @@ print(f"reverse mode, all of grad:  grad.v = {float(g_bptt @ flat(v1)):.12f}   l
 # e_P$ (reverse mode got all $P$ from one backward pass; that is why training
 # uses it).
 #
-# ## RTRL: the sensitivity matrix as tangents
+# ### RTRL: the sensitivity matrix as tangents
 #
 # What does the tangent of $h_t$ hold in that pass?  Differentiate the
 # recurrence: the *sensitivity* $S_t = \partial h_t / \partial \theta$ (for
@@ -234,12 +234,13 @@ print(f"RTRL (forward mode, {n_params} tangents) against backward(): {rtrl_vs_bp
 
 # %%
 def sensitivity_by_hand(p, x):
+    """S_T = dh_T/dtheta by the RTRL recursion in numpy: (B, H, P), the columns in NAMES order."""
     W_ih, W_hh = p["weight_ih"].detach().numpy(), p["weight_hh"].detach().numpy()
     b = p["bias_ih"].detach().numpy() + p["bias_hh"].detach().numpy()
     T, B, _ = x.shape
     H = W_hh.shape[0]
     one = np.eye(H)
-    h, S = np.zeros((B, H)), np.zeros((B, H, n_params))
+    h, S = np.zeros((B, H)), np.zeros((B, H, sum(p[n].numel() for n in NAMES)))
     head = np.zeros((B, H, p["V"].numel() + p["c"].numel()))
     for t in range(T):
         da = np.concatenate([np.einsum("ik,bl->bikl", one, x[t]).reshape(B, H, -1),    # d a_i / d W_ih[k, l]
