@@ -99,8 +99,10 @@ def check_15(r: dict) -> None:
     I = K = 4
     H1 = 6                                             # quick mode's network: P = H(I + H + 2) + K(H + 1)
     assert r["P"] == H1 * (I + H1 + 2) + K * (H1 + 1), r
-    for key in ("bptt_vs_hand", "rtrl_vs_bptt", "rtrl_vs_hand", "jvp_vs_bptt", "tangent_vs_recursion"):
+    for key in ("bptt_vs_hand", "rtrl_vs_bptt", "rtrl_vs_hand", "jvp_vs_bptt", "tangent_vs_recursion",
+                "passes_vs_rtrl"):
         assert 0 <= r[key] < 1e-12, (key, r)
+    assert r["batched_s"] < r["passes_s"], r          # one pass with P tangents beats P passes
     # memory: BPTT's peak grows with T (at least half as fast as T), RTRL's stays flat
     assert r["T_ratio"] >= 4 and r["bptt_mem_growth"] > 0.5 * r["T_ratio"] and r["bptt_kb_per_step"] > 0, r
     assert 0.8 < r["rtrl_mem_growth"] < 1.2, r
