@@ -110,7 +110,7 @@ def test_layers_gradgradcheck(kind, data) -> None:
 
     def f(x, w):
         setattr(m, name, w)
-        return _run(m, x, opts, packed, [2, 1])
+        return _run(m, x, opts, packed, [2, 1])[0]       # (the final states: in the forward-mode test)
 
     assert tg.autograd.gradgradcheck(f, [x.requires_grad_(), w.requires_grad_()])
 

@@ -46,7 +46,8 @@ from .._gc import full_gc_deferred
 from .._state import MODIFIED, AnomalyError, State, buffer_of, detect_anomaly
 from ..tensor import Node, ShapeError, Tensor, _fill, _new
 
-__all__ = ["backward", "grad", "backward_pass", "topological_order", "detect_anomaly", "AnomalyError"]
+__all__ = ["backward", "grad", "backward_pass", "topological_order", "detect_anomaly", "AnomalyError", "functional",
+           "forward_ad"]
 
 
 # ----------------------------------------------------------------------------
@@ -78,9 +79,13 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
             accumulate_leaf(o, s if create_graph else s.copy())
     try:
         if graph:
-            with full_gc_deferred(), recording() if create_graph else _FIRST_ORDER:
-                backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph), capture=only,
-                              create_graph=create_graph)
+            with full_gc_deferred():
+                if create_graph:
+                    with recording():
+                        backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph),
+                                      capture=only, create_graph=True)
+                else:
+                    backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph), capture=only)
     finally:
         for t in borrowed:
             t.grad_fn.hooks.retained = None
@@ -111,9 +116,13 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         if o.grad_fn is None and o in capture:
             capture[o] = s if capture[o] is None else capture[o] + s
     if graph:
-        with full_gc_deferred(), recording() if create_graph else _FIRST_ORDER:
-            backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph), capture=capture,
-                          create_graph=create_graph)
+        with full_gc_deferred():
+            if create_graph:
+                with recording():
+                    backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph),
+                                  capture=capture, create_graph=True)
+            else:
+                backward_pass([o for o, _ in graph], [s for _, s in graph], bool(retain_graph), capture=capture)
     result = []
     for t in ins:
         g = capture[t]
@@ -442,9 +451,6 @@ def _user_frame() -> str:
 # namespace below in place of numpy; ``recorded_vjp`` hands a VJP its saved arrays as Tensors
 # joined to the graph; ``TensorSums`` adds contributions with recorded ops.
 # ----------------------------------------------------------------------------
-
-_FIRST_ORDER = contextlib.nullcontext()
-
 
 @contextlib.contextmanager
 def recording(grad_mode: bool = True):

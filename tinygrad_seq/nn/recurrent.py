@@ -290,8 +290,8 @@ class _RecurrentBase(Module):
         s = f"l{layer}{'_reverse' if direction else ''}"
         names = (f"weight_ih_{s}", f"weight_hh_{s}", f"bias_ih_{s}", f"bias_hh_{s}", f"weight_hr_{s}")
         p, d = self._parameters, self.__dict__
-        if not d.keys().isdisjoint(names):  # a plain tensor set in a parameter's place (a dual tensor for
-            p = {**p, **d}                  # forward mode) is used, as PyTorch's RNN uses it
+        if names[0] in d or names[1] in d or names[2] in d or names[3] in d or names[4] in d:
+            p = {**p, **d}      # a plain tensor set in a parameter's place (a dual tensor) is used, as in PyTorch
         return (p[names[0]], p[names[1]], p.get(names[2]), p.get(names[3]), p.get(names[4]))
 
     def _check(self, x: Any, hx: Any, lengths: Any) -> tuple:
