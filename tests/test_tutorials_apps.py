@@ -11,7 +11,6 @@ import math
 import pytest
 
 from tutorial_helpers import notebook_results, script_results
-from tinygrad_seq import charts
 
 
 def check_08(r: dict) -> None:
@@ -149,5 +148,5 @@ def test_notebook_quick(name):
     CLAIMS[name](r)
     if name == "10_seq2seq_attention.py":             # the encoder-decoder's picture is displayed
         assert r["_images"] >= 1, r["_images"]
-    if name == "15_rtrl_truncation_curvature.py":     # the unrolled RNN; with matplotlib also memory against T,
-        assert r["_images"] >= (4 if charts.have_matplotlib() else 1), r["_images"]   # truncation, curvature
+    if name == "15_rtrl_truncation_curvature.py":     # the unrolled RNN (the charts need matplotlib's inline
+        assert r["_images"] >= 1, r["_images"]          # backend, which the tests' MPLBACKEND=Agg turns off)
