@@ -398,9 +398,10 @@ for H, rows in by_H.items():
 # number of parameters, BPTT's less (the ratios printed above).  Compare both
 # with what counting multiplications predicts, printed beside them: at these
 # small sizes much of a step's time is the engine's fixed cost per op, so the
-# measured growth can fall well short of the count.  RTRL's cost per step is why RTRL is a tool for understanding (and for small
-# networks that must learn online, without storing the past) and BPTT,
-# truncated, is what is used in practice.
+# measured growth can fall well short of the count.  RTRL's cost per step is
+# why RTRL is a tool for understanding (and for small networks that must learn
+# online, without storing the past) and BPTT, truncated, is what is used in
+# practice.
 #
 # ## 3 · Truncated BPTT: what a window cannot learn
 #
@@ -413,8 +414,8 @@ for H, rows in by_H.items():
 # The task, lesson 3's delayed recall: random symbols from $K = 4$, and at
 # step $t$ the target is the input at step $t - d$ (steps $t < d$ have no
 # target).  The same network, the same data, the same number of Adam updates,
-# three gradients: windows shorter than the delay, longer than it, and the
-# whole sequence (full BPTT, whose gradient RTRL would give as well).
+# three gradients: a window shorter than the delay, one longer than it, and
+# the whole sequence (full BPTT, whose gradient RTRL would give as well).
 # Accuracy on 256 fresh sequences; chance is $1/K$.
 
 # %%
@@ -490,9 +491,9 @@ charts.plot({("full BPTT" if w == T3 else f"window {w}"): trunc[w]["losses"] for
 # gradient connects them: the recurrent weights are never taught to keep a
 # symbol for $d$ steps.  What that window reaches is printed above; whatever it
 # has above chance comes from what the recurrence keeps without being asked
-# to, read out by $V$ (which every window trains directly).  A window longer than the
-# delay connects a target to its source at some positions, and the shared
-# weights carry what they learn there to every position.  Lesson 8 measured
+# to, read out by $V$ (which every window trains directly).  A window longer
+# than the delay connects a target to its source at some positions, and the
+# shared weights carry what they learn there to every position.  Lesson 8 measured
 # the same effect on its character model.
 #
 # ## 4 · Curvature: the gradient of the gradient
