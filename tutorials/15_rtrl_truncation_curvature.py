@@ -384,9 +384,10 @@ cross = [r for r in costs if r["bptt_kb"] > r["rtrl_kb"]]
 print("rows where BPTT held more memory than RTRL: "
       + (", ".join(f"H={r['H']} T={r['T']}" for r in cross) if cross else "none in this table"))
 for H, rows in by_H.items():
-    slope = (rows[-1]["bptt_kb"] - rows[0]["bptt_kb"]) / (Ts[-1] - Ts[0])
+    slope = (rows[-1]["bptt_kb"] - rows[0]["bptt_kb"]) / (Ts[-1] - Ts[0])          # KB per step
+    even = rows[0]["T"] + (rows[0]["rtrl_kb"] - rows[0]["bptt_kb"]) / slope           # where the lines cross
     print(f"H={H}: BPTT adds {slope:.1f} KB per step; RTRL holds {np.mean([r['rtrl_kb'] for r in rows]):.0f} KB "
-          f"whatever T is, as much as BPTT at about T = {rows[0]['T'] + (rows[0]['rtrl_kb'] - rows[0]['bptt_kb']) / slope:.0f}")
+          f"whatever T is, as much as BPTT at about T = {even:.0f}")
 
 # %% [markdown]
 # Memory: BPTT's peak grows linearly with $T$ (the KB per step printed
