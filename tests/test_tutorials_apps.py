@@ -1,4 +1,5 @@
-"""Tutorials 08-13 (the applications): each runs as a quick script and as a notebook, and its claim holds.
+"""Tutorials 08-15 (the applications, then attention and RTRL/curvature): each runs as a quick script and as a
+notebook, and its claim holds.
 
 Each tutorial states its claim in its last text cell in terms of the numbers on
 its RESULT line; the check functions below are those claims.
@@ -111,6 +112,36 @@ def check_14(r: dict) -> None:
     assert r["winner"] == best, r
 
 
+def check_15(r: dict) -> None:
+    # the gradient three ways (float64): backward(), forward mode (RTRL with dual tensors), the hand derivation
+    I = K = 4
+    H1 = 6                                             # quick mode's network: P = H(I + H + 2) + K(H + 1)
+    assert r["P"] == H1 * (I + H1 + 2) + K * (H1 + 1), r
+    for key in ("bptt_vs_hand", "rtrl_vs_bptt", "rtrl_vs_hand", "jvp_vs_bptt", "tangent_vs_recursion",
+                "passes_vs_rtrl"):
+        assert 0 <= r[key] < 1e-12, (key, r)
+    assert r["batched_s"] < r["passes_s"], r          # one pass with P tangents beats P passes
+    # memory: BPTT's peak grows with T (at least half as fast as T), RTRL's stays flat
+    assert r["T_ratio"] >= 4 and r["bptt_mem_growth"] > 0.5 * r["T_ratio"] and r["bptt_kb_per_step"] > 0, r
+    assert 0.8 < r["rtrl_mem_growth"] < 1.2, r
+    # time per step: RTRL's grows with the number of parameters, faster than BPTT's
+    assert r["P_ratio"] > 2 and r["rtrl_time_growth"] > 1.5 and r["rtrl_time_growth"] > r["bptt_time_growth"], r
+    # truncated BPTT on delayed recall: a window shorter than the delay stays near chance, longer ones learn
+    assert r["short_window"] < r["delay"] < r["long_window"], r
+    assert r["short_acc"] < r["chance"] + 0.15, r
+    assert r["long_acc"] > 0.9 and r["full_acc"] > 0.9, r
+    assert r["steps"] > 0 and r["full_loss"] < 0.25 * r["short_loss"], r     # and the loss says the same
+    # curvature: double backward equals functional.hvp and finite differences of the gradient
+    assert r["hvp_vs_functional"] < 1e-12 and r["hvp_vs_fd"] < 1e-6, r
+    assert r["curv_points"] >= 3 and r["lam_residual"] < 0.1, r
+    # the sharpest curvature by power iteration against the full Hessian's eigenvalues, computed once by hand
+    # with PyTorch 2.13 (torch.autograd.functional.hessian, numpy.linalg.eigvalsh, float64) at the lesson's
+    # quick-mode points: at initialisation (seeded numpy, no training involved) the eigenvalues run from
+    # -0.57325 to 1.10666; after the 60 Adam updates of full BPTT the largest is 9.21958
+    assert r["lam_first"] == pytest.approx(1.106661, rel=2e-3), r
+    assert r["lam_last"] == pytest.approx(9.219578, rel=2e-2), r
+
+
 CLAIMS = {
     "08_char_language_model.py": check_08,
     "09_sentiment.py": check_09,
@@ -119,6 +150,7 @@ CLAIMS = {
     "12_next_item.py": check_12,
     "13_ctc_dtmf.py": check_13,
     "14_recurrence_to_attention.py": check_14,
+    "15_rtrl_truncation_curvature.py": check_15,
 }
 
 
@@ -135,3 +167,5 @@ def test_notebook_quick(name):
     CLAIMS[name](r)
     if name == "10_seq2seq_attention.py":             # the encoder-decoder's picture is displayed
         assert r["_images"] >= 1, r["_images"]
+    if name == "15_rtrl_truncation_curvature.py":     # the unrolled RNN (the charts need matplotlib's inline
+        assert r["_images"] >= 1, r["_images"]          # backend, which the tests' MPLBACKEND=Agg turns off)
