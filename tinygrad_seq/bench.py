@@ -5,7 +5,8 @@ Workload: ``nn.LSTM`` over the sequence, a ``Linear`` head on every step, mean
 cross-entropy, ``backward()``, an SGD update.  Rows run interleaved (A B, B A, ...)
 after warm-up; each row reports its median, its ratio to the hand-derived
 row, peak traced memory of one step, and the achieved GFLOP/s of the matmuls.
-PyTorch rows appear only when ``torch`` can be imported (it is never a dependency); they
+PyTorch rows appear only when ``torch`` can be imported (it is never a dependency: set
+``$TINYGRAD_SEQ_TORCH_PYTHON`` to a Python that has it), with the same thread count; they
 run in a separate process, interleaved with the hand-derived row again, so that PyTorch's
 worker threads never compete with the other rows, and their ratio is to that process's
 hand-derived median.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -33,6 +35,8 @@ CONFIGS = {  # (B, T, I, H)
 }
 VOCAB = 64
 CHARLM = dict(B=32, T=64, H=256, layers=2, vocab=100)
+CHARRNN = dict(T=10, hidden=128, letters=59, categories=18)   # PyTorch's char-RNN generation tutorial
+TORCH_PYTHON = "TINYGRAD_SEQ_TORCH_PYTHON"     # a Python that can import torch, for the PyTorch rows (default: ours)
 TRANSFORMER = dict(B=32, T=64, d_model=256, nhead=8, dim_feedforward=1024)
 
 
@@ -183,7 +187,13 @@ def _in_torch_process(kind: str, args: list) -> dict | None:
     Returns None when torch cannot be imported there."""
     code = ("import json, sys; from tinygrad_seq import bench; "
             f"print(json.dumps(bench._torch_worker({kind!r}, {args!r})))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    python = os.environ.get(TORCH_PYTHON) or sys.executable
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p))
+    try:
+        proc = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env)
+    except OSError:
+        return None
     if proc.returncode != 0 or not proc.stdout.strip():
         return None
     out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -195,9 +205,18 @@ def _torch_worker(kind: str, args: list) -> dict:
 
     Returns {row: (median seconds, ratio to this process's hand-derived median)}, or {} without torch."""
     try:
-        import torch  # noqa: F401
+        import torch
     except ImportError:
         return {}
+    from .blas import package_threads
+    if package_threads():                # the same thread count as our rows (one by default)
+        torch.set_num_threads(package_threads())
+    if kind == "charrnn":
+        (reps,) = args
+        step = _charrnn_step(torch)
+        step()
+        times = _interleaved({"pytorch eager": step}, reps)
+        return {k: (statistics.median(ts), 1.0) for k, ts in times.items()}
     if kind == "config":
         B, T, I, H, reps, dtype = args
         dt = np.dtype(dtype).type
@@ -295,6 +314,75 @@ def _transformer_step(lib: Any) -> Callable[[], float]:
     return step
 
 
+def _charrnn_step(lib: Any) -> Callable[[], float]:
+    """One training step of PyTorch's tutorial "Generating Names with a Character-Level RNN", written once
+    for ``lib`` = tinygrad_seq or torch (the tutorial's code with its imports renamed): batch 1, hidden 128,
+    one ``rnn(category, input[i], hidden)`` call per character (two ``cat``, three ``Linear``, dropout,
+    log-softmax, NLL), ``backward()``, and the tutorial's hand-written SGD update."""
+    c = CHARRNN
+    T, hidden, n_letters, n_categories = c["T"], c["hidden"], c["letters"], c["categories"]
+    nn = lib.nn
+
+    class RNN(nn.Module):
+        def __init__(self, input_size, hidden_size, output_size):
+            super().__init__()
+            self.hidden_size = hidden_size
+            self.i2h = nn.Linear(n_categories + input_size + hidden_size, hidden_size)
+            self.i2o = nn.Linear(n_categories + input_size + hidden_size, output_size)
+            self.o2o = nn.Linear(hidden_size + output_size, output_size)
+            self.dropout = nn.Dropout(0.1)
+            self.softmax = nn.LogSoftmax(dim=1)
+
+        def forward(self, category, input, hidden):
+            input_combined = lib.cat((category, input, hidden), 1)
+            hidden = self.i2h(input_combined)
+            output = self.i2o(input_combined)
+            output_combined = lib.cat((hidden, output), 1)
+            output = self.o2o(output_combined)
+            output = self.dropout(output)
+            output = self.softmax(output)
+            return output, hidden
+
+        def initHidden(self):
+            return lib.zeros(1, self.hidden_size)
+
+    lib.manual_seed(0)
+    rnn = RNN(n_letters, hidden, n_letters)
+    criterion = nn.NLLLoss()
+    rng = np.random.default_rng(0)
+    letters = rng.integers(0, n_letters, T + 1)
+    category = lib.from_numpy(np.eye(n_categories, dtype=np.float32)[[3]])
+    input_line_tensor = lib.from_numpy(np.eye(n_letters, dtype=np.float32)[letters[:-1]][:, None, :])
+    target_line_tensor = lib.from_numpy(letters[1:, None].astype(np.int64))
+    learning_rate = 0.0005
+
+    def train() -> float:
+        hidden = rnn.initHidden()
+        rnn.zero_grad()
+        loss = 0
+        for i in range(input_line_tensor.size(0)):
+            output, hidden = rnn(category, input_line_tensor[i], hidden)
+            loss += criterion(output, target_line_tensor[i])
+        loss.backward()
+        for p in rnn.parameters():
+            p.data.add_(p.grad.data, alpha=-learning_rate)
+        return loss.item() / input_line_tensor.size(0)
+    return train
+
+
+def run_charrnn(reps: int) -> dict:
+    """Time of one char-RNN tutorial training step (``_charrnn_step``), ours and PyTorch eager's (own process)."""
+    step = _charrnn_step(tg)
+    step()
+    step()
+    rows = {k: statistics.median(ts) for k, ts in _interleaved({"tinygrad_seq": step}, reps).items()}
+    theirs = _in_torch_process("charrnn", [reps]) or {}
+    rows.update({k: med for k, (med, _) in theirs.items()})
+    ref = rows.get("pytorch eager")
+    return {"config": "charrnn", **CHARRNN, "torch": ref is not None,
+            "rows": {k: {"median_ms": med * 1e3, "x_pytorch": med / ref if ref else None} for k, med in rows.items()}}
+
+
 def run_transformer(reps: int) -> dict:
     """One TransformerEncoderLayer training step, ours and (in its own process, when importable) PyTorch's."""
     step = _transformer_step(tg)
@@ -362,6 +450,32 @@ def run_memory_stability(steps: int = 1000) -> dict:
             "held_after_n_mb": after_n / 1e6, "sample_1000_peak_mb": sample(1000), "sample_10000_peak_mb": sample(10000)}
 
 
+TARGET_CONFIGS = ["small", "medium", "large", "charlm", "charrnn"]
+
+
+def targets(results: list[dict]) -> dict:
+    """Issue 23's targets, read off the results of ``TARGET_CONFIGS``: {target: (measured, limit, "<=" or ">=")};
+    measured is None when its row is missing (PyTorch not importable)."""
+    by = {r["config"]: r for r in results}
+    hand = "hand-derived BPTT (numpy)"
+
+    def ratio(name: str) -> float | None:
+        return by[name]["rows"]["tinygrad_seq"]["ratio"] if name in by else None
+    out: dict = {}
+    for name, limit in (("small", 2.5), ("medium", 1.05), ("large", 1.05)):
+        out[f"{name} step / hand-derived step"] = (ratio(name), limit, "<=")
+    lm = by.get("charlm", {}).get("rows", {})
+    theirs = lm.get("pytorch nn.LSTM (fused)")
+    out["char-LM chars/s / PyTorch nn.LSTM's"] = (
+        lm["tinygrad_seq"]["chars_per_s"] / theirs["chars_per_s"] if theirs else None, 0.75, ">=")
+    out["char-RNN tutorial step / PyTorch eager"] = (
+        by["charrnn"]["rows"]["tinygrad_seq"]["x_pytorch"] if "charrnn" in by else None, 1.3, "<=")
+    med = by.get("medium", {}).get("rows", {})
+    out["medium step peak traced memory / hand-derived"] = (
+        med["tinygrad_seq"]["peak_mb"] / med[hand]["peak_mb"] if med else None, 1.3, "<=")
+    return out
+
+
 def print_results(results: list[dict]) -> None:
     """Print one table per configuration (median ms, ratio to hand-derived BPTT, GFLOP/s, peak memory)."""
     from rich.console import Console
@@ -396,6 +510,21 @@ def print_results(results: list[dict]) -> None:
                 t.add_column(col, justify="right")
             for k, row in r["rows"].items():
                 t.add_row(k, f"{row['median_ms']:.1f}", f"{row['x_pytorch']:.2f}" if row["x_pytorch"] else "n/a")
+        elif r["config"] == "targets":
+            t = Table(title="issue 23's targets (one BLAS/torch thread per row; ratios from the tables above)")
+            for col in ("target", "measured", "limit", ""):
+                t.add_column(col, justify="right")
+            for k, (value, limit, how) in r["rows"].items():
+                ok = None if value is None else (value <= limit if how == "<=" else value >= limit)
+                t.add_row(k, "n/a" if value is None else f"{value:.2f}", f"{how} {limit}",
+                          "n/a" if ok is None else "PASS" if ok else "FAIL")
+        elif r["config"] == "charrnn":
+            t = Table(title=f"char-RNN tutorial step (PyTorch's 'generating names'): batch 1, hidden {r['hidden']}, "
+                            f"{r['T']} characters, one call per character")
+            for col in ("row", "median ms", "x PyTorch"):
+                t.add_column(col, justify="right")
+            for k, row in r["rows"].items():
+                t.add_row(k, f"{row['median_ms']:.2f}", f"{row['x_pytorch']:.2f}" if row["x_pytorch"] else "n/a")
         elif r["config"] == "charlm":
             t = Table(title=f"char-LM step: 2-layer LSTM H={r['H']}, B={r['B']}, T={r['T']}, vocab {r['vocab']}, Adam")
             for col in ("row", "median ms", "chars/s"):
@@ -411,11 +540,12 @@ def print_results(results: list[dict]) -> None:
                 peak = f"{row['peak_mb']:.1f}" if row["peak_mb"] is not None else "n/a"
                 t.add_row(k, f"{row['median_ms']:.2f}", f"{row['ratio']:.2f}", f"{row['gflops']:.1f}", peak)
         console.print(t)
-    if results and results[0].get("torch") is False:
+    if any(r.get("torch") is False for r in results):
         console.print("torch is not importable: the PyTorch rows are skipped (it is never a dependency)")
 
 
-def main(configs: list[str], reps: int, dtype: str, json_path: str | None, scaling: bool) -> int:
+def main(configs: list[str], reps: int, dtype: str, json_path: str | None, scaling: bool,
+         show_targets: bool = False) -> int:
     """Run the named configurations (``small``, ``medium``, ``large``, ``charlm``), print the tables and,
     with ``json_path``, write the results as JSON; returns the exit code.  The BLAS thread count is the
     package's (one unless ``$TINYGRAD_SEQ_BLAS_THREADS`` says otherwise; see ``tinygrad_seq.blas``)."""
@@ -423,8 +553,12 @@ def main(configs: list[str], reps: int, dtype: str, json_path: str | None, scali
     use_package_threads()
     dt = np.dtype(dtype).type
     results = []
+    if show_targets:
+        configs = list(dict.fromkeys([*configs, *TARGET_CONFIGS]))
     for name in configs:
-        if name == "charlm":
+        if name == "charrnn":
+            results.append(run_charrnn(max(5, reps)))
+        elif name == "charlm":
             results.append(run_charlm(max(3, reps // 2)))
         elif name == "transformer":
             results.append(run_transformer(max(3, reps // 2)))
@@ -433,6 +567,8 @@ def main(configs: list[str], reps: int, dtype: str, json_path: str | None, scali
     if scaling:
         results.append(run_scaling(dt))
         results.append(run_memory_stability())
+    if show_targets:
+        results.append({"config": "targets", "rows": targets(results)})
     print_results(results)
     if json_path:
         with open(json_path, "w") as f:

@@ -220,11 +220,13 @@ def build_parser() -> _Parser:
     b = sub.add_parser("bench", formatter_class=fmt, help="time an LSTM training step against hand-derived BPTT",
                        description="Time an LSTM training step against hand-derived BPTT.")
     b.add_argument("--configs", default="small,medium,large,charlm,transformer",
-                   help="comma-separated: small, medium, large, charlm, transformer")
+                   help="comma-separated: small, medium, large, charlm, charrnn, transformer")
     b.add_argument("--reps", type=int, default=10, help="timed repetitions per row")
     b.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     b.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
     b.add_argument("--scaling", action="store_true", help="also time T = 100, 1,000 and 10,000")
+    b.add_argument("--targets", action="store_true",
+                   help="also run small, medium, large, charlm, charrnn and print issue 23's targets, PASS or FAIL")
     return parser
 
 
@@ -331,11 +333,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     if not configs:
-        raise UsageError(f"--configs: expected a comma-separated list of small, medium, large, charlm, transformer; "
+        raise UsageError(f"--configs: expected a comma-separated list of small, medium, large, charlm, charrnn, transformer; "
                          f"got {args.configs!r}")
-    unknown = [c for c in configs if c not in (*bench.CONFIGS, "charlm", "transformer")]
+    unknown = [c for c in configs if c not in (*bench.CONFIGS, "charlm", "charrnn", "transformer")]
     if unknown:
-        raise UsageError(f"unknown bench config {unknown[0]!r} (choose from small, medium, large, charlm, transformer)")
+        raise UsageError(f"unknown bench config {unknown[0]!r} "
+                         "(choose from small, medium, large, charlm, charrnn, transformer)")
     if args.reps < 1:
         raise UsageError(f"--reps must be at least 1, got {args.reps}")
     if args.json is not None:
@@ -346,7 +349,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         if not os.path.isdir(folder):
             raise UsageError(f"--json: folder {folder} does not exist")
         _check_writable(args.json)
-    return bench.main(configs, args.reps, args.dtype, args.json, args.scaling)
+    return bench.main(configs, args.reps, args.dtype, args.json, args.scaling, args.targets)
 
 
 def _check_writable(path: str) -> None:
