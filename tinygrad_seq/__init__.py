@@ -57,3 +57,4 @@ from . import viz  # noqa: E402
 Tensor.__rich__ = viz.tensor_rich
 nn.Module.__rich__ = viz.module_rich
 nn.Module.summary = nn.summary = viz.summary
+from .jit import jit  # noqa: E402  (capture and replay, opt-in: tinygrad_seq/jit.py)

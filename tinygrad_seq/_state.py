@@ -30,7 +30,8 @@ class State:
     grad_enabled = True
     anomaly = False                    # detect_anomaly(): check every op's output and gradient
     dual = False                       # a forward-mode dual level is active (autograd.forward_ad)
-    watch = False                      # anomaly or dual: Node.apply hands every op to autograd.watch_forward
+    capture = None                     # a recorder of every op (tinygrad_seq.jit, while it captures a function)
+    watch = False                      # anomaly, dual or capture: Node.apply hands every op to autograd.watch_forward
     default_dtype = np.dtype(np.float32)
     rng = np.random.default_rng()
     epoch = 0                          # counts in-place changes; see "In-place changes" below
@@ -141,11 +142,11 @@ class detect_anomaly:
     def __enter__(self) -> None:
         self._prev.append(State.anomaly)
         State.anomaly = self.mode
-        State.watch = State.anomaly or State.dual
+        State.watch = State.anomaly or State.dual or State.capture is not None
 
     def __exit__(self, *exc: Any) -> None:
         State.anomaly = self._prev.pop()
-        State.watch = State.anomaly or State.dual
+        State.watch = State.anomaly or State.dual or State.capture is not None
 
 
 # ----------------------------------------------------------------------------

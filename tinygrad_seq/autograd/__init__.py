@@ -415,7 +415,9 @@ def anomaly_backward(node: Node, g: np.ndarray, grads_in: tuple) -> None:
 
 def watch_forward(node: Node, inputs: Sequence[Tensor], t: Tensor, recorded: bool, params: dict) -> None:
     """What ``Node.apply`` calls after an op when ``State.watch`` is on: anomaly mode's check, forward mode's
-    tangent (``forward_ad.propagate``)."""
+    tangent (``forward_ad.propagate``), and the op list of ``tinygrad_seq.jit`` while it captures."""
+    if State.capture is not None:
+        State.capture(node, inputs, t, recorded, params)
     if State.anomaly:
         anomaly_forward(node, inputs, t.array, recorded)
     if State.dual:

@@ -58,7 +58,7 @@ def exit_dual_level(*, level: int | None = None) -> None:
     _node_tangents.clear()
     _current_level = -1
     State.dual = False
-    State.watch = State.anomaly
+    State.watch = State.anomaly or State.capture is not None
 
 
 class dual_level:

@@ -1,0 +1,341 @@
+"""Capture and replay: ``tg.jit(fn)`` runs a function's ops again without the Python around them.
+
+    step = tg.jit(lambda x, y: loss_fn(model(x), y))   # opt-in, for a function called many times
+    loss = step(x, y)              # calls 1 and 2: eager, each recording the flat list of ops it ran
+    loss.backward()                # the graph is the engine's own: backward, hooks on leaves, optimizers as usual
+    loss = step(x2, y2)            # later calls with the same guard key: the recorded ops, replayed
+
+A speed trick in its own module, like ``lazygrad.py`` and ``_gc.py``: nothing in the engine knows about it
+except one switch, ``State.capture``, which ``Node.apply`` serves through ``autograd.watch_forward``.
+
+**What is recorded.**  While ``fn`` runs eagerly, every op ``Node.apply`` runs is noted: its class, its
+keyword constants, whether it recorded a node (``needs_input_grad``), and where each input came from:
+
+* ``("op", k)``   the output of the k-th recorded op of this call;
+* ``("arg", i)``  the i-th Tensor argument of the call;
+* ``("ref", t)``  a tensor that outlives the call (a parameter, a module's buffer): read when replayed;
+* ``("const", a)``  a tensor made during the call by no recorded op (``zeros`` for an initial state, a mask):
+  its value, which must be the same in every call.
+
+Which tensors outlive the call and which are made afresh is told apart by running ``fn`` eagerly twice:
+the same object twice is a ``ref``, two objects are a ``const`` and must hold the same bits (a dropout
+mask drawn outside the ops does not, nor does anything computed from an argument's values outside the
+ops: such a function stays eager).  The second run must also record the same ops with the same
+constants, else the function's control flow depends on the data and it stays eager for that key.
+
+**What a replay does.**  The flat list, in order: for each op a fresh node of the recorded class, its
+``forward`` on the arrays, and, when it recorded a node in the capture, the node's fields exactly as
+``Node.apply`` sets them.  Only the returned tensors become Tensor objects.  The graph is the one eager
+mode would have built (same node classes, same inputs, same order), so ``backward()`` is the engine's own
+generic backward and every gradient is bit for bit eager's.  Randomness drawn inside an op's forward is
+drawn from the same generator in the same order as eagerly.
+
+**Guard key** of a call: grad mode, and per argument its shape, dtype and ``requires_grad`` (a Tensor; for
+an integer or boolean tensor, such as targets, also its values) or its value (anything hashable).  Each replay also checks that every ``ref`` tensor still has the shape,
+dtype and ``requires_grad`` it had.  A new key captures again.
+
+**Eager, always**, when anomaly mode or a forward-mode level is on at the call, or when the capture saw
+what a replay cannot repeat: an in-place change (``State.epoch`` moved), hooks or ``retain_grad`` on a
+recorded node, anomaly or forward mode switched on inside, a Tensor among an op's constants, outputs that
+are not tensors made by the recorded ops or arguments, keyword arguments or unhashable ones.  The reason is
+kept in ``.reasons`` (key -> text).  What the guard cannot see, Python state that changes the op list
+(``module.eval()`` switching dropout off, a global flag), needs ``.reset()``, as with any tracing jit; and
+a float argument's values read outside the ops (``x.item()`` in an ``if``, ``x.numpy()``) are baked in
+if they happened to be the same in the two captured calls.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ._gc import full_gc_deferred
+from ._state import State
+from .tensor import Node, Tensor, _fill, _new
+
+__all__ = ["jit"]
+
+_ndarray = np.ndarray
+MAX_KEYS = 32            # captures kept per jitted function
+
+
+class _Recorder:
+    """The op list of one eager run: called by ``autograd.watch_forward`` after every op."""
+
+    def __init__(self, args: tuple):
+        self.arg_index = {id(a): i for i, a in enumerate(args) if isinstance(a, Tensor)}
+        self.ops: list = []           # (cls, params, sources, needs)
+        self.out_index: dict = {}     # id(output tensor) -> k
+        self.keep: list = []          # every tensor seen, so that no id is reused while recording
+        self.nodes: list = []
+        self.bad: str | None = None
+
+    def __call__(self, node: Node, inputs: tuple, t: Tensor, recorded: bool, params: dict) -> None:
+        if State.anomaly or State.dual:
+            self.bad = "anomaly mode or forward mode was switched on inside the function"
+        sources = []
+        for x in inputs:
+            k = self.out_index.get(id(x))
+            if k is not None:
+                sources.append(("op", k))
+            elif id(x) in self.arg_index:
+                sources.append(("arg", self.arg_index[id(x)]))
+            else:
+                sources.append(("tensor", x))      # ref or const: told apart by comparing two captures
+            self.keep.append(x)
+        if any(isinstance(v, Tensor) for v in _leaves(params)):
+            self.bad = f"op '{node.name}' has a Tensor among its constants"
+        self.out_index[id(t)] = len(self.ops)
+        self.keep.append(t)
+        self.nodes.append(node if recorded else None)
+        self.ops.append((type(node), params, sources, node.needs_input_grad if recorded else None))
+
+
+def _leaves(x: Any):
+    if isinstance(x, dict):
+        for v in x.values():
+            yield from _leaves(v)
+    elif isinstance(x, (tuple, list)):
+        for v in x:
+            yield from _leaves(v)
+    else:
+        yield x
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two op constants are the same: equal Python values, or arrays with the same dtype, shape and bits."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, _ndarray):
+        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and a != a:
+        return b != b
+    try:
+        return bool(a == b)
+    except Exception:                # noqa: BLE001  (an object with an odd __eq__: not the same)
+        return False
+
+
+class _Plan:
+    """A verified op list: what ``jit`` replays."""
+
+    def __init__(self, ops: list, refs: list, outputs: Any):
+        self.ops, self.refs, self.outputs = ops, refs, outputs
+
+    def run(self, args: tuple) -> Any:
+        epoch = State.epoch
+        values: list = []
+        nodes: list = []
+        with full_gc_deferred():
+            for cls, params, sources, needs in self.ops:
+                arrays = []
+                parents = []
+                for kind, ref in sources:
+                    if kind == "op":
+                        arrays.append(values[ref])
+                        parents.append(nodes[ref])
+                    elif kind == "const":
+                        arrays.append(ref)
+                        parents.append(None)
+                    else:
+                        x = args[ref] if kind == "arg" else ref
+                        arrays.append(x.array)
+                        parents.append(x.grad_fn or x)
+                node = _new(cls)
+                node.needs_input_grad = needs
+                node.saved = None
+                out = node.forward(*arrays, **params)
+                if type(out) is not _ndarray:
+                    out = np.asarray(out)
+                if needs is None:
+                    node = None
+                else:
+                    node.inputs = tuple([p if n else None for p, n in zip(parents, needs)])
+                    node.hooks = None
+                    node.epoch = epoch
+                    node.shape = out.shape
+                    node.dtype = out.dtype
+                values.append(out)
+                nodes.append(node)
+        made: dict = {}
+
+        def build(spec: Any) -> Any:
+            kind, ref = spec
+            if kind == "op":
+                if ref not in made:
+                    made[ref] = _fill(_new(Tensor), values[ref], nodes[ref] is not None, nodes[ref])
+                return made[ref]
+            if kind == "arg":
+                return args[ref]
+            return None
+        return _rebuild(self.outputs, build)
+
+
+def _rebuild(spec: Any, build: Callable) -> Any:
+    kind, ref = spec
+    if kind in ("tuple", "list"):
+        items = [_rebuild(s, build) for s in ref]
+        return tuple(items) if kind == "tuple" else items
+    return build(spec)
+
+
+def _output_spec(out: Any, rec: _Recorder) -> Any:
+    """Where each returned tensor comes from, or None if a replay could not return it."""
+    if out is None:
+        return ("none", None)
+    if isinstance(out, Tensor):
+        if id(out) in rec.out_index:
+            return ("op", rec.out_index[id(out)])
+        if id(out) in rec.arg_index:
+            return ("arg", rec.arg_index[id(out)])
+        return None
+    if isinstance(out, (tuple, list)) and type(out) in (tuple, list):
+        specs = [_output_spec(o, rec) for o in out]
+        if any(s is None for s in specs):
+            return None
+        return ("tuple" if type(out) is tuple else "list", specs)
+    return None
+
+
+class jit:
+    """``tg.jit(fn)`` (or ``@tg.jit``): ``fn``'s ops captured on its first calls and replayed on later ones.
+
+    ``fn`` takes positional arguments and returns a Tensor, or a (nested) tuple or list of Tensors (or None).
+    Returns exactly what eager ``fn`` returns, the graph included: see this module's docstring for what it
+    records, when it replays, and when it stays eager.  ``.replays``, ``.captures`` and ``.eager_calls`` count
+    the calls; ``.reasons`` says why a key stays eager; ``.reset()`` forgets every capture.
+    """
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+        self.__wrapped__ = fn
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every capture (for a change the guard cannot see, such as ``module.eval()``)."""
+        self.plans: dict = {}       # key -> _Recorder (first capture) | _Plan | None (stays eager)
+        self.reasons: dict = {}
+        self.replays = self.captures = self.eager_calls = 0
+
+    def _key(self, args: tuple) -> Any:
+        parts: list = [State.grad_enabled]
+        for a in args:
+            if isinstance(a, Tensor):
+                arr = a.array
+                # integer and boolean tensors (targets, indices, masks) are mostly read as values outside the ops
+                # (``nll_loss`` turns targets into indices): their bytes are part of the key
+                value = arr.tobytes() if arr.dtype.kind in "biu" else None
+                parts.append(("T", arr.shape, arr.dtype.str, a.requires_grad, a.grad_fn is None, value))
+            else:
+                hash(a)
+                parts.append(("v", type(a), a))
+        return tuple(parts)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs or State.watch:
+            self.eager_calls += 1
+            return self.fn(*args, **kwargs)
+        try:
+            key = self._key(args)
+        except TypeError:
+            self.eager_calls += 1
+            return self.fn(*args)
+        plan = self.plans.get(key, False)
+        if plan is False and len(self.plans) >= MAX_KEYS:
+            self.eager_calls += 1            # too many different keys: this function does not repeat itself
+            return self.fn(*args)
+        if isinstance(plan, _Plan):
+            if all(t.array.shape == s and t.array.dtype == d and t.requires_grad == r for t, s, d, r in plan.refs):
+                self.replays += 1
+                return plan.run(args)
+            plan = False                 # a parameter changed shape or dtype: capture again
+        if plan is None:
+            self.eager_calls += 1
+            return self.fn(*args)
+        return self._capture(key, args, plan or None)
+
+    def _capture(self, key: Any, args: tuple, first: _Recorder | None) -> Any:
+        self.captures += 1
+        rec = _Recorder(args)
+        epoch = State.epoch
+        State.capture = rec
+        State.watch = True
+        try:
+            out = self.fn(*args)
+        finally:
+            State.capture = None
+            State.watch = State.anomaly or State.dual
+        why = rec.bad
+        if why is None and State.epoch != epoch:
+            why = "an in-place change during the call"
+        if why is None and any(n is not None and n.hooks is not None for n in rec.nodes):
+            why = "a hook or retain_grad on a recorded node"
+        spec = _output_spec(out, rec) if why is None else None
+        if why is None and spec is None:
+            why = "it returns something other than tensors made by its ops or arguments"
+        if why is not None:
+            self.plans[key] = None
+            self.reasons[key] = why
+            return out
+        rec.spec = spec
+        if first is None:
+            self.plans[key] = rec
+            return out
+        plan = _verify(first, rec)
+        if isinstance(plan, str):
+            self.plans[key] = None
+            self.reasons[key] = plan
+        else:
+            self.plans[key] = plan
+        return out
+
+
+def _verify(a: _Recorder, b: _Recorder) -> _Plan | str:
+    """Two captures of one key: the plan if they ran the same ops on the same constants, else why not."""
+    if len(a.ops) != len(b.ops):
+        return f"the op list changed between two calls ({len(a.ops)} ops, then {len(b.ops)})"
+    if not _same_spec(a.spec, b.spec):
+        return "the outputs changed between two calls"
+    ops, refs, seen = [], [], set()
+    for k, ((ca, pa, sa, na), (cb, pb, sb, nb)) in enumerate(zip(a.ops, b.ops)):
+        if ca is not cb or na != nb or len(sa) != len(sb) or not _same(pa, pb):
+            return f"op {k} ('{cb.name}') changed between two calls"
+        sources = []
+        for (ka, ra), (kb, rb) in zip(sa, sb):
+            if ka != kb or (ka != "tensor" and ra != rb):
+                return f"op {k} ('{cb.name}') read other inputs in two calls"
+            if kb != "tensor":
+                sources.append((kb, rb))
+            elif ra is rb:                          # the same object in both calls: read it when replaying
+                sources.append(("ref", rb))
+                if id(rb) not in seen:
+                    seen.add(id(rb))
+                    refs.append((rb, rb.array.shape, rb.array.dtype, rb.requires_grad))
+            elif rb.requires_grad or ra.requires_grad or not _same(ra.array, rb.array):
+                return f"op {k} ('{cb.name}') read a tensor made outside the recorded ops whose value changed"
+            else:
+                sources.append(("const", rb.array.copy()))
+        ops.append((cb, _frozen(pb), tuple(sources), nb))
+    return _Plan(ops, refs, b.spec)
+
+
+def _same_spec(a: Any, b: Any) -> bool:
+    return a == b
+
+
+def _frozen(params: dict) -> dict:
+    """The op's constants with every array copied (nothing outside the plan can change them)."""
+    def copy(v: Any) -> Any:
+        if isinstance(v, _ndarray):
+            return v.copy()
+        if type(v) in (tuple, list):
+            return type(v)(copy(x) for x in v)
+        if isinstance(v, dict):
+            return {k: copy(x) for k, x in v.items()}
+        return v
+    return {k: copy(v) for k, v in params.items()}
