@@ -27,19 +27,21 @@ constants, else the function's control flow depends on the data and it stays eag
 ``forward`` on the arrays, and, when it recorded a node in the capture, the node's fields exactly as
 ``Node.apply`` sets them.  Only the returned tensors become Tensor objects.  The graph is the one eager
 mode would have built (same node classes, same inputs, same order), so ``backward()`` is the engine's own
-generic backward and every gradient is bit for bit eager's.  Randomness drawn inside an op's forward is
-drawn from the same generator in the same order as eagerly.
+generic backward and every gradient is bit for bit eager's.  A function that draws from the default
+generator (dropout, ``tg.randn``) stays eager, so that the generator moves on exactly as it would.
 
 **Guard key** of a call: grad mode, and per argument its shape, dtype and ``requires_grad`` (a Tensor; for
 an integer or boolean tensor, such as targets, also its values) or its value (anything hashable).  Each replay also checks that every ``ref`` tensor still has the shape,
 dtype and ``requires_grad`` it had.  A new key captures again.
 
 **Eager, always**, when anomaly mode or a forward-mode level is on at the call, or when the capture saw
-what a replay cannot repeat: an in-place change (``State.epoch`` moved), hooks or ``retain_grad`` on a
+what a replay cannot repeat: random numbers drawn from the default generator, an in-place change (``State.epoch`` moved), hooks or ``retain_grad`` on a
 recorded node, anomaly or forward mode switched on inside, a Tensor among an op's constants, outputs that
 are not tensors made by the recorded ops or arguments, keyword arguments or unhashable ones.  The reason is
 kept in ``.reasons`` (key -> text).  What the guard cannot see, Python state that changes the op list
-(``module.eval()`` switching dropout off, a global flag), needs ``.reset()``, as with any tracing jit; and
+(``module.eval()`` switching dropout off, a global flag) or a parameter replaced by another object
+(``lin.weight = Parameter(...)``; changing one in place, as optimizers and ``load_state_dict`` do, is
+fine) needs ``.reset()``, as with any tracing jit; and
 a float argument's values read outside the ops (``x.item()`` in an ``if``, ``x.numpy()``) are baked in
 if they happened to be the same in the two captured calls.
 """
@@ -263,6 +265,7 @@ class jit:
         self.captures += 1
         rec = _Recorder(args)
         epoch = State.epoch
+        rng, drawn = State.rng, State.rng.bit_generator.state
         State.capture = rec
         State.watch = True
         try:
@@ -271,6 +274,8 @@ class jit:
             State.capture = None
             State.watch = State.anomaly or State.dual
         why = rec.bad
+        if why is None and (State.rng is not rng or State.rng.bit_generator.state != drawn):
+            why = "it draws random numbers (a replay would not draw them again)"
         if why is None and State.epoch != epoch:
             why = "an in-place change during the call"
         if why is None and any(n is not None and n.hooks is not None for n in rec.nodes):

@@ -599,6 +599,27 @@ BLIND = [
 ]
 MUTANTS += BLIND
 
+# --- tg.jit (capture and replay): each must change what a replay returns or computes ---------------------
+J, JT = "tinygrad_seq/jit.py", ("tests/test_jit.py",)
+MUTANTS += [
+    M("jit-guard-ignores-dtype", J, '("T", arr.shape, arr.dtype.str,', '("T", arr.shape,',
+      "the guard key forgets the arguments' dtype: a float32 plan replays float64 calls", JT),
+    M("jit-int-values-baked", J, 'value = arr.tobytes() if arr.dtype.kind in "biu" else None',
+      "value = None", "integer arguments (targets) are baked into the plan", JT),
+    M("jit-consts-unchecked", J, "elif rb.requires_grad or ra.requires_grad or not _same(ra.array, rb.array):",
+      "elif rb.requires_grad or ra.requires_grad:", "a tensor made outside the ops is baked in without comparing "
+      "its two captures", JT),
+    M("jit-replay-drops-parents", J, "node.inputs = tuple([p if n else None for p, n in zip(parents, needs)])",
+      "node.inputs = tuple([p if n else None for p, n in zip(parents[::-1], needs)])",
+      "a replayed node's inputs in the wrong order", JT),
+    M("jit-refs-unchecked", J, "if all(t.array.shape == s and t.array.dtype == d and t.requires_grad == r "
+      "for t, s, d, r in plan.refs):", "if True:", "a parameter of another dtype replays the old plan", JT),
+    M("jit-ignores-epoch", J, "        if why is None and State.epoch != epoch:\n",
+      "        if False:\n", "in-place changes inside the function are replayed as if they were not there", JT),
+    M("jit-ignores-generator", J, "        if why is None and (State.rng is not rng or State.rng.bit_generator.state != drawn):\n",
+      "        if False:\n", "random numbers drawn in a captured call are baked in", JT),
+]
+
 
 # ---------------------------------------------------------------------------
 # running

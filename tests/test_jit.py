@@ -1,0 +1,285 @@
+"""tg.jit: a replayed call returns exactly what eager returns, and backward gives exactly eager's gradients.
+
+The reference is the same function run eagerly on the same inputs (the jit's claim is equality to eager, bit for
+bit); every test also checks that replays really happened, so that a jit that never replays cannot pass.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import tinygrad_seq as tg
+from tinygrad_seq import nn, optim
+from tinygrad_seq.train import CharLM
+
+LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
+CELLS = {"RNNCell": nn.RNNCell, "LSTMCell": nn.LSTMCell, "GRUCell": nn.GRUCell}
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def _flat(out) -> list:
+    if isinstance(out, (tuple, list)):
+        return [a for o in out for a in _flat(o)]
+    return [out]
+
+
+def _loss(outs: list, weights: list):
+    """A loss reading every output with its own weights (so every output's gradient matters)."""
+    total = None
+    for o, w in zip(outs, weights):
+        term = (o * tg.Tensor(w)).sum()
+        total = term if total is None else total + term
+    return total
+
+
+def _run(fn, module, args, weights) -> list:
+    """Outputs, then every parameter's .grad (accumulated onto what is there), as arrays."""
+    outs = _flat(fn(*args))
+    _loss(outs, weights).backward()
+    return [o.numpy().copy() for o in outs] + [p.grad.numpy().copy() for p in module.parameters()]
+
+
+def _same_bits(a: list, b: list) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.dtype == y.dtype and x.shape == y.shape
+        assert x.tobytes() == y.tobytes()
+
+
+def _check_equal_to_eager(fn, module, make_args, calls: int = 4) -> "tg.jit":
+    """The eager fn and the jitted fn on the same fresh arguments, each twice without zero_grad in between (the
+    second backward accumulates onto the first): outputs, .grad of every parameter and argument, bit for bit."""
+    jitted = tg.jit(fn)
+    rng = np.random.default_rng(1)
+    for _ in range(calls):
+        args = make_args(rng)
+        weights = [rng.standard_normal(o.shape).astype(o.dtype) for o in _flat(fn(*args))]
+        results = []
+        for f in (fn, jitted):
+            module.zero_grad()
+            for a in args:
+                a.grad = None
+            first = _run(f, module, args, weights)
+            second = _run(f, module, args, weights)
+            results.append(first + second + [a.grad.numpy().copy() for a in args if a.requires_grad])
+        _same_bits(*results)
+    assert jitted.replays >= 2 * calls - 2, jitted.reasons
+    return jitted
+
+
+@settings(max_examples=8, deadline=None)
+@given(kind=st.sampled_from(sorted(LAYERS)), dtype=st.sampled_from(sorted(DTYPES)), T=st.integers(1, 4),
+       B=st.integers(1, 3), I=st.integers(1, 3), H=st.integers(1, 3), layers=st.integers(1, 2),
+       bidirectional=st.booleans(), batch_first=st.booleans(), with_state=st.booleans())
+def test_every_recurrent_layer_replays_exactly(kind, dtype, T, B, I, H, layers, bidirectional, batch_first,
+                                               with_state):
+    dt = DTYPES[dtype]
+    tg.manual_seed(0)
+    layer = LAYERS[kind](I, H, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first).to(dt)
+    D = 2 if bidirectional else 1
+    shape = (B, T, I) if batch_first else (T, B, I)
+    n_states = (2 if kind == "LSTM" else 1) if with_state else 0
+
+    def make_args(rng):
+        x = tg.Tensor(rng.standard_normal(shape).astype(dt), requires_grad=True)
+        return (x, *[tg.Tensor(rng.standard_normal((layers * D, B, H)).astype(dt), requires_grad=True)
+                     for _ in range(n_states)])
+
+    def fn(x, *state):
+        return layer(x, None if not state else state[0] if len(state) == 1 else tuple(state))
+    _check_equal_to_eager(fn, layer, make_args)
+
+
+@settings(max_examples=6, deadline=None)
+@given(kind=st.sampled_from(sorted(CELLS)), dtype=st.sampled_from(sorted(DTYPES)), T=st.integers(1, 4),
+       B=st.integers(1, 3), I=st.integers(1, 3), H=st.integers(1, 3))
+def test_cells_unrolled_in_python_replay_exactly(kind, dtype, T, B, I, H):
+    dt = DTYPES[dtype]
+    tg.manual_seed(0)
+    cell = CELLS[kind](I, H).to(dt)
+
+    def unrolled(x):
+        state, outs = None, []
+        for t in range(T):
+            state = cell(x[t], state)
+            outs.append(state[0] if isinstance(state, tuple) else state)
+        return tg.stack(outs)
+    _check_equal_to_eager(unrolled, cell,
+                          lambda rng: (tg.Tensor(rng.standard_normal((T, B, I)).astype(dt), requires_grad=True),))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_main_jobs_training_step_replays_exactly(dtype):
+    """CharLM (the main job's model, no dropout), cross-entropy, Adam, clipping: two models trained side by side,
+    one eager, one through the jit, stay bit for bit equal; batches come round again (the targets' values are in
+    the guard key) and the carried state is an argument."""
+    V, T, B = 7, 5, 3
+    models = []
+    for _ in range(2):
+        tg.manual_seed(3)
+        model = CharLM(V, hidden=6, layers=2).to(dtype)
+        models.append((model, optim.Adam(model.parameters(), lr=0.01)))
+    rng = np.random.default_rng(0)
+    batches = [tg.tensor(rng.integers(0, V, (T + 1, B))) for _ in range(2)]
+
+    def forward(model, x, y, h, c):
+        logits, (h, c) = model(x, (h, c))
+        return nn.functional.cross_entropy(logits.reshape(-1, V), y.reshape(-1)), h, c
+    jitted = tg.jit(lambda x, y, h, c: forward(models[1][0], x, y, h, c))
+    states = [[tg.zeros(2, B, 6, dtype=dtype), tg.zeros(2, B, 6, dtype=dtype)] for _ in range(2)]
+    for step in range(7):
+        batch = batches[step % 2]
+        losses = []
+        for i, (model, opt) in enumerate(models):
+            f = jitted if i else (lambda *a: forward(model, *a))
+            loss, h, c = f(batch[:-1], batch[1:], *states[i])
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+            opt.step()
+            states[i] = [h.detach(), c.detach()]
+            losses.append(loss.item())
+        assert losses[0] == losses[1]
+        for p, q in zip(models[0][0].parameters(), models[1][0].parameters()):
+            assert p.numpy().tobytes() == q.numpy().tobytes()
+    assert jitted.replays >= 3, jitted.reasons
+
+
+def _mlp():
+    tg.manual_seed(0)
+    return nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+
+
+def test_the_guard_key_holds_dtype_shape_requires_grad_and_grad_mode():
+    net = _mlp()
+    f = tg.jit(lambda x: net(x))
+    x32 = tg.randn(5, 3)
+    for _ in range(3):
+        f(x32)
+    assert f.replays == 1
+    x64 = tg.randn(5, 3, dtype=tg.float64)
+    net.to(tg.float64)
+    for _ in range(3):
+        out = f(x64)
+        assert out.dtype == tg.float64 and out.numpy().tobytes() == net(x64).numpy().tobytes()
+    net.to(tg.float32)
+    x2 = tg.randn(2, 3)
+    for _ in range(3):                           # another shape: captured anew, never a stale plan
+        assert f(x2).numpy().tobytes() == net(x2).numpy().tobytes()
+    x = tg.randn(5, 3)
+    with tg.no_grad():
+        for _ in range(3):
+            out = f(x)
+        assert not out.requires_grad
+    out = f(x)
+    assert out.requires_grad and out.grad_fn is not None
+    xr = tg.randn(5, 3, requires_grad=True)
+    for _ in range(3):
+        out = f(xr)
+    out.sum().backward()
+    assert xr.grad is not None and xr.grad.numpy().tobytes() == \
+        tg.autograd.grad(net(xr).sum(), xr)[0].numpy().tobytes()
+
+
+def test_parameters_are_read_when_replayed_and_a_replaced_one_needs_reset():
+    lin = nn.Linear(3, 2)
+    f = tg.jit(lambda x: lin(x))
+    x = tg.randn(4, 3)
+    for _ in range(3):
+        f(x)
+    with tg.no_grad():
+        lin.weight.add_(1.0)                       # changed in place (an optimizer step): the replay reads it
+    lin.load_state_dict({"weight": tg.randn(2, 3), "bias": tg.randn(2)})
+    assert f(x).numpy().tobytes() == lin(x).numpy().tobytes() and f.replays == 2
+    lin.weight = nn.Parameter(tg.randn(2, 3))      # a new object the recorded plan cannot see: reset() (documented)
+    f.reset()
+    for _ in range(3):
+        assert f(x).numpy().tobytes() == lin(x).numpy().tobytes()
+
+
+def test_integer_arguments_are_never_baked_in():
+    """Targets become indices outside the ops: other targets must give other losses, as eager."""
+    lin = nn.Linear(3, 4)
+    f = tg.jit(lambda x, y: nn.functional.cross_entropy(lin(x), y))
+    x = tg.randn(6, 3)
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        y = tg.tensor(rng.integers(0, 4, 6))
+        assert f(x, y).item() == nn.functional.cross_entropy(lin(x), y).item()
+    y = tg.tensor([0, 1, 2, 3, 0, 1])
+    for _ in range(3):
+        assert f(x, y).item() == nn.functional.cross_entropy(lin(x), y).item()
+    assert f.replays >= 1
+
+
+def test_what_a_replay_cannot_repeat_stays_eager():
+    net = _mlp()
+    x = tg.randn(5, 3)
+
+    def with_dropout(x):                   # its mask is drawn outside the ops: different in every call
+        return nn.functional.dropout(net(x), 0.5, training=True)
+    f = tg.jit(with_dropout)
+    for _ in range(4):
+        tg.manual_seed(1)
+        a = f(x).numpy()
+        after_jit = tg.rand(3).numpy()
+        tg.manual_seed(1)
+        assert a.tobytes() == with_dropout(x).numpy().tobytes()
+        assert after_jit.tobytes() == tg.rand(3).numpy().tobytes()     # the generator moved on as eagerly
+    assert f.replays == 0 and f.reasons
+
+    def branchy(x):                        # control flow on the data
+        y = net(x)
+        return y.tanh() if y.sum().item() > 0 else y.relu()
+    g = tg.jit(branchy)
+    for s in (1.0, -1.0, 1.0, -1.0):
+        xs = tg.full((5, 3), s)
+        assert g(xs).numpy().tobytes() == branchy(xs).numpy().tobytes()
+
+    def hooked(x):
+        y = net(x)
+        y.retain_grad()
+        return y
+    h = tg.jit(hooked)
+    for _ in range(3):
+        y = h(x)
+        y.sum().backward()
+        assert y.grad is not None
+    assert h.replays == 0 and h.reasons
+
+    def in_place(x):
+        y = net(x)
+        y.mul_(2)
+        return y
+    k = tg.jit(in_place)
+    for _ in range(3):
+        assert k(x).numpy().tobytes() == in_place(x).numpy().tobytes()
+    assert k.replays == 0 and k.reasons
+
+    f2 = tg.jit(lambda x: net(x))
+    with tg.detect_anomaly():
+        for _ in range(3):
+            f2(x)
+    assert f2.replays == 0 and f2.eager_calls == 3
+
+
+def test_the_returned_graph_is_the_engines_own():
+    """Hooks on leaves, retain_grad on a returned tensor, anomaly mode in backward, the stale-graph check."""
+    net = _mlp()
+    f = tg.jit(lambda x: net(x))
+    x = tg.randn(5, 3, requires_grad=True)
+    for _ in range(3):
+        out = f(x)
+    assert f.replays == 1
+    seen = []
+    x.register_hook(lambda g: seen.append(g.numpy().copy()))
+    out.retain_grad()
+    out.sum().backward(retain_graph=True)
+    assert out.grad.numpy().tobytes() == np.ones((5, 2), np.float32).tobytes() and len(seen) == 1
+    assert out.grad_fn.next_functions
+    out2 = f(x)
+    with tg.no_grad():
+        net[0].weight.mul_(2)                  # changes a saved input: backward must refuse, as eagerly
+    with pytest.raises(RuntimeError):
+        out2.sum().backward()
