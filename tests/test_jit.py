@@ -182,6 +182,16 @@ def test_the_guard_key_holds_dtype_shape_requires_grad_and_grad_mode():
         tg.autograd.grad(net(xr).sum(), xr)[0].numpy().tobytes()
 
 
+def test_an_argument_of_another_dtype_is_captured_again():
+    """The op list itself depends on the dtype (a cast only where one is needed): no float32 plan for float64."""
+    f = tg.jit(lambda x: x.to(tg.float32) * 2)
+    for dt in (tg.float32, tg.float32, tg.float32, tg.float64, tg.float64, tg.float64):
+        x = tg.randn(3, dtype=dt)
+        out = f(x)
+        assert out.dtype == tg.float32 and out.numpy().tobytes() == (x.to(tg.float32) * 2).numpy().tobytes()
+    assert f.replays == 2
+
+
 def test_parameters_are_read_when_replayed_and_a_replaced_one_needs_reset():
     lin = nn.Linear(3, 2)
     f = tg.jit(lambda x: lin(x))
@@ -228,6 +238,14 @@ def test_what_a_replay_cannot_repeat_stays_eager():
         assert a.tobytes() == with_dropout(x).numpy().tobytes()
         assert after_jit.tobytes() == tg.rand(3).numpy().tobytes()     # the generator moved on as eagerly
     assert f.replays == 0 and f.reasons
+
+    def read_outside(x):                   # a value computed from an argument by numpy, outside the ops
+        return net(x) * tg.tensor(float(np.abs(x.numpy()).max()))
+    r = tg.jit(read_outside)
+    for s in (1.0, 2.0, 3.0, 4.0):
+        xs = tg.full((5, 3), s)
+        assert r(xs).numpy().tobytes() == read_outside(xs).numpy().tobytes()
+    assert r.replays == 0 and r.reasons
 
     def branchy(x):                        # control flow on the data
         y = net(x)

@@ -2,7 +2,7 @@
 (and, as config ``transformer``, one ``TransformerEncoderLayer`` training step against PyTorch's).
 
 Workload: ``nn.LSTM`` over the sequence, a ``Linear`` head on every step, mean
-cross-entropy, ``backward()``, an SGD update.  Rows run interleaved (A B, B A, ...)
+cross-entropy, ``backward()``, an SGD update (once eagerly, once with the forward in ``tg.jit``).  Rows run interleaved (A B, B A, ...)
 after warm-up; each row reports its median, its ratio to the hand-derived
 row, peak traced memory of one step, and the achieved GFLOP/s of the matmuls.
 PyTorch rows appear only when ``torch`` can be imported (it is never a dependency: set
@@ -50,7 +50,7 @@ def lstm_flops(B: int, T: int, I: int, H: int, V: int) -> float:
 # the rows: each is a factory returning a zero-argument "one training step"
 # ---------------------------------------------------------------------------
 
-def _tg_step(B: int, T: int, I: int, H: int, dtype: Any) -> Callable[[], float]:
+def _tg_step(B: int, T: int, I: int, H: int, dtype: Any, jit: bool = False) -> Callable[[], float]:
     tg.manual_seed(0)
     tg.set_default_dtype(dtype)
     try:
@@ -60,11 +60,15 @@ def _tg_step(B: int, T: int, I: int, H: int, dtype: Any) -> Callable[[], float]:
     opt = optim.SGD(list(lstm.parameters()) + list(head.parameters()), lr=0.1)
     rng = np.random.default_rng(0)
     x = tg.Tensor(rng.standard_normal((T, B, I)).astype(dtype))
-    y = rng.integers(0, VOCAB, T * B)
+    y = tg.tensor(rng.integers(0, VOCAB, T * B))
+
+    def forward(x: tg.Tensor, y: tg.Tensor) -> tg.Tensor:
+        out, _ = lstm(x)
+        return nn.functional.cross_entropy(head(out).reshape(T * B, VOCAB), y)
+    run = tg.jit(forward) if jit else forward
 
     def step() -> float:
-        out, _ = lstm(x)
-        loss = nn.functional.cross_entropy(head(out).reshape(T * B, VOCAB), y)
+        loss = run(x, y)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -161,7 +165,9 @@ def _peak_memory(step: Callable[[], float]) -> float:
 def run_config(name: str, B: int, T: int, I: int, H: int, reps: int, dtype: Any) -> dict:
     """Time one configuration's rows (tinygrad_seq, hand-derived BPTT, PyTorch when importable) interleaved;
     returns ``{"config", "B", "T", "I", "H", ..., "rows": {row: {"median_ms", "ratio", "gflops", "peak_mb"}}}``."""
-    rows = {"tinygrad_seq": _tg_step(B, T, I, H, dtype), "hand-derived BPTT (numpy)": _reference_step(B, T, I, H, dtype)}
+    rows = {"tinygrad_seq": _tg_step(B, T, I, H, dtype),
+            "tinygrad_seq, forward in tg.jit": _tg_step(B, T, I, H, dtype, True),
+            "hand-derived BPTT (numpy)": _reference_step(B, T, I, H, dtype)}
     for step in rows.values():          # warm-up
         step()
         step()
@@ -464,6 +470,8 @@ def targets(results: list[dict]) -> dict:
     out: dict = {}
     for name, limit in (("small", 2.5), ("medium", 1.05), ("large", 1.05)):
         out[f"{name} step / hand-derived step"] = (ratio(name), limit, "<=")
+        out[f"{name} step, forward in tg.jit / hand-derived"] = (
+            by[name]["rows"]["tinygrad_seq, forward in tg.jit"]["ratio"] if name in by else None, limit, "<=")
     lm = by.get("charlm", {}).get("rows", {})
     theirs = lm.get("pytorch nn.LSTM (fused)")
     out["char-LM chars/s / PyTorch nn.LSTM's"] = (
