@@ -127,13 +127,26 @@ class _Plan:
 
     def __init__(self, ops: list, refs: list, outputs: Any):
         self.ops, self.refs, self.outputs = ops, refs, outputs
+        # after op k, the outputs nothing later reads nor returns are dropped (their nodes keep what the VJPs
+        # need), so that a replay holds no more memory than eager mode does
+        last = {}
+        for k, (_, _, sources, _) in enumerate(ops):
+            for kind, ref in sources:
+                if kind == "op":
+                    last[ref] = k
+        returned = set()
+        _rebuild(outputs, lambda spec: returned.add(spec[1]) if spec[0] == "op" else None)
+        self.drops: list = [[] for _ in ops]
+        for j in range(len(ops)):
+            if j not in returned:
+                self.drops[last.get(j, j)].append(j)
 
     def run(self, args: tuple) -> Any:
         epoch = State.epoch
         values: list = []
         nodes: list = []
         with full_gc_deferred():
-            for cls, params, sources, needs in self.ops:
+            for (cls, params, sources, needs), drops in zip(self.ops, self.drops):
                 arrays = []
                 parents = []
                 for kind, ref in sources:
@@ -163,6 +176,8 @@ class _Plan:
                     node.dtype = out.dtype
                 values.append(out)
                 nodes.append(node)
+                for j in drops:
+                    values[j] = None
         made: dict = {}
 
         def build(spec: Any) -> Any:
