@@ -16,7 +16,8 @@ PKG = pathlib.Path(tinygrad_seq.__file__).parent
 ENGINE = {"tinygrad_seq.tensor", "tinygrad_seq._data", "tinygrad_seq._indexing", "tinygrad_seq._inplace",
           "tinygrad_seq.autograd.functional", "tinygrad_seq.autograd.forward_ad",
           "tinygrad_seq.ops", "tinygrad_seq.autograd", "tinygrad_seq.lazygrad",
-          "tinygrad_seq._gc", "tinygrad_seq._state", "tinygrad_seq._args"}
+          "tinygrad_seq._gc", "tinygrad_seq._state", "tinygrad_seq._args",
+          "tinygrad_seq.jit"}      # capture and replay builds nodes as Node.apply does: a speed trick of the engine
 
 
 def _module_name(path: pathlib.Path) -> str:
