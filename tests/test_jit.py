@@ -275,6 +275,13 @@ def test_what_a_replay_cannot_repeat_stays_eager():
         assert k(x).numpy().tobytes() == in_place(x).numpy().tobytes()
     assert k.replays == 0 and k.reasons
 
+    lstm = nn.LSTM(3, 2)
+    t = tg.jit(lambda x, state: lstm(x, state)[0])        # tensors inside a tuple argument: eager, always right
+    for _ in range(4):
+        xs, state = tg.randn(2, 1, 3), (tg.randn(1, 1, 2), tg.randn(1, 1, 2))
+        assert t(xs, state).numpy().tobytes() == lstm(xs, state)[0].numpy().tobytes()
+    assert t.replays == 0 and t.captures == 0
+
     f2 = tg.jit(lambda x: net(x))
     with tg.detect_anomaly():
         for _ in range(3):

@@ -37,7 +37,8 @@ dtype and ``requires_grad`` it had.  A new key captures again.
 **Eager, always**, when anomaly mode or a forward-mode level is on at the call, or when the capture saw
 what a replay cannot repeat: random numbers drawn from the default generator, an in-place change (``State.epoch`` moved), hooks or ``retain_grad`` on a
 recorded node, anomaly or forward mode switched on inside, a Tensor among an op's constants, outputs that
-are not tensors made by the recorded ops or arguments, keyword arguments or unhashable ones.  The reason is
+are not tensors made by the recorded ops or arguments, keyword arguments, unhashable ones or tensors inside
+another argument (pass an LSTM's ``(h, c)`` as two arguments).  The reason is
 kept in ``.reasons`` (key -> text).  What the guard cannot see, Python state that changes the op list
 (``module.eval()`` switching dropout off, a global flag) or a parameter replaced by another object
 (``lin.weight = Parameter(...)``; changing one in place, as optimizers and ``load_state_dict`` do, is
@@ -249,6 +250,8 @@ class jit:
                 value = arr.tobytes() if arr.dtype.kind in "biu" else None
                 parts.append(("T", arr.shape, arr.dtype.str, a.requires_grad, a.grad_fn is None, value))
             else:
+                if any(isinstance(v, Tensor) for v in _leaves(a)):
+                    raise TypeError("a Tensor inside another argument")     # (a tuple state): stays eager
                 hash(a)
                 parts.append(("v", type(a), a))
         return tuple(parts)
