@@ -192,6 +192,22 @@ def test_an_argument_of_another_dtype_is_captured_again():
     assert f.replays == 2
 
 
+def test_a_parameter_of_another_dtype_or_requires_grad_is_captured_again():
+    lin = nn.Linear(3, 2)
+    f = tg.jit(lambda: lin.weight.to(tg.float32) * 2)      # a cast only where one is needed
+    for _ in range(3):
+        f()
+    assert f.replays == 1
+    lin.to(tg.float64)
+    out = f()
+    assert out.dtype == tg.float32 and out.numpy().tobytes() == (lin.weight.to(tg.float32) * 2).numpy().tobytes()
+    lin.to(tg.float32)
+    for _ in range(3):
+        assert f().requires_grad
+    lin.weight.requires_grad_(False)
+    assert not f().requires_grad
+
+
 def test_parameters_are_read_when_replayed_and_a_replaced_one_needs_reset():
     lin = nn.Linear(3, 2)
     f = tg.jit(lambda x: lin(x))
