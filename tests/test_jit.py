@@ -68,47 +68,6 @@ def _check_equal_to_eager(fn, module, make_args, calls: int = 4) -> "tg.jit":
     return jitted
 
 
-@settings(max_examples=8, deadline=None)
-@given(kind=st.sampled_from(sorted(LAYERS)), dtype=st.sampled_from(sorted(DTYPES)), T=st.integers(1, 4),
-       B=st.integers(1, 3), I=st.integers(1, 3), H=st.integers(1, 3), layers=st.integers(1, 2),
-       bidirectional=st.booleans(), batch_first=st.booleans(), with_state=st.booleans())
-def test_every_recurrent_layer_replays_exactly(kind, dtype, T, B, I, H, layers, bidirectional, batch_first,
-                                               with_state):
-    dt = DTYPES[dtype]
-    tg.manual_seed(0)
-    layer = LAYERS[kind](I, H, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first).to(dt)
-    D = 2 if bidirectional else 1
-    shape = (B, T, I) if batch_first else (T, B, I)
-    n_states = (2 if kind == "LSTM" else 1) if with_state else 0
-
-    def make_args(rng):
-        x = tg.Tensor(rng.standard_normal(shape).astype(dt), requires_grad=True)
-        return (x, *[tg.Tensor(rng.standard_normal((layers * D, B, H)).astype(dt), requires_grad=True)
-                     for _ in range(n_states)])
-
-    def fn(x, *state):
-        return layer(x, None if not state else state[0] if len(state) == 1 else tuple(state))
-    _check_equal_to_eager(fn, layer, make_args)
-
-
-@settings(max_examples=6, deadline=None)
-@given(kind=st.sampled_from(sorted(CELLS)), dtype=st.sampled_from(sorted(DTYPES)), T=st.integers(1, 4),
-       B=st.integers(1, 3), I=st.integers(1, 3), H=st.integers(1, 3))
-def test_cells_unrolled_in_python_replay_exactly(kind, dtype, T, B, I, H):
-    dt = DTYPES[dtype]
-    tg.manual_seed(0)
-    cell = CELLS[kind](I, H).to(dt)
-
-    def unrolled(x):
-        state, outs = None, []
-        for t in range(T):
-            state = cell(x[t], state)
-            outs.append(state[0] if isinstance(state, tuple) else state)
-        return tg.stack(outs)
-    _check_equal_to_eager(unrolled, cell,
-                          lambda rng: (tg.Tensor(rng.standard_normal((T, B, I)).astype(dt), requires_grad=True),))
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_main_jobs_training_step_replays_exactly(dtype):
     """CharLM (the main job's model, no dropout), cross-entropy, Adam, clipping: two models trained side by side,
@@ -324,3 +283,45 @@ def test_the_returned_graph_is_the_engines_own():
         net[0].weight.mul_(2)                  # changes a saved input: backward must refuse, as eagerly
     with pytest.raises(RuntimeError):
         out2.sum().backward()
+
+
+# the hypothesis tests last: a planted bug that -x catches above is not shrunk here for minutes
+@settings(max_examples=8, deadline=None)
+@given(kind=st.sampled_from(sorted(LAYERS)), dtype=st.sampled_from(sorted(DTYPES)), T=st.integers(1, 4),
+       B=st.integers(1, 3), I=st.integers(1, 3), H=st.integers(1, 3), layers=st.integers(1, 2),
+       bidirectional=st.booleans(), batch_first=st.booleans(), with_state=st.booleans())
+def test_every_recurrent_layer_replays_exactly(kind, dtype, T, B, I, H, layers, bidirectional, batch_first,
+                                               with_state):
+    dt = DTYPES[dtype]
+    tg.manual_seed(0)
+    layer = LAYERS[kind](I, H, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first).to(dt)
+    D = 2 if bidirectional else 1
+    shape = (B, T, I) if batch_first else (T, B, I)
+    n_states = (2 if kind == "LSTM" else 1) if with_state else 0
+
+    def make_args(rng):
+        x = tg.Tensor(rng.standard_normal(shape).astype(dt), requires_grad=True)
+        return (x, *[tg.Tensor(rng.standard_normal((layers * D, B, H)).astype(dt), requires_grad=True)
+                     for _ in range(n_states)])
+
+    def fn(x, *state):
+        return layer(x, None if not state else state[0] if len(state) == 1 else tuple(state))
+    _check_equal_to_eager(fn, layer, make_args)
+
+
+@settings(max_examples=6, deadline=None)
+@given(kind=st.sampled_from(sorted(CELLS)), dtype=st.sampled_from(sorted(DTYPES)), T=st.integers(1, 4),
+       B=st.integers(1, 3), I=st.integers(1, 3), H=st.integers(1, 3))
+def test_cells_unrolled_in_python_replay_exactly(kind, dtype, T, B, I, H):
+    dt = DTYPES[dtype]
+    tg.manual_seed(0)
+    cell = CELLS[kind](I, H).to(dt)
+
+    def unrolled(x):
+        state, outs = None, []
+        for t in range(T):
+            state = cell(x[t], state)
+            outs.append(state[0] if isinstance(state, tuple) else state)
+        return tg.stack(outs)
+    _check_equal_to_eager(unrolled, cell,
+                          lambda rng: (tg.Tensor(rng.standard_normal((T, B, I)).astype(dt), requires_grad=True),))
