@@ -264,6 +264,38 @@ def test_what_a_replay_cannot_repeat_stays_eager():
     assert f2.replays == 0 and f2.eager_calls == 3
 
 
+def test_the_capture_switch_is_put_back_and_modes_inside_the_function_keep_it_eager():
+    from tinygrad_seq._state import State
+    import tinygrad_seq.autograd.forward_ad as fwAD
+    net = _mlp()
+    x = tg.randn(5, 3)
+
+    def fails(x):
+        net(x)
+        raise ValueError("boom")
+    f = tg.jit(fails)
+    with pytest.raises(ValueError):
+        f(x)
+    assert State.capture is None and State.watch is False
+
+    def anomalous(x):
+        with tg.detect_anomaly():
+            return net(x)
+    g = tg.jit(anomalous)
+    for _ in range(3):
+        g(x)
+    assert g.replays == 0 and "anomaly" in next(iter(g.reasons.values()))
+    assert State.watch is False
+
+    h = tg.jit(lambda x: net(x))
+    with fwAD.dual_level():
+        xd = fwAD.make_dual(x, tg.ones(5, 3))
+        for _ in range(3):
+            out = h(xd)
+        assert fwAD.unpack_dual(out).tangent is not None     # forward mode ran: the call was eager
+    assert h.eager_calls == 3 and State.watch is False
+
+
 def test_the_returned_graph_is_the_engines_own():
     """Hooks on leaves, retain_grad on a returned tensor, anomaly mode in backward, the stale-graph check."""
     net = _mlp()
