@@ -43,8 +43,8 @@ kept in ``.reasons`` (key -> text).  What the guard cannot see, Python state tha
 (``module.eval()`` switching dropout off, a global flag) or a parameter replaced by another object
 (``lin.weight = Parameter(...)``; changing one in place, as optimizers and ``load_state_dict`` do, is
 fine) needs ``.reset()``, as with any tracing jit; and
-a float argument's values read outside the ops (``x.item()`` in an ``if``, ``x.numpy()``) are baked in
-if they happened to be the same in the two captured calls.
+values read outside the ops (a float argument's ``x.item()`` in an ``if``, ``x.numpy()``, a parameter's
+array wrapped in a new tensor) are baked in if they happened to be the same in the two captured calls.
 """
 from __future__ import annotations
 
