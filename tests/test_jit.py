@@ -183,6 +183,41 @@ def test_parameters_are_read_when_replayed_and_a_replaced_one_needs_reset():
         assert f(x).numpy().tobytes() == lin(x).numpy().tobytes()
 
 
+_MODEL = None          # a module-level model, as in a script (the jit finds it through the globals fn names)
+
+
+def test_train_and_eval_are_part_of_the_key_wherever_fn_finds_the_module():
+    """Captured in eval mode (dropout off, nothing random: it replays), a replay after ``.train()`` would
+    silently skip dropout.  The key holds every visible module's ``training`` flag: ``.train()`` captures
+    again, and with dropout drawing random numbers that key stays eager, so dropout is applied."""
+    global _MODEL
+    x = tg.Tensor(np.ones((64, 8), np.float32))
+
+    def net():
+        return nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5))
+
+    closure_model, arg_model, _MODEL = net(), net(), net()
+    ways = {
+        "closure": (tg.jit(lambda x: closure_model(x)), closure_model, lambda f: f(x)),
+        "global": (tg.jit(lambda x: _MODEL(x)), _MODEL, lambda f: f(x)),
+        "bound method": (tg.jit(arg_model.forward), arg_model, lambda f: f(x)),
+        "module itself": (tg.jit(closure_model), closure_model, lambda f: f(x)),
+    }
+    for name, (f, model, call) in ways.items():
+        model.eval()
+        for _ in range(3):
+            call(f)
+        assert f.replays == 1, name
+        model.train()
+        out = call(f).numpy()
+        # dropout at p = 0.5 zeroes about half of the 512 outputs: never none (what a stale eval replay gives)
+        assert (out == 0).sum() > 100, name
+        assert f.replays == 1, name
+        model.eval()
+        call(f)
+        assert f.replays == 2, name      # back to eval: the eval capture replays again
+
+
 def test_integer_arguments_are_never_baked_in():
     """Targets become indices outside the ops: other targets must give other losses, as eager."""
     lin = nn.Linear(3, 4)

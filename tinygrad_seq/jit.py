@@ -39,8 +39,11 @@ what a replay cannot repeat: random numbers drawn from the default generator, an
 recorded node, anomaly or forward mode switched on inside, a Tensor among an op's constants, outputs that
 are not tensors made by the recorded ops or arguments, keyword arguments, unhashable ones or tensors inside
 another argument (pass an LSTM's ``(h, c)`` as two arguments).  The reason is
-kept in ``.reasons`` (key -> text).  What the guard cannot see, Python state that changes the op list
-(``module.eval()`` switching dropout off, a global flag) or a parameter replaced by another object
+kept in ``.reasons`` (key -> text).  The key also holds the ``training`` flag of every module ``fn`` can see (``fn`` itself, a bound
+method's module, modules in its closure, in the globals its code names, module arguments), so
+``model.eval()``/``.train()`` captures again.  What the guard cannot see, other Python state that
+changes the op list (a global flag, a module reached only through another function) or a parameter
+replaced by another object
 (``lin.weight = Parameter(...)``; changing one in place, as optimizers and ``load_state_dict`` do, is
 fine) needs ``.reset()``, as with any tracing jit; and
 values read outside the ops (a float argument's ``x.item()`` in an ``if``, ``x.numpy()``, a parameter's
@@ -235,13 +238,29 @@ class jit:
         self.reset()
 
     def reset(self) -> None:
-        """Forget every capture (for a change the guard cannot see, such as ``module.eval()``)."""
+        """Forget every capture (for a change the guard cannot see, such as a global flag)."""
         self.plans: dict = {}       # key -> _Recorder (first capture) | _Plan | None (stays eager)
         self.reasons: dict = {}
         self.replays = self.captures = self.eager_calls = 0
 
+    def _modes(self, args: tuple) -> tuple:
+        """The ``training`` flag of every module ``fn`` can see: ``fn`` itself, the module of a bound method,
+        modules in its closure, in the globals its code names, and module arguments (``model.eval()`` or
+        ``.train()`` changes the op list without changing any tensor, so it is part of the key)."""
+        fn = self.fn
+        seen = [fn, getattr(fn, "__self__", None), *args]
+        seen += [c.cell_contents for c in (getattr(fn, "__closure__", None) or ()) if c.cell_contents is not None]
+        code, env = getattr(fn, "__code__", None), getattr(fn, "__globals__", None)
+        if code is not None and env is not None:
+            seen += [env.get(name) for name in code.co_names]
+        flags: list = []
+        for obj in seen:
+            if isinstance(getattr(obj, "training", None), bool) and callable(getattr(obj, "modules", None)):
+                flags.append(tuple(m.training for m in obj.modules()))
+        return tuple(flags)
+
     def _key(self, args: tuple) -> Any:
-        parts: list = [State.grad_enabled]
+        parts: list = [State.grad_enabled, self._modes(args)]
         for a in args:
             if isinstance(a, Tensor):
                 arr = a.array
