@@ -61,12 +61,24 @@ class ProductSum:
         self.shape, self.lhs, self.rhs = shape, [lhs], [rhs]
 
     def dense(self) -> np.ndarray:
-        """sum_i a_i^T g_i as an array: one matmul over the concatenated factors."""
+        """sum_i a_i^T g_i as an array: one matmul over the concatenated factors (``np.dot``: a BLAS call even
+        for one row of factors, where ``@`` of an (n, 1) by a (1, m) array loops in numpy, 5-7x slower)."""
         if len(self.lhs) == 1:
-            out = self.lhs[0].T @ self.rhs[0]
+            out = np.dot(self.lhs[0].T, self.rhs[0])
         else:
-            out = np.concatenate(self.lhs).T @ np.concatenate(self.rhs)
+            out = np.dot(np.concatenate(self.lhs).T, np.concatenate(self.rhs))
         return out.reshape(self.shape)
+
+    def permute(self, axes: tuple) -> "ProductSum | np.ndarray":
+        """The VJP of ``permute(axes)`` applied to this gradient.  For a matrix, (sum_i a_i^T g_i)^T =
+        sum_i g_i^T a_i: the factors swap and the sum stays lazy, so a weight used as ``W.T`` at every step
+        (``nn.Linear`` in a loop) gets one matmul over all steps instead of one outer product per step."""
+        if len(self.shape) == 2 and tuple(a % 2 for a in axes) == (1, 0):
+            out = ProductSum.__new__(ProductSum)
+            out.shape, out.lhs, out.rhs = self.shape[::-1], list(self.rhs), list(self.lhs)
+            return out
+        inverse = np.argsort([a % len(self.shape) for a in axes])
+        return self.dense().transpose(inverse)
 
     def add_to(self, buf: np.ndarray) -> None:
         """buf += this gradient, in place."""

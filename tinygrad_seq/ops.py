@@ -923,7 +923,11 @@ class Permute(Node):
         self.ctx = axes
         return x.transpose(axes)
 
+    takes_lazy = True               # speed: the transpose of a weight's lazy sum of products stays lazy (lazygrad.py)
+
     def backward(self, g):
+        if type(g) is ProductSum:
+            return (g.permute(self.ctx),)
         return (xp.permute(g, np.argsort([a % g.ndim for a in self.ctx])),)
 
     jvp = Node.linear_jvp           # linear: the op itself on the tangents

@@ -93,6 +93,8 @@ class Node:
     # What each entry of ``saved`` is, for a recorded VJP (``backward(create_graph=True)``): an input's index, the
     # output ("out"), or None for a value read only as a constant (a mask); "derived": see ``recorded_saved``.
     saves: tuple = ()
+    # Whether ``backward`` accepts its gradient in a lazy form from ``lazygrad.py`` (else the loop makes it an array)
+    takes_lazy: bool = False
 
     def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:
         """The op on numpy arrays, one per input tensor (``params``: the op's keyword constants).

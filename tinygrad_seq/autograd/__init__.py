@@ -207,8 +207,8 @@ def backward_pass(roots: Sequence[Tensor], seeds: Sequence[Any], retain_graph: b
         if node.epoch != epoch:                 # changed in place, or freed, since it was recorded
             check_saved(node)
         if g is not None:
-            if type(g) is not np.ndarray:       # a lazy sum: make it an array (a Tensor, when recording, stays)
-                g = sums.dense(g)               # (lazygrad.py)
+            if type(g) is not np.ndarray and not node.takes_lazy:
+                g = sums.dense(g)               # a lazy sum (lazygrad.py): an array now (a Tensor, when recording, stays)
             if watching or node.hooks is not None:
                 grads_in = observer.vjp(node, g)
             else:
@@ -321,6 +321,8 @@ class Observer:
     def vjp(self, node: Node, g: np.ndarray) -> tuple:
         """``node.backward(g)`` with the active concerns around it."""
         record = self.record
+        if not record:
+            g = lazygrad.dense(g)               # hooks and anomaly mode see arrays
         if node in self.before_hooks:
             self.capture[self.wanted[node]] = g if record else g.copy()
         hooks = node.hooks
