@@ -492,6 +492,36 @@ def test_matmul_gradients_at_every_operand_rank(seed, kind, uses, k, n, m):
     np.testing.assert_allclose(b.grad.numpy(), want_b, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("how", ["T", "permute(1, 0)", "permute(-1, -2)", "T.T", "permute(0, 1).T", "mT once"])
+@settings(max_examples=examples(8))
+@given(st.integers(0, 2**16), st.integers(1, 4), st.integers(1, 3), st.integers(1, 4), st.integers(1, 3),
+       st.booleans(), st.booleans())
+def test_a_weight_read_transposed_at_every_step(how, seed, steps, rows, k, n, one_d, hook):
+    """``x_t @ W.T`` once per step (``nn.Linear`` in a loop): W's gradient is sum_t g_t^T x_t, by numpy, whether
+    the transpose is made once or at every step, twice, with negative axes, for 1-d inputs, with a hook or
+    retain_grad on the transposed tensor (which must then see its gradient as an array)."""
+    rng = np.random.default_rng(seed)
+    W0 = rng.uniform(-1, 1, (n, k))
+    W = tg.tensor(W0, requires_grad=True)
+    xs = [rng.uniform(-1, 1, (k,) if one_d else (rows, k)) for _ in range(steps)]
+    gs = [rng.uniform(-1, 1, (n,) if one_d else (rows, n)) for _ in range(steps)]
+    once = W.T
+    seen = []
+    outs = []
+    for x in xs:
+        Wt = {"T": lambda: W.T, "permute(1, 0)": lambda: W.permute(1, 0), "permute(-1, -2)": lambda: W.permute(-1, -2),
+              "T.T": lambda: W.T.T.T, "permute(0, 1).T": lambda: W.permute(0, 1).T, "mT once": lambda: once}[how]()
+        if hook and how != "mT once":
+            Wt.register_hook(lambda g: seen.append(g.numpy().copy()))
+        outs.append(tg.tensor(x) @ Wt)
+    tg.autograd.backward(outs, [tg.tensor(g) for g in gs])
+    want = sum(np.outer(g, x) if one_d else g.T @ x for g, x in zip(gs, xs))
+    np.testing.assert_allclose(W.grad.numpy(), want, rtol=1e-12, atol=1e-12)
+    if seen:
+        for got, g, x in zip(seen, gs, xs):
+            np.testing.assert_allclose(got, np.outer(x, g) if one_d else x.T @ g, rtol=1e-12, atol=1e-12)
+
+
 @settings(max_examples=examples(25))
 @given(st.integers(0, 2**16), st.integers(2, 5), st.integers(1, 3),
        st.lists(st.tuples(st.integers(-6, 6), st.integers(-6, 6)), min_size=1, max_size=5))

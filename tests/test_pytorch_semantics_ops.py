@@ -670,3 +670,20 @@ def test_out_of_range_python_ints_wrap_round_in_arithmetic_and_comparisons():
             assert (t + v).tolist() == (t.array + w).tolist() and (t == v).tolist() == (t.array == w).tolist()
     with pytest.raises(OverflowError):
         u + 2 ** 70                                            # torch: "int too big to convert"
+
+
+@given(st.integers(0, 4), st.integers(0, 2**16))
+def test_permute_takes_negative_dims(ndim, seed):
+    """PyTorch's ``permute`` counts a negative dim from the end (``W.permute(-1, -2)``): the same view as the
+    wrapped dims, as numpy's ``transpose``; the gradient is the inverse permutation of g."""
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(1, 4, ndim))
+    perm = [int(p) for p in rng.permutation(ndim)]
+    dims = [p - ndim if rng.random() < 0.5 else p for p in perm]
+    x0 = rng.standard_normal(shape)
+    x = tg.tensor(x0, requires_grad=True)
+    y = x.permute(*dims)
+    np.testing.assert_array_equal(y.numpy(), np.transpose(x0, perm))
+    g = rng.standard_normal(y.shape)
+    y.backward(tg.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy(), np.transpose(g, np.argsort(perm)))

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .lazygrad import ProductSum, Scatter
+from .lazygrad import ProductSum, Scatter, dense
 from ._state import State
 from .tensor import Node, ShapeError
 
@@ -68,7 +68,7 @@ NUMPY = SimpleNamespace(
     multiply=np.multiply, empty_like=np.empty_like, maximum=np.maximum, zeros_like=np.zeros_like,
     astype=np.ndarray.astype, flip=np.flip, cumsum=np.cumsum, moveaxis=np.moveaxis, swapaxes=np.swapaxes,
     permute=np.ndarray.transpose, asarray=np.asarray, sigmoid=None, product_sum=ProductSum, scatter=Scatter,
-    add_at=_add_at, zeroed=_zeroed)
+    add_at=_add_at, zeroed=_zeroed, dense=dense)
 xp = NUMPY
 
 
@@ -928,6 +928,7 @@ class Permute(Node):
     def backward(self, g):
         if type(g) is ProductSum:
             return (g.permute(self.ctx),)
+        g = xp.dense(g)
         return (xp.permute(g, np.argsort([a % g.ndim for a in self.ctx])),)
 
     jvp = Node.linear_jvp           # linear: the op itself on the tangents

@@ -932,8 +932,12 @@ class Tensor(Conversions, Indexing, InPlace):
         return self.reshape(self.shape[:s] + (int(np.prod(self.shape[s:e + 1])),) + self.shape[e + 1:])
 
     def permute(self, *dims: Any) -> "Tensor":
-        """Dimensions reordered (``permute(1, 0, 2)``)."""
-        axes = shape_args(dims, "permute")
+        """Dimensions reordered (``permute(1, 0, 2)``; negative dims count from the end, as in PyTorch)."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if len(dims) != self.ndim:
+            raise ShapeError(f"permute: {len(dims)} dims {tuple(dims)} given for the {self.ndim} axes of {self.shape}")
+        axes = tuple([dim_arg(d, self.ndim, "permute") for d in dims])
         return _viewed(_ops.Permute.apply(self, axes=axes), self, _ops.Permute, {"axes": axes})
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> "Tensor":
