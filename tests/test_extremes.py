@@ -272,3 +272,17 @@ def test_overflow_in_plain_arithmetic_gives_inf_without_a_numpy_warning_and_leav
     assert proc.returncode == 0, proc.stderr
     warned = [line for line in proc.stderr.splitlines() if "RuntimeWarning" in line]
     assert len(warned) == 1 and "scalar multiply" in warned[0], proc.stderr
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_infinite_rows_as_pytorch(dtype):
+    """Rows holding infinities, PyTorch 2.13's numbers: an all -inf row's logsumexp is -inf (not nan), its
+    softmax nan; a -inf entry beside finite ones gets probability 0; a +inf row maximum gives nan in every
+    entry of the row (log-softmax and softmax)."""
+    inf = float("inf")
+    x = tg.tensor(np.array([[-inf, -inf], [-inf, 1.0], [inf, inf], [inf, 1.0], [1.0, inf]], dtype=dtype))
+    nan2 = [np.nan] * 2
+    np.testing.assert_array_equal(x.logsumexp(1).numpy(), np.array([-inf, 1.0, inf, inf, inf], dtype=dtype))
+    np.testing.assert_array_equal(x.log_softmax(1).numpy(), np.array([nan2, [-inf, 0.0], nan2, nan2, nan2],
+                                                                     dtype=dtype))
+    np.testing.assert_array_equal(x.softmax(1).numpy(), np.array([nan2, [0.0, 1.0], nan2, nan2, nan2], dtype=dtype))

@@ -32,6 +32,7 @@ its input says how to record it in ``recorded_saved``.
 from __future__ import annotations
 
 import functools
+import itertools
 from types import SimpleNamespace
 from typing import Any
 
@@ -640,7 +641,10 @@ class Mean(Node):
         self.ctx = (x.shape, axes, keepdims)
         if x.size == 0:                 # the mean of nothing is nan (PyTorch's), without numpy's warning
             return np.full(np.sum(x, axis=axes, keepdims=keepdims).shape, np.nan, dtype=x.dtype)
-        return x.mean(axis=axes, keepdims=keepdims)
+        if x.dtype.kind != "f" or x.dtype.itemsize < 4:
+            return x.mean(axis=axes, keepdims=keepdims)     # (float16 sums in float32 there)
+        total = np.add.reduce(x, axis=axes, keepdims=keepdims)
+        return total / (x.size // total.size)               # what x.mean does, without its Python wrapper
 
     def backward(self, g):
         shape, axes, keep = self.ctx
@@ -739,7 +743,7 @@ class LogSoftmax(Node):
         m = _finite_max(x, axis)
         with _IEEE():       # x - m may overflow to -inf (x = -3e38, m = 3e38): the exact answer rounds there too
             shifted = x - m
-            y = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+            y = shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
         self.saved = y
         self.ctx = axis
         return y
@@ -776,11 +780,11 @@ class Softmax(Node):
 
 
 def _finite_max(x: np.ndarray, axis: int) -> np.ndarray:
-    """max along ``axis`` (kept), with 0 where it is not finite (a row of -inf stays -inf, not nan)."""
+    """max along ``axis`` (kept): the shift of softmax and log-softmax.  A row whose maximum is +inf or -inf
+    then gives nan everywhere, as PyTorch's does (``log_softmax([inf, 1])`` is ``[nan, nan]``)."""
     if x.shape[axis] == 0:           # an empty axis: the softmax is empty too (PyTorch's), any shift will do
         return np.zeros(x.shape[:axis] + (1,) + x.shape[axis + 1:], dtype=x.dtype)
-    m = np.max(x, axis=axis, keepdims=True)
-    return np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+    return x.max(axis=axis, keepdims=True)
 
 
 class CumSum(Node):
@@ -1113,7 +1117,7 @@ class Concat(Node):
             y = np.concatenate(xs, axis=axis)
         except ValueError:
             raise ShapeError(f"cat: shapes {[x.shape for x in xs]} do not match outside axis {axis}") from None
-        self.ctx = (axis % y.ndim, np.cumsum([0] + [x.shape[axis] for x in xs]))
+        self.ctx = (axis % y.ndim, tuple(itertools.accumulate([x.shape[axis] for x in xs], initial=0)))
         return y
 
     def backward(self, g):

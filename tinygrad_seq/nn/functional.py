@@ -75,10 +75,11 @@ def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b, with W of shape (out_features, in_features)."""
     x, weight = _t(x), _t(weight)
-    if weight.ndim != 2 or x.ndim < 1:
+    xs, ws = x.array.shape, weight.array.shape
+    if len(ws) != 2 or not xs:
         raise ShapeError(f"linear: expects an input of at least 1 dimension and a 2-d weight (out_features, "
                          f"in_features), got shapes {x.shape} and {weight.shape}")
-    if x.shape[-1] != weight.shape[1]:
+    if xs[-1] != ws[1]:
         raise ShapeError(f"linear: input has {x.shape[-1]} features (shape {x.shape}), "
                          f"but the weight expects {weight.shape[1]} (weight shape {weight.shape})")
     y = x @ weight.T
@@ -273,23 +274,29 @@ def nll_loss(log_probs: Tensor, target: Any, ignore_index: int = -100, reduction
         raise ShapeError("nll_loss: input must have a class dimension: (C,), (N, C) or (N, C, d1, ...), got a 0-d "
                          "tensor")
     tgt = _int_array("nll_loss", "targets", target)
-    expected = log_probs.shape[:1] + log_probs.shape[2:] if log_probs.ndim > 1 else ()
+    shape = log_probs.array.shape
+    expected = shape[:1] + shape[2:] if len(shape) > 1 else ()
     if tgt.shape != expected:
         raise ShapeError(f"nll_loss: input of shape {log_probs.shape} needs targets of shape {expected}, "
                          f"got {tgt.shape}")
-    C = log_probs.shape[1] if log_probs.ndim > 1 else log_probs.shape[0]
+    C = shape[1] if len(shape) > 1 else shape[0]
     flat_t = tgt.reshape(-1)
     valid = flat_t != ignore_index
-    bad = flat_t[valid & ((flat_t < 0) | (flat_t >= C))]
-    if bad.size:
-        raise IndexError(f"nll_loss: target {int(bad[0])} is out of range for {C} classes")
-    lp = _class_last(log_probs) if log_probs.ndim > 1 else log_probs.reshape(1, -1)
-    safe_t = np.where(valid, flat_t, 0)
+    all_valid = bool(valid.all())
+    if not all_valid or flat_t.size and (flat_t.min() < 0 or flat_t.max() >= C):
+        bad = flat_t[valid & ((flat_t < 0) | (flat_t >= C))]
+        if bad.size:
+            raise IndexError(f"nll_loss: target {int(bad[0])} is out of range for {C} classes")
+    if log_probs.ndim == 2:
+        lp = log_probs                              # (N, C) already: no reshape recorded
+    else:
+        lp = _class_last(log_probs) if log_probs.ndim > 1 else log_probs.reshape(1, -1)
+    safe_t = flat_t if all_valid else np.where(valid, flat_t, 0)
     picked = -lp[np.arange(lp.shape[0]), safe_t]
-    if not valid.all():
+    if not all_valid:
         picked = picked * Tensor._wrap(valid.astype(picked.dtype))
     if reduction == "mean":
-        return picked.sum() / max(int(valid.sum()), 1) if not valid.all() else picked.mean()
+        return picked.sum() / max(int(valid.sum()), 1) if not all_valid else picked.mean()
     if reduction == "sum":
         return picked.sum()
     return picked.reshape(tgt.shape)
