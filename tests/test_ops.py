@@ -96,6 +96,21 @@ def _draw_matmul(d):
     return [array(d, sa, smooth()), array(d, sb, smooth())], {}
 
 
+def _draw_linear(d):
+    """x (..., in) with 0 to 3 leading axes, W (out, in), with or without a bias (out,)."""
+    lead = d.draw(st.lists(st.integers(1, 3), max_size=3))
+    n_in, n_out = d.draw(st.integers(1, 4)), d.draw(st.integers(1, 4))
+    arrays = [array(d, (*lead, n_in), smooth()), array(d, (n_out, n_in), smooth())]
+    if d.draw(st.booleans()):
+        arrays.append(array(d, (n_out,), smooth()))
+    return arrays, {}
+
+
+def _np_linear(x, w, b=None):
+    y = np.einsum("...i,oi->...o", x, w)
+    return y if b is None else y + b
+
+
 def _draw_getitem(d):
     shape = d.draw(shapes(min_dims=1))
     x = array(d, shape, smooth())
@@ -309,6 +324,7 @@ SPECS = [
     Spec("setitem", _setitem, _np_setitem, _draw_setitem),
     Spec("copy_slices", _mul_view, _np_mul_view, _draw_setitem),
     Spec("matmul", lambda a, b: a @ b, np.matmul, _draw_matmul),
+    Spec("linear", lambda *xwb: tg.nn.functional.linear(*xwb), _np_linear, _draw_linear),
     Spec("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape), _draw_reshape),
     Spec("permute", lambda x, dims: x.permute(dims), lambda x, dims: x.transpose(dims), _draw_permute),
     Spec("expand", lambda x, shape: x.expand(*shape), lambda x, shape: np.broadcast_to(x, shape), _draw_expand),
@@ -402,7 +418,7 @@ def test_every_primitive_op_has_a_0d_check() -> None:
     from tinygrad_seq import ops
     from tinygrad_seq.tensor import Node
     primitives = {c.name for c in vars(ops).values() if isinstance(c, type) and issubclass(c, Node) and c is not Node}
-    missing = primitives - set(ZERO_D) - {"matmul", "cat", "pad"}
+    missing = primitives - set(ZERO_D) - {"matmul", "linear", "cat", "pad"}
     assert not missing, f"primitive ops without a 0-d check: {sorted(missing)}"
 
 

@@ -891,6 +891,47 @@ class MatMul(Node):
         return ta @ b + a @ tb
 
 
+class Linear(Node):
+    """y = x W^T + b (PyTorch's ``linear``: W is (out, in), x (..., in), b (out) or absent)
+    dx = g W,  dW = sum over rows of g^T x,  db = g summed over rows
+
+    One op where ``x @ W.T + b`` records three: ``nn.Linear`` called once per time step is the
+    per-character RNN's inner loop, and its weight's gradient stays lazy (one matmul over all steps).
+    """
+    name = "linear"
+    saves = (0, 1)
+
+    def forward(self, x, w, b=None):
+        if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1] or b is not None and b.shape != w.shape[:1]:
+            raise ShapeError(f"linear: input {x.shape}, weight {w.shape} and bias {None if b is None else b.shape} "
+                             f"do not fit y = x W^T + b (W is (out_features, in_features))")
+        need = self.needs_input_grad
+        self.saved = (x, w) if need is None or need[0] and need[1] else (_keep(need[1], x), _keep(need[0], w))
+        if x.ndim == 2:
+            y = np.dot(x, w.T)
+        else:                           # (..., in): one (rows, in) @ (in, out) BLAS call
+            y = np.dot(x.reshape(-1, x.shape[-1]), w.T).reshape(x.shape[:-1] + w.shape[:1])
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, g):
+        x, w = self.saved
+        need = self.needs_input_grad
+        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        dx = (g2 @ w).reshape(x.shape) if need[0] else None
+        # speed: the weight's gradient sum_rows g^T x stays lazy, summed with every other step's (lazygrad.py)
+        dw = xp.product_sum(w.shape, g2, x.reshape(-1, x.shape[-1])) if need[1] else None
+        if len(need) == 2:
+            return dx, dw
+        return dx, dw, (xp.sum(g2, axis=0) if need[2] else None)
+
+    def jvp(self, tx, tw, tb=None):
+        x, w = self.saved
+        out = tx @ w.T + x @ tw.T
+        return out if tb is None else out + tb
+
+
 # ---------------------------------------------------------------------------
 # shape
 # ---------------------------------------------------------------------------

@@ -82,7 +82,12 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if xs[-1] != ws[1]:
         raise ShapeError(f"linear: input has {x.shape[-1]} features (shape {x.shape}), "
                          f"but the weight expects {weight.shape[1]} (weight shape {weight.shape})")
-    y = x @ weight.T
+    dt = x.array.dtype
+    if bias is not None:
+        bias = _t(bias)
+    if dt.kind == "f" and weight.array.dtype is dt and (bias is None or bias.array.dtype is dt):
+        return _ops.Linear.apply(x, weight) if bias is None else _ops.Linear.apply(x, weight, bias)   # one op
+    y = x @ weight.T                    # mixed dtypes: promoted as x @ W.T + b would be
     return y if bias is None else y + bias
 
 
