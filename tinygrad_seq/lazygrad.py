@@ -128,8 +128,12 @@ class GradientSums(dict):
             prev.merge(g)                 # both were made by VJPs in this pass: merging them is safe
             return
         if key not in self.owned:
-            prev = prev.dense() if type(prev) in _LAZY else np.array(prev)     # a copy, always an ndarray
             self.owned.add(key)
+            if type(g) is np.ndarray and type(prev) is np.ndarray and prev.ndim and g.shape == prev.shape \
+                    and g.dtype == prev.dtype:
+                self[key] = np.add(prev, g)       # the sum in a fresh buffer: one pass, not a copy then an add
+                return
+            prev = prev.dense() if type(prev) in _LAZY else np.array(prev)     # a copy, always an ndarray
             self[key] = prev
         if type(g) in _LAZY:
             g.add_to(prev)
