@@ -166,6 +166,18 @@ def test_config_ratios_of_pytorch_rows_are_to_our_hand_derived_median(fake_worke
     assert theirs["gflops"] == pytest.approx(bench.lstm_flops(1, 4, 3, 5, bench.VOCAB) / 0.004 / 1e9)
 
 
+
+def test_charlm_target_is_our_chars_per_second_over_the_workers(fake_worker, monkeypatch):
+    monkeypatch.setenv("FAKE_ROWS", '["pytorch nn.LSTM (fused)"]')
+    r = bench.run_charlm(3)
+    assert fake_worker() == [{"build": "charlm", "args": [], "warmup": 1}] + [
+        {"run": "pytorch nn.LSTM (fused)"}] * 3 + [{"quit": True}]
+    chars = bench.CHARLM["B"] * bench.CHARLM["T"]
+    theirs, ours = r["rows"]["pytorch nn.LSTM (fused)"], r["rows"]["tinygrad_seq"]
+    assert theirs["chars_per_s"] == pytest.approx(chars / 0.004)
+    measured, limit, how = bench.targets([r])["char-LM chars/s / PyTorch nn.LSTM's"]
+    assert measured == pytest.approx(0.004 / (ours["median_ms"] / 1e3)) and (limit, how) == (0.75, ">=")
+
 def test_a_worker_that_dies_leaves_our_rows_and_says_torch_is_missing(fake_worker, monkeypatch):
     monkeypatch.setenv("FAKE_ROWS", '["pytorch eager"]')
     monkeypatch.setenv("FAKE_DIE_AFTER", "2")
