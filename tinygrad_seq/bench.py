@@ -6,10 +6,11 @@ cross-entropy, ``backward()``, an SGD update (once eagerly, once with the forwar
 after warm-up; each row reports its median, its ratio to the hand-derived
 row, peak traced memory of one step, and the achieved GFLOP/s of the matmuls.
 PyTorch rows appear only when ``torch`` can be imported (it is never a dependency: set
-``$TINYGRAD_SEQ_TORCH_PYTHON`` to a Python that has it), with the same thread count; they
-run in a separate process, interleaved with the hand-derived row again, so that PyTorch's
-worker threads never compete with the other rows, and their ratio is to that process's
-hand-derived median.
+``$TINYGRAD_SEQ_TORCH_PYTHON`` to a Python that has it), with the same thread count.  They
+run in a separate, persistent process (``TorchWorker``), so that PyTorch's threads never share
+a process with our rows; that process times one step of a PyTorch row each time it is asked,
+and the rounds alternate our rows and its rows, so every ratio to a PyTorch row compares
+medians taken in the same minutes (a slow spell of the machine lands on both sides).
 """
 from __future__ import annotations
 
@@ -137,18 +138,35 @@ def _torch_rows(B: int, T: int, I: int, H: int, dtype: Any) -> dict[str, Callabl
     return {"pytorch nn.LSTM (fused)": fused, "pytorch cell from primitives": primitives}
 
 
-def _interleaved(rows: dict[str, Callable[[], float]], reps: int) -> dict[str, list[float]]:
+def _interleaved(rows: dict[str, Callable[[], float]], reps: int,
+                 worker: TorchWorker | None = None) -> dict[str, list[float]]:
     """Time every row ``reps`` times, interleaved, rotating the order each round (A B C, B C A, C A B, ...)
     so that no row always runs right after the same neighbour (PyTorch's worker threads, for one,
-    keep spinning for a moment after its step and would slow whichever row came next)."""
-    names = list(rows)
+    keep spinning for a moment after its step and would slow whichever row came next).
+
+    The rows of ``worker`` (PyTorch's, in their own process) take their turns in the same rounds, each
+    timed inside that process (so the pipe between the processes is not counted).  A row with fewer
+    than ``reps`` times (the worker died) is left out of the result."""
+    remote = list(worker.rows) if worker is not None else []
+    names = list(rows) + remote
     times: dict[str, list[float]] = {k: [] for k in names}
     for r in range(reps):
         for k in names[r % len(names):] + names[:r % len(names)]:
-            t0 = time.perf_counter()
-            rows[k]()
-            times[k].append(time.perf_counter() - t0)
-    return times
+            if k in rows:
+                t0 = time.perf_counter()
+                rows[k]()
+                times[k].append(time.perf_counter() - t0)
+            else:
+                seconds = worker.run(k)
+                if seconds is not None:
+                    times[k].append(seconds)
+    return {k: ts for k, ts in times.items() if len(ts) == reps}
+
+
+def _warm_up(rows: dict[str, Callable[[], float]], n: int) -> None:
+    for step in rows.values():
+        for _ in range(n):
+            step()
 
 
 def _peak_memory(step: Callable[[], float]) -> float:
@@ -163,53 +181,134 @@ def _peak_memory(step: Callable[[], float]) -> float:
 
 
 def run_config(name: str, B: int, T: int, I: int, H: int, reps: int, dtype: Any) -> dict:
-    """Time one configuration's rows (tinygrad_seq, hand-derived BPTT, PyTorch when importable) interleaved;
-    returns ``{"config", "B", "T", "I", "H", ..., "rows": {row: {"median_ms", "ratio", "gflops", "peak_mb"}}}``."""
+    """Time one configuration's rows (tinygrad_seq, hand-derived BPTT, PyTorch's when importable) interleaved;
+    returns ``{"config", "B", "T", "I", "H", ..., "rows": {row: {"median_ms", "ratio", "gflops", "peak_mb"}}}``.
+
+    Every row's ``ratio``, PyTorch's included, is its median over the hand-derived row's median of the
+    same rounds (PyTorch's steps run in ``TorchWorker``'s process, in turn with ours); ``peak_mb`` is
+    None for PyTorch's rows."""
     rows = {"tinygrad_seq": _tg_step(B, T, I, H, dtype),
             "tinygrad_seq, forward in tg.jit": _tg_step(B, T, I, H, dtype, True),
             "hand-derived BPTT (numpy)": _reference_step(B, T, I, H, dtype)}
-    for step in rows.values():          # warm-up
-        step()
-        step()
-    times = _interleaved(rows, reps)
+    with TorchWorker("config", [B, T, I, H, np.dtype(dtype).name], warmup=2) as worker:
+        _warm_up(rows, 2)
+        times = _interleaved(rows, reps, worker)
     flops = lstm_flops(B, T, I, H, VOCAB)
     ref = statistics.median(times["hand-derived BPTT (numpy)"])
     result = {"config": name, "B": B, "T": T, "I": I, "H": H, "vocab": VOCAB, "dtype": np.dtype(dtype).name,
-              "reps": reps, "rows": {}}
+              "reps": reps, "torch": any(k not in rows for k in times), "rows": {}}
     for k, ts in times.items():
         med = statistics.median(ts)
         result["rows"][k] = {"median_ms": med * 1e3, "ratio": med / ref, "gflops": flops / med / 1e9,
-                             "peak_mb": _peak_memory(rows[k])}
-    torch_rows = _in_torch_process("config", [B, T, I, H, reps, np.dtype(dtype).name])
-    result["torch"] = torch_rows is not None
-    for k, (med, ratio) in (torch_rows or {}).items():
-        result["rows"][k] = {"median_ms": med * 1e3, "ratio": ratio, "gflops": flops / med / 1e9, "peak_mb": None}
+                             "peak_mb": _peak_memory(rows[k]) if k in rows else None}
     return result
 
 
-def _in_torch_process(kind: str, args: list) -> dict | None:
-    """Run ``_torch_worker`` in a fresh process, so PyTorch's threads never share a process with our rows.
+# ---------------------------------------------------------------------------
+# PyTorch's rows: one persistent process, asked for one timed step at a time
+# ---------------------------------------------------------------------------
 
-    Returns None when torch cannot be imported there."""
-    code = ("import json, sys; from tinygrad_seq import bench; "
-            f"print(json.dumps(bench._torch_worker({kind!r}, {args!r})))")
-    python = os.environ.get(TORCH_PYTHON) or sys.executable
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p))
-    try:
-        proc = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env)
-    except OSError:
-        return None
-    if proc.returncode != 0 or not proc.stdout.strip():
-        return None
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    return out or None
+class TorchWorker:
+    """PyTorch's rows of one benchmark, in a process of their own, run one step at a time on request.
+
+    Starts ``$TINYGRAD_SEQ_TORCH_PYTHON`` (else this Python) on ``_serve``, asks it to build and
+    warm up the PyTorch steps of ``kind`` (see ``_torch_steps``), and then, for ``run(row)``, to
+    time one step of ``row``.  The protocol is one JSON object per line each way:
+
+        {"build": kind, "args": [...], "warmup": n}  ->  {"rows": [row, ...]}   ([] without torch)
+        {"run": row}                                 ->  {"seconds": s}         (perf_counter in the worker)
+        {"quit": true}                               ->  (the worker exits)
+
+    ``rows`` is empty when the process cannot start or cannot import torch; ``run`` returns None once
+    the process is gone.  Use it in a ``with`` block: leaving the block stops the process."""
+
+    def __init__(self, kind: str, args: list, warmup: int = 1) -> None:
+        python = os.environ.get(TORCH_PYTHON) or sys.executable
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ,
+                   PYTHONPATH=os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p))
+        self.rows: list[str] = []
+        try:
+            self._proc: subprocess.Popen | None = subprocess.Popen(
+                [python, "-c", "from tinygrad_seq import bench; bench._serve()"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        except OSError:
+            self._proc = None
+            return
+        reply = self._ask({"build": kind, "args": args, "warmup": warmup}) or {}
+        self.rows = [str(k) for k in reply.get("rows", [])]
+        if not self.rows:
+            self.close()
+
+    def _ask(self, request: dict) -> dict | None:
+        if self._proc is None:
+            return None
+        try:
+            self._proc.stdin.write(json.dumps(request) + "\n")
+            self._proc.stdin.flush()
+            reply = json.loads(self._proc.stdout.readline())      # "" (the worker died) is a ValueError too
+        except (OSError, ValueError):
+            self.close()
+            return None
+        return reply if isinstance(reply, dict) else None
+
+    def run(self, row: str) -> float | None:
+        """Seconds of one step of ``row``, timed inside the worker; None when the worker is gone."""
+        reply = self._ask({"run": row})
+        return float(reply["seconds"]) if reply and "seconds" in reply else None
+
+    def close(self) -> None:
+        """Ask the worker to quit and wait for it (killed if it does not within 10 s)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            proc.stdin.write(json.dumps({"quit": True}) + "\n")
+            proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+    def __enter__(self) -> TorchWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-def _torch_worker(kind: str, args: list) -> dict:
-    """In the torch process: time the PyTorch rows interleaved with the hand-derived row again.
+def _serve(requests: Any = None, replies: Any = None) -> None:
+    """The worker's loop (``TorchWorker``'s process): answer one JSON request per line until "quit" or
+    end of input.  Replies go to the real standard output; anything else printed there goes to stderr."""
+    if replies is None:
+        replies = os.fdopen(os.dup(1), "w")
+        os.dup2(2, 1)
+        sys.stdout = sys.stderr
+    steps: dict[str, Callable[[], float]] = {}
+    for line in requests if requests is not None else sys.stdin:
+        request = json.loads(line)
+        if "build" in request:
+            steps = _torch_steps(request["build"], request["args"])
+            _warm_up(steps, request.get("warmup", 1))
+            reply: dict = {"rows": list(steps)}
+        elif "run" in request:
+            step = steps[request["run"]]
+            t0 = time.perf_counter()
+            step()
+            reply = {"seconds": time.perf_counter() - t0}
+        else:
+            break
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()
 
-    Returns {row: (median seconds, ratio to this process's hand-derived median)}, or {} without torch."""
+
+def _torch_steps(kind: str, args: list) -> dict[str, Callable[[], float]]:
+    """In the worker: PyTorch's rows of ``kind`` (``config`` with args [B, T, I, H, dtype], ``charlm``,
+    ``charrnn``, ``transformer``) with the package's thread count, or {} when torch cannot be imported."""
     try:
         import torch
     except ImportError:
@@ -217,38 +316,21 @@ def _torch_worker(kind: str, args: list) -> dict:
     from .blas import package_threads
     if package_threads():                # the same thread count as our rows (one by default)
         torch.set_num_threads(package_threads())
-    if kind == "charrnn":
-        (reps,) = args
-        step = _charrnn_step(torch)
-        step()
-        times = _interleaved({"pytorch eager": step}, reps)
-        return {k: (statistics.median(ts), 1.0) for k, ts in times.items()}
     if kind == "config":
-        B, T, I, H, reps, dtype = args
-        dt = np.dtype(dtype).type
-        rows = _torch_rows(B, T, I, H, dt)
-        rows["hand-derived BPTT (numpy)"] = _reference_step(B, T, I, H, dt)
-        for step in rows.values():
-            step()
-            step()
-        times = _interleaved(rows, reps)
-        ref = statistics.median(times.pop("hand-derived BPTT (numpy)"))
-        return {k: (statistics.median(ts), statistics.median(ts) / ref) for k, ts in times.items()}
+        B, T, I, H, dtype = args
+        return _torch_rows(B, T, I, H, np.dtype(dtype).type)
+    if kind == "charrnn":
+        return {"pytorch eager": _charrnn_step(torch)}
     if kind == "transformer":
-        (reps,) = args
-        step = _transformer_step(torch)
-        step()
-        times = _interleaved({"pytorch nn.TransformerEncoderLayer": step}, reps)
-        return {k: (statistics.median(ts), 1.0) for k, ts in times.items()}
-    (reps,) = args
-    step = _torch_charlm()
-    step()
-    times = _interleaved({"pytorch nn.LSTM (fused)": step}, reps)
-    return {k: (statistics.median(ts), 1.0) for k, ts in times.items()}
+        return {"pytorch nn.TransformerEncoderLayer": _transformer_step(torch)}
+    if kind == "charlm":
+        return {"pytorch nn.LSTM (fused)": _torch_charlm()}
+    raise ValueError(f"unknown benchmark kind {kind!r}")
 
 
 def run_charlm(reps: int) -> dict:
-    """Characters per second of a 2-layer LSTM char-LM step with Adam (and PyTorch's, when present)."""
+    """Characters per second of a 2-layer LSTM char-LM step with Adam, and of PyTorch's ``nn.LSTM`` step
+    when torch is importable (timed in ``TorchWorker``'s process, in the same interleaved rounds)."""
     c = CHARLM
     B, T, H, L, V = c["B"], c["T"], c["H"], c["layers"], c["vocab"]
     tg.manual_seed(0)
@@ -266,11 +348,10 @@ def run_charlm(reps: int) -> dict:
         nn.utils.clip_grad_norm_(params, 5.0)
         opt.step()
         return loss.item()
-    ours()
-    times = _interleaved({"tinygrad_seq": ours}, reps)
+    with TorchWorker("charlm", [], warmup=1) as worker:
+        ours()
+        times = _interleaved({"tinygrad_seq": ours}, reps, worker)
     rows = {k: statistics.median(ts) for k, ts in times.items()}
-    theirs = _in_torch_process("charlm", [reps]) or {}
-    rows.update({k: med for k, (med, _) in theirs.items()})
     return {"config": "charlm", **c, "rows": {k: {"median_ms": med * 1e3, "chars_per_s": B * T / med}
                                               for k, med in rows.items()}}
 
@@ -377,25 +458,24 @@ def _charrnn_step(lib: Any) -> Callable[[], float]:
 
 
 def run_charrnn(reps: int) -> dict:
-    """Time of one char-RNN tutorial training step (``_charrnn_step``), ours and PyTorch eager's (own process)."""
-    step = _charrnn_step(tg)
-    step()
-    step()
-    rows = {k: statistics.median(ts) for k, ts in _interleaved({"tinygrad_seq": step}, reps).items()}
-    theirs = _in_torch_process("charrnn", [reps]) or {}
-    rows.update({k: med for k, (med, _) in theirs.items()})
+    """Time of one char-RNN tutorial training step (``_charrnn_step``), ours and PyTorch eager's; ``x_pytorch``
+    is a row's median over PyTorch's median of the same interleaved rounds (PyTorch's in ``TorchWorker``)."""
+    ours = {"tinygrad_seq": _charrnn_step(tg)}
+    with TorchWorker("charrnn", [], warmup=2) as worker:
+        _warm_up(ours, 2)
+        rows = {k: statistics.median(ts) for k, ts in _interleaved(ours, reps, worker).items()}
     ref = rows.get("pytorch eager")
     return {"config": "charrnn", **CHARRNN, "torch": ref is not None,
             "rows": {k: {"median_ms": med * 1e3, "x_pytorch": med / ref if ref else None} for k, med in rows.items()}}
 
 
 def run_transformer(reps: int) -> dict:
-    """One TransformerEncoderLayer training step, ours and (in its own process, when importable) PyTorch's."""
-    step = _transformer_step(tg)
-    step()
-    rows = {k: statistics.median(ts) for k, ts in _interleaved({"tinygrad_seq": step}, reps).items()}
-    theirs = _in_torch_process("transformer", [reps]) or {}
-    rows.update({k: med for k, (med, _) in theirs.items()})
+    """One TransformerEncoderLayer training step, ours and PyTorch's when importable; ``x_pytorch`` is a row's
+    median over PyTorch's median of the same interleaved rounds (PyTorch's in ``TorchWorker``)."""
+    ours = {"tinygrad_seq": _transformer_step(tg)}
+    with TorchWorker("transformer", [], warmup=1) as worker:
+        _warm_up(ours, 1)
+        rows = {k: statistics.median(ts) for k, ts in _interleaved(ours, reps, worker).items()}
     ref = rows.get("pytorch nn.TransformerEncoderLayer")
     return {"config": "transformer", **TRANSFORMER, "torch": ref is not None,
             "rows": {k: {"median_ms": med * 1e3, "x_pytorch": med / ref if ref else None} for k, med in rows.items()}}
