@@ -10,11 +10,15 @@ array.  Two kinds of contribution are wasteful that way in an unrolled RNN:
 * the VJP of ``x @ W`` for a weight W used at every time step is ``x^T g``
   once per step: ``ProductSum`` keeps the factors and computes
   ``sum_t x_t^T g_t`` as one large matmul over the concatenated factors.
+  Through a transpose (``x @ W.T``, made anew at each step) the sum stays
+  lazy with its factors swapped (``Permute`` takes it as it is), and
+  ``Linear``'s VJP returns one for its weight.
 
 ``backward`` sees only a small protocol: ``GradientSums.add(key, g)`` adds one
 contribution to the running sum of ``key``, and ``dense(g)`` turns a summed
-gradient into an array.  Everything lazy stays inside this module; a VJP may
-return either form.
+gradient into an array before a VJP reads it, unless the op says
+``takes_lazy``.  Everything lazy stays inside this module; a VJP may return
+either form.
 """
 from __future__ import annotations
 

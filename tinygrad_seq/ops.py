@@ -13,7 +13,9 @@ is checked for in-place changes before the VJP runs (see ``tensor.py``).
 
 Broadcasting in a forward is undone in its backward by ``unbroadcast`` (a sum
 over the broadcast axes).  A VJP may return a lazy gradient from
-``lazygrad.py`` instead of an array where that saves work (slices, weights).
+``lazygrad.py`` instead of an array where that saves work (slices, weights);
+a VJP receives its ``g`` as an array unless its op sets ``takes_lazy``
+(``Permute``: the transpose of a weight's lazy gradient stays lazy).
 Adding an op is adding one block; composites (softmax, split, squeeze, ...)
 are Tensor methods in ``tensor.py`` built from these, with no gradient code.
 
