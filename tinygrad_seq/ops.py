@@ -926,7 +926,7 @@ class Linear(Node):
         dw = xp.product_sum(w.shape, g2, x.reshape(-1, x.shape[-1])) if need[1] else None
         if len(need) == 2:
             return dx, dw
-        return dx, dw, (xp.sum(g2, axis=0) if need[2] else None)
+        return dx, dw, (g2.sum(axis=0) if need[2] else None)
 
     def jvp(self, tx, tw, tb=None):
         x, w = self.saved

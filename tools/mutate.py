@@ -445,7 +445,7 @@ BLIND = [
       'dw = xp.product_sum(w.shape, x.reshape(-1, x.shape[-1]), g2) if need[1] else None',
       "linear's weight gradient as x^T g, reshaped to W's shape (right only for square, symmetric cases)", OPS_B),
     M('b-linear-db-last-row', "tinygrad_seq/ops.py",
-      'return dx, dw, (xp.sum(g2, axis=0) if need[2] else None)',
+      'return dx, dw, (g2.sum(axis=0) if need[2] else None)',
       'return dx, dw, (g2[-1] if need[2] else None)',
       "linear's bias gradient from the last row only (right for one row)", OPS_B),
     M('b-sums-second-add-drops', "tinygrad_seq/lazygrad.py",

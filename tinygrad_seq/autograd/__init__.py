@@ -381,8 +381,11 @@ def check_saved(node: Node) -> None:
             f"they have already been freed): the arrays '{node.name}' saved for its gradient were already freed by an "
             "earlier backward() or autograd.grad(). Specify retain_graph=True in the first call if you need to "
             "backward through the graph a second time.")
-    for a in node.saved_arrays():
-        buf = buffer_of(a)
+    saved = node.saved
+    for a in (saved if type(saved) is tuple else (saved,)):
+        if type(a) is not np.ndarray:
+            continue
+        buf = a if a.base is None else buffer_of(a)
         entry = MODIFIED.get(id(buf))
         if entry is not None and entry[0]() is buf and entry[1] > node.epoch:
             what = f"the parameter '{entry[3]}'" if entry[3] else "a tensor"
