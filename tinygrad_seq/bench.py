@@ -457,28 +457,28 @@ def _charrnn_step(lib: Any) -> Callable[[], float]:
     return train
 
 
-def run_charrnn(reps: int) -> dict:
-    """Time of one char-RNN tutorial training step (``_charrnn_step``), ours and PyTorch eager's; ``x_pytorch``
-    is a row's median over PyTorch's median of the same interleaved rounds (PyTorch's in ``TorchWorker``)."""
-    ours = {"tinygrad_seq": _charrnn_step(tg)}
-    with TorchWorker("charrnn", [], warmup=2) as worker:
-        _warm_up(ours, 2)
+def _against_pytorch(kind: str, step: Callable[[], float], theirs: str, reps: int, warmup: int,
+                     settings: dict) -> dict:
+    """Our ``step`` and PyTorch's row ``theirs`` of ``kind``, in the same interleaved rounds; ``x_pytorch`` is a
+    row's median over PyTorch's median (PyTorch's step runs in ``TorchWorker``'s process)."""
+    ours = {"tinygrad_seq": step}
+    with TorchWorker(kind, [], warmup=warmup) as worker:
+        _warm_up(ours, warmup)
         rows = {k: statistics.median(ts) for k, ts in _interleaved(ours, reps, worker).items()}
-    ref = rows.get("pytorch eager")
-    return {"config": "charrnn", **CHARRNN, "torch": ref is not None,
+    ref = rows.get(theirs)
+    return {"config": kind, **settings, "torch": ref is not None,
             "rows": {k: {"median_ms": med * 1e3, "x_pytorch": med / ref if ref else None} for k, med in rows.items()}}
+
+
+def run_charrnn(reps: int) -> dict:
+    """Time of one char-RNN tutorial training step (``_charrnn_step``), ours and PyTorch eager's."""
+    return _against_pytorch("charrnn", _charrnn_step(tg), "pytorch eager", reps, 2, CHARRNN)
 
 
 def run_transformer(reps: int) -> dict:
-    """One TransformerEncoderLayer training step, ours and PyTorch's when importable; ``x_pytorch`` is a row's
-    median over PyTorch's median of the same interleaved rounds (PyTorch's in ``TorchWorker``)."""
-    ours = {"tinygrad_seq": _transformer_step(tg)}
-    with TorchWorker("transformer", [], warmup=1) as worker:
-        _warm_up(ours, 1)
-        rows = {k: statistics.median(ts) for k, ts in _interleaved(ours, reps, worker).items()}
-    ref = rows.get("pytorch nn.TransformerEncoderLayer")
-    return {"config": "transformer", **TRANSFORMER, "torch": ref is not None,
-            "rows": {k: {"median_ms": med * 1e3, "x_pytorch": med / ref if ref else None} for k, med in rows.items()}}
+    """One TransformerEncoderLayer training step, ours and PyTorch's when importable."""
+    return _against_pytorch("transformer", _transformer_step(tg), "pytorch nn.TransformerEncoderLayer", reps, 1,
+                            TRANSFORMER)
 
 
 def run_scaling(dtype: Any, lengths: tuple = (100, 1000, 10000), B: int = 4, I: int = 16, H: int = 32,
