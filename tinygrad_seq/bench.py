@@ -564,6 +564,17 @@ def targets(results: list[dict]) -> dict:
     return out
 
 
+def _pytorch_table(r: dict, title: str, ms_format: str) -> Any:
+    """A rich table of one result made by ``_against_pytorch``: median ms and the ratio to PyTorch per row."""
+    from rich.table import Table
+    t = Table(title=title)
+    for col in ("row", "median ms", "x PyTorch"):
+        t.add_column(col, justify="right")
+    for k, row in r["rows"].items():
+        t.add_row(k, format(row["median_ms"], ms_format), f"{row['x_pytorch']:.2f}" if row["x_pytorch"] else "n/a")
+    return t
+
+
 def print_results(results: list[dict]) -> None:
     """Print one table per configuration (median ms, ratio to hand-derived BPTT, GFLOP/s, peak memory)."""
     from rich.console import Console
@@ -592,12 +603,8 @@ def print_results(results: list[dict]) -> None:
             t.add_row("peak, sampling 1,000 steps under no_grad", f"{r['sample_1000_peak_mb']:.3f}")
             t.add_row("peak, sampling 10,000 steps under no_grad", f"{r['sample_10000_peak_mb']:.3f}")
         elif r["config"] == "transformer":
-            t = Table(title=f"TransformerEncoderLayer training step: d_model={r['d_model']}, nhead={r['nhead']}, "
-                            f"feed-forward {r['dim_feedforward']}, B={r['B']}, T={r['T']}, causal, SGD")
-            for col in ("row", "median ms", "x PyTorch"):
-                t.add_column(col, justify="right")
-            for k, row in r["rows"].items():
-                t.add_row(k, f"{row['median_ms']:.1f}", f"{row['x_pytorch']:.2f}" if row["x_pytorch"] else "n/a")
+            t = _pytorch_table(r, f"TransformerEncoderLayer training step: d_model={r['d_model']}, nhead={r['nhead']}, "
+                                  f"feed-forward {r['dim_feedforward']}, B={r['B']}, T={r['T']}, causal, SGD", ".1f")
         elif r["config"] == "targets":
             t = Table(title="issue 23's targets (one BLAS/torch thread per row; ratios from the tables above)")
             for col in ("target", "measured", "limit", ""):
@@ -607,12 +614,8 @@ def print_results(results: list[dict]) -> None:
                 t.add_row(k, "n/a" if value is None else f"{value:.2f}", f"{how} {limit}",
                           "n/a" if ok is None else "PASS" if ok else "FAIL")
         elif r["config"] == "charrnn":
-            t = Table(title=f"char-RNN tutorial step (PyTorch's 'generating names'): batch 1, hidden {r['hidden']}, "
-                            f"{r['T']} characters, one call per character")
-            for col in ("row", "median ms", "x PyTorch"):
-                t.add_column(col, justify="right")
-            for k, row in r["rows"].items():
-                t.add_row(k, f"{row['median_ms']:.2f}", f"{row['x_pytorch']:.2f}" if row["x_pytorch"] else "n/a")
+            t = _pytorch_table(r, f"char-RNN tutorial step (PyTorch's 'generating names'): batch 1, hidden "
+                                  f"{r['hidden']}, {r['T']} characters, one call per character", ".2f")
         elif r["config"] == "charlm":
             t = Table(title=f"char-LM step: 2-layer LSTM H={r['H']}, B={r['B']}, T={r['T']}, vocab {r['vocab']}, Adam")
             for col in ("row", "median ms", "chars/s"):
