@@ -55,8 +55,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import lazygrad
 from ._gc import full_gc_deferred
 from ._state import State
+from .autograd import FREED, accumulate_leaf, topological_order
 from .tensor import Node, Tensor, _fill, _new
 
 __all__ = ["jit"]
@@ -75,6 +77,7 @@ class _Recorder:
         self.keep: list = []          # every tensor seen, so that no id is reused while recording
         self.nodes: list = []
         self.bad: str | None = None
+        self.backward: tuple | None = None    # (root op, seed, op order, ops recorded before it) of loss.backward()
 
     def __call__(self, node: Node, inputs: tuple, t: Tensor, recorded: bool, params: dict) -> None:
         if State.anomaly or State.dual:
@@ -94,7 +97,34 @@ class _Recorder:
         self.out_index[id(t)] = len(self.ops)
         self.keep.append(t)
         self.nodes.append(node if recorded else None)
-        self.ops.append((type(node), params, sources, node.needs_input_grad if recorded else None))
+        self.ops.append((type(node), params, sources, node.needs_input_grad if recorded else None,
+                         (t.array.shape, t.array.dtype)))
+
+    def saw_backward(self, outputs: Any, gradient: Any, retain_graph: Any, create_graph: bool, inputs: Any) -> None:
+        """``autograd.backward`` was called inside the function: note the pass a replay will run (one
+        ``loss.backward()`` on an output of this call, with nothing else), or why a replay cannot repeat it."""
+        if type(outputs) in (list, tuple) and len(outputs) == 1:
+            outputs = outputs[0]
+        root = outputs if isinstance(outputs, Tensor) else None
+        if self.backward is not None or self.bad:
+            self.bad = self.bad or "backward() ran twice"
+        elif root is None or gradient is not None or retain_graph or create_graph or inputs is not None:
+            self.bad = "a backward() other than loss.backward() (gradient, retain_graph, create_graph or inputs)"
+        elif id(root) not in self.out_index or self.nodes[self.out_index[id(root)]] is None:
+            self.bad = "backward() from a tensor this call's ops did not record"
+        else:
+            index = {id(n): k for k, n in enumerate(self.nodes) if n is not None}
+            order = [index.get(id(n)) for n in topological_order([root.grad_fn])]
+            if None in order:
+                self.bad = "backward() reaches ops recorded before the call"
+            elif any(n.hooks is not None for n in topological_order([root.grad_fn])):
+                self.bad = "a hook or retain_grad on a recorded node"
+            else:
+                self.backward = (order[0], np.ones_like(root.array), order, len(self.ops))
+
+    def side_effect(self, what: str) -> None:
+        """Something a replay would not do again happened inside the function."""
+        self.bad = self.bad or what
 
 
 def _leaves(x: Any):
@@ -127,73 +157,165 @@ def _same(a: Any, b: Any) -> bool:
 
 
 class _Plan:
-    """A verified op list: what ``jit`` replays."""
+    """A verified op list, compiled into one straight-line Python function: what ``jit`` replays.
 
-    def __init__(self, ops: list, refs: list, outputs: Any):
-        self.ops, self.refs, self.outputs = ops, refs, outputs
-        # after op k, the outputs nothing later reads nor returns are dropped (their nodes keep what the VJPs
-        # need), so that a replay holds no more memory than eager mode does
-        last = {}
-        for k, (_, _, sources, _) in enumerate(ops):
+    The function has one line per op (``v7 = f7(v3, r2.array, **p7)``) and, for an op that records a node,
+    the lines that fill in the node's fields as ``Node.apply`` would; an intermediate array is deleted after
+    its last reader (a replay holds no more memory than eager mode).  Where the captured call also ran
+    ``loss.backward()``, the function then runs the backward pass over the recorded order, and the nodes that
+    pass frees are made once, when the plan is made, and reused by every replay (nothing outside can hold one
+    whose saved arrays are still there: the call's own backward freed them before it returned).
+    """
+
+    def __init__(self, ops: list, refs: list, outputs: Any, backward: tuple | None = None):
+        self.ops, self.refs, self.outputs, self.backward = ops, refs, outputs, backward
+        returned: set = set()
+        _rebuild(outputs, lambda spec: returned.add(spec[1]) if spec[0] == "op" else None)
+        last = {}                     # op -> the last op reading its output
+        for k, (_, _, sources, _, _) in enumerate(ops):
             for kind, ref in sources:
                 if kind == "op":
                     last[ref] = k
-        returned = set()
-        _rebuild(outputs, lambda spec: returned.add(spec[1]) if spec[0] == "op" else None)
-        self.drops: list = [[] for _ in ops]
+        drops: list = [[] for _ in ops]
         for j in range(len(ops)):
             if j not in returned:
-                self.drops[last.get(j, j)].append(j)
+                drops[last.get(j, j)].append(j)
+        reached = set(backward[2]) if backward is not None else set()
+        env: dict = {"_new": _new, "_ndarray": _ndarray, "_asarray": np.asarray, "State": State}
+        code = ["def replay(args):", "    epoch = State.epoch"]
+        for i in range(max((ref for _, _, sources, _, _ in ops for kind, ref in sources if kind == "arg"),
+                           default=-1) + 1):
+            code.append(f"    a{i} = args[{i}]")
+        self.nodes: list = [None] * len(ops)
+        for k, (cls, params, sources, needs, (shape, dtype)) in enumerate(ops):
+            arrays, parents = [], []
+            for j, (kind, ref) in enumerate(sources):
+                if kind == "op":
+                    arrays.append(f"v{ref}")
+                    parents.append(f"n{ref}")
+                elif kind == "const":
+                    env[f"c{k}_{j}"] = ref
+                    arrays.append(f"c{k}_{j}")
+                    parents.append("None")
+                else:
+                    name = f"a{ref}" if kind == "arg" else f"r{k}_{j}"
+                    if kind == "ref":
+                        env[name] = ref
+                    arrays.append(f"{name}.array")
+                    parents.append(f"({name}.grad_fn or {name})")
+            call = ", ".join(arrays) + (f", **p{k}" if params else "")
+            env[f"p{k}"] = params
+            if k in reached:          # made once: this call's backward frees it before anything outside can hold it
+                node = _new(cls)
+                node.needs_input_grad, node.saved, node.hooks, node.epoch = needs, None, None, 0
+                node.shape, node.dtype = shape, dtype          # (the same in both captures, as every op's)
+                self.nodes[k] = env[f"n{k}"] = node
+                env[f"f{k}"] = node.forward
+                code.append(f"    v{k} = f{k}({call})")
+            else:
+                env[f"C{k}"], env[f"N{k}"] = cls, needs
+                code += [f"    n{k} = _new(C{k})", f"    n{k}.needs_input_grad = N{k}", f"    n{k}.saved = None",
+                         f"    v{k} = n{k}.forward({call})"]
+            if shape == ():                              # numpy returns a scalar for a 0-d result: keep arrays
+                code.append(f"    if type(v{k}) is not _ndarray: v{k} = _asarray(v{k})")
+            if needs is not None:
+                inputs = ", ".join(p if n else "None" for p, n in zip(parents, needs))
+                fields = []
+                if k not in reached or any(kind == "arg" for kind, _ in sources):
+                    fields.append(f"n{k}.inputs = ({inputs},)")
+                if k not in reached:
+                    fields += [f"n{k}.hooks = None", f"n{k}.epoch = epoch", f"n{k}.shape = v{k}.shape",
+                               f"n{k}.dtype = v{k}.dtype"]
+                code += ["    " + f for f in fields]
+            if drops[k]:
+                code.append("    del " + ", ".join(f"v{j}" for j in drops[k]))
+        if backward is not None:
+            root, seed, order = backward
+            env.update(_sums=lazygrad.GradientSums, _dense=lazygrad.dense, _accumulate=accumulate_leaf,
+                       _FREED=FREED, _seed=seed, _order=[self.nodes[k] for k in order])
+            for k in order:                 # a reached node's inputs that never change: set once
+                cls, params, sources, needs, _ = ops[k]
+                if not any(kind == "arg" for kind, _ in sources):
+                    self.nodes[k].inputs = tuple(
+                        (self.nodes[ref] if kind == "op" else ref) if n else None
+                        for (kind, ref), n in zip(sources, needs))
+            code += ["    sums = _sums()", *self._backward_code(root, order, env)]
+        kept = sorted({spec[1] for spec in _specs(outputs) if spec[0] == "op"})
+        code.append("    return {" + ", ".join(f"{j}: (v{j}, {'None' if ops[j][3] is None else f'n{j}'})"
+                                          for j in kept) + "}")
+        self.source = "\n".join(code)
+        exec(compile(self.source, "<tg.jit replay>", "exec"), env)    # noqa: S102  (our own generated source)
+        self.replay = env["replay"]
+
+    def _backward_code(self, root: int, order: list, env: dict) -> list:
+        """The lines of the backward pass: for each node in the recorded order, its summed gradient, its VJP, and
+        each input's contribution.  A node read by one node only gets its gradient in a local variable; every
+        other sum goes through ``GradientSums`` in the order eager mode adds them (same sums, same bits)."""
+        ops, nodes = self.ops, self.nodes
+        readers: dict = {}
+        for k in order:
+            for (kind, ref), n in zip(ops[k][2], ops[k][3]):
+                if n and kind == "op":
+                    readers[ref] = readers.get(ref, 0) + 1
+        code = [f"    g{root} = _seed.copy()"]
+        for k in order:
+            cls, _, sources, needs, _ = ops[k]
+            env[f"b{k}"] = nodes[k].backward
+            g = f"g{k}" if readers.get(k, 0) <= 1 else f"sums.pop(n{k})"
+            if not cls.takes_lazy:
+                code.append(f"    g = {g}")
+                code.append("    if type(g) is not _ndarray: g = _dense(g)")
+                g = "g"
+            code.append(f"    r = b{k}({g})")
+            for j, ((kind, ref), n) in enumerate(zip(sources, needs)):
+                if not n:
+                    continue
+                if kind == "op" and readers[ref] == 1:
+                    code.append(f"    g{ref} = r[{j}]")
+                else:
+                    key = f"n{ref}" if kind == "op" else f"a{ref}" if kind == "arg" else f"r{k}_{j}"
+                    code.append(f"    sums.add({key}, r[{j}])")
+            code.append(f"    if n{k}.saved is not None: n{k}.saved = None; n{k}.epoch = _FREED")
+        code += ["    for leaf in list(sums):", "        _accumulate(leaf, sums.pop_owned(leaf))"]
+        return code
+
+    running = False
 
     def run(self, args: tuple) -> Any:
-        epoch = State.epoch
-        values: list = []
-        nodes: list = []
-        with full_gc_deferred():
-            for (cls, params, sources, needs), drops in zip(self.ops, self.drops):
-                arrays = []
-                parents = []
-                for kind, ref in sources:
-                    if kind == "op":
-                        arrays.append(values[ref])
-                        parents.append(nodes[ref])
-                    elif kind == "const":
-                        arrays.append(ref)
-                        parents.append(None)
-                    else:
-                        x = args[ref] if kind == "arg" else ref
-                        arrays.append(x.array)
-                        parents.append(x.grad_fn or x)
-                node = _new(cls)
-                node.needs_input_grad = needs
-                node.saved = None
-                out = node.forward(*arrays, **params)
-                if type(out) is not _ndarray:
-                    out = np.asarray(out)
-                if needs is None:
-                    node = None
-                else:
-                    node.inputs = tuple([p if n else None for p, n in zip(parents, needs)])
-                    node.hooks = None
-                    node.epoch = epoch
-                    node.shape = out.shape
-                    node.dtype = out.dtype
-                values.append(out)
-                nodes.append(node)
-                for j in drops:
-                    values[j] = None
-        made: dict = {}
+        self.running = True
+        try:
+            with full_gc_deferred():
+                made = self.replay(args)
+        except BaseException:
+            for node in self.nodes:          # a replay stopped half way: nothing of it stays saved
+                if node is not None:
+                    node.saved = None
+                    node.epoch = FREED
+            raise
+        finally:
+            self.running = False
+        tensors: dict = {}
 
         def build(spec: Any) -> Any:
             kind, ref = spec
             if kind == "op":
-                if ref not in made:
-                    made[ref] = _fill(_new(Tensor), values[ref], nodes[ref] is not None, nodes[ref])
-                return made[ref]
+                if ref not in tensors:
+                    value, node = made[ref]
+                    tensors[ref] = _fill(_new(Tensor), value, node is not None, node)
+                return tensors[ref]
             if kind == "arg":
                 return args[ref]
             return None
         return _rebuild(self.outputs, build)
+
+
+def _specs(spec: Any):
+    kind, ref = spec
+    if kind in ("tuple", "list"):
+        for s in ref:
+            yield from _specs(s)
+    else:
+        yield spec
 
 
 def _rebuild(spec: Any, build: Callable) -> Any:
@@ -289,10 +411,14 @@ class jit:
             self.eager_calls += 1            # too many different keys: this function does not repeat itself
             return self.fn(*args)
         if isinstance(plan, _Plan):
-            if all(t.array.shape == s and t.array.dtype == d and t.requires_grad == r for t, s, d, r in plan.refs):
-                self.replays += 1
-                return plan.run(args)
-            plan = False                 # a parameter changed shape or dtype: capture again
+            if all(t.array.shape == s and t.array.dtype == d and t.requires_grad == r and (t.grad_fn is None) == f
+                   for t, s, d, r, f in plan.refs):
+                if not plan.running:          # (a leaf's hook calling the function again: eager inside)
+                    self.replays += 1
+                    return plan.run(args)
+                self.eager_calls += 1
+                return self.fn(*args)
+            plan = False                 # a parameter changed shape, dtype or requires_grad: capture again
         if plan is None:
             self.eager_calls += 1
             return self.fn(*args)
@@ -317,6 +443,8 @@ class jit:
             why = "an in-place change during the call"
         if why is None and any(n is not None and n.hooks is not None for n in rec.nodes):
             why = "a hook or retain_grad on a recorded node"
+        if why is None and rec.backward is not None and rec.backward[3] != len(rec.ops):
+            why = "ops ran after backward()"
         spec = _output_spec(out, rec) if why is None else None
         if why is None and spec is None:
             why = "it returns something other than tensors made by its ops or arguments"
@@ -343,9 +471,12 @@ def _verify(a: _Recorder, b: _Recorder) -> _Plan | str:
         return f"the op list changed between two calls ({len(a.ops)} ops, then {len(b.ops)})"
     if not _same_spec(a.spec, b.spec):
         return "the outputs changed between two calls"
+    if (a.backward is None) != (b.backward is None) or (a.backward is not None and (
+            a.backward[0] != b.backward[0] or a.backward[2] != b.backward[2] or not _same(a.backward[1], b.backward[1]))):
+        return "the backward pass changed between two calls"
     ops, refs, seen = [], [], set()
-    for k, ((ca, pa, sa, na), (cb, pb, sb, nb)) in enumerate(zip(a.ops, b.ops)):
-        if ca is not cb or na != nb or len(sa) != len(sb) or not _same(pa, pb):
+    for k, ((ca, pa, sa, na, za), (cb, pb, sb, nb, zb)) in enumerate(zip(a.ops, b.ops)):
+        if ca is not cb or na != nb or za[0] != zb[0] or za[1] != zb[1] or len(sa) != len(sb) or not _same(pa, pb):
             return f"op {k} ('{cb.name}') changed between two calls"
         sources = []
         for (ka, ra), (kb, rb) in zip(sa, sb):
@@ -357,13 +488,13 @@ def _verify(a: _Recorder, b: _Recorder) -> _Plan | str:
                 sources.append(("ref", rb))
                 if id(rb) not in seen:
                     seen.add(id(rb))
-                    refs.append((rb, rb.array.shape, rb.array.dtype, rb.requires_grad))
+                    refs.append((rb, rb.array.shape, rb.array.dtype, rb.requires_grad, rb.grad_fn is None))
             elif rb.requires_grad or ra.requires_grad or not _same(ra.array, rb.array):
                 return f"op {k} ('{cb.name}') read a tensor made outside the recorded ops whose value changed"
             else:
                 sources.append(("const", rb.array.copy()))
-        ops.append((cb, _frozen(pb), tuple(sources), nb))
-    return _Plan(ops, refs, b.spec)
+        ops.append((cb, _frozen(pb), tuple(sources), nb, zb))
+    return _Plan(ops, refs, b.spec, b.backward[:3] if b.backward is not None else None)
 
 
 def _same_spec(a: Any, b: Any) -> bool:

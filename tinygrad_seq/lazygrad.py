@@ -22,6 +22,7 @@ either form.
 """
 from __future__ import annotations
 
+import operator
 from typing import Any, Iterator
 
 import numpy as np
@@ -153,22 +154,26 @@ class GradientSums(dict):
 
 
 def _span(index: Any, shape: tuple) -> tuple | None:
-    """(axis, start, stop, is_int) if ``index`` selects one step-1 range (or one int) of one axis, else None."""
-    parts = index if isinstance(index, tuple) else (index,)
+    """(start, stop, axis, is_int) if ``index`` selects one step-1 range (or one int) of one axis, else None."""
+    if type(index) is int and shape:                  # xw[t]: the common case first
+        n = shape[0]
+        i = index % n if n else 0
+        return (i, i + 1, 0, True)
+    parts = index if type(index) is tuple else (index,)
     if len(parts) > len(shape):
         return None
     found = None
     for axis, p in enumerate(parts):
-        if isinstance(p, slice):
+        if type(p) is slice:
             start, stop, step = p.indices(shape[axis])
             if step != 1:
                 return None
             if start == 0 and stop == shape[axis]:
                 continue
-            span = (axis, start, stop, False)
+            span = (start, stop, axis, False)
         elif isinstance(p, (int, np.integer)) and not isinstance(p, bool):
             i = int(p) % shape[axis] if shape[axis] else 0
-            span = (axis, i, i + 1, True)
+            span = (i, i + 1, axis, True)
         else:
             return None
         if found is not None:
@@ -186,14 +191,19 @@ def _tiling(shape: tuple, parts: list) -> np.ndarray | None:
         span = _span(index, shape)
         if span is None:
             return None
-        spans.append((span, value))
-    axis = spans[0][0][0]
-    spans.sort(key=lambda sv: sv[0][1])
+        spans.append(span + (value,))
+    axis = spans[0][2]
+    spans.sort(key=_START)
     pos = 0
-    for (ax, start, stop, _), _v in spans:
+    for start, stop, ax, _, _ in spans:
         if ax != axis or start != pos:
             return None
         pos = stop
     if pos != shape[axis]:
         return None
-    return np.concatenate([np.expand_dims(v, axis) if is_int else v for (_, _, _, is_int), v in spans], axis=axis)
+    if axis == 0:
+        return np.concatenate([v[None] if is_int else v for _, _, _, is_int, v in spans])
+    return np.concatenate([np.expand_dims(v, axis) if is_int else v for _, _, _, is_int, v in spans], axis=axis)
+
+
+_START = operator.itemgetter(0)

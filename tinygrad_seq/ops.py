@@ -1009,8 +1009,13 @@ class BroadcastTo(Node):
 
 
 def _is_basic(index: Any) -> bool:
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
+    for p in (index if type(index) is tuple else (index,)):
+        if not (p is None or p is Ellipsis or isinstance(p, _BASIC)):
+            return False
+    return True
+
+
+_BASIC = (int, np.integer, slice)
 
 
 class GetItem(Node):

@@ -409,6 +409,8 @@ class Tensor(Conversions, Indexing, InPlace):
             if value.array.dtype != self.array.dtype:
                 raise RuntimeError(f"attempting to assign a gradient with dtype '{value.array.dtype}' to a tensor "
                                    f"with dtype '{self.array.dtype}'. The gradient must match the tensor's dtype")
+        if State.capture is not None:               # (zero_grad inside a function tinygrad_seq.jit captures)
+            State.capture.side_effect(".grad set inside the function (call zero_grad() outside it)")
         self._grad = value
 
     @property

@@ -62,6 +62,8 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     computed with recorded ops, so ``.grad`` has a ``grad_fn`` and can be differentiated again
     (``retain_graph`` then defaults to True, as in PyTorch).
     """
+    if State.capture is not None:                   # tinygrad_seq.jit capturing a function that calls backward()
+        State.capture.saw_backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
     if retain_graph is None:
         retain_graph = create_graph
     outputs = _as_list(tensors, "backward")
@@ -102,6 +104,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     ``create_graph=True``: the gradients are Tensors with their own graph (differentiable again);
     ``retain_graph`` defaults to ``create_graph``, as in PyTorch.
     """
+    if State.capture is not None:
+        State.capture.side_effect("autograd.grad() inside the function (a replay repeats only loss.backward())")
     if retain_graph is None:
         retain_graph = create_graph
     outs = _as_list(outputs, "grad")
