@@ -685,3 +685,31 @@ def test_a_whole_step_of_every_recurrent_layer_replays_exactly(kind, dtype, T, B
         loss.backward()
         return loss, out
     _check_step_equal_to_eager(step, list(layer.parameters()), make_args)
+
+
+def test_a_replayed_step_holds_no_more_memory_than_eager():
+    """Peak traced memory of a whole LSTM step, replayed, against the same step run eagerly: a replay must free every
+    intermediate value and gradient as soon as eager mode does (not hold them until it returns)."""
+    import gc
+    import tracemalloc
+    tg.manual_seed(0)
+    lstm, head = nn.LSTM(8, 48), nn.Linear(48, 10)
+    x = tg.randn(30, 16, 8)
+    y = tg.tensor(np.arange(30 * 16) % 10)
+
+    def step(x, y):
+        loss = nn.functional.cross_entropy(head(lstm(x)[0]).reshape(-1, 10), y)
+        loss.backward()
+        return loss
+    f = tg.jit(step)
+    peaks = {}
+    for name, g in (("eager", step), ("jit", f)):
+        for _ in range(3):
+            g(x, y)
+        gc.collect()
+        tracemalloc.start()
+        g(x, y)
+        peaks[name] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert f.replays >= 1
+    assert peaks["jit"] <= 1.1 * peaks["eager"], peaks

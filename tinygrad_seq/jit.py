@@ -261,12 +261,13 @@ class _Plan:
         for k in order:
             cls, _, sources, needs, _ = ops[k]
             env[f"b{k}"] = nodes[k].backward
-            g = f"g{k}" if readers.get(k, 0) <= 1 else f"sums.pop(n{k})"
+            local = readers.get(k, 0) <= 1
+            code.append(f"    g = g{k}" if local else f"    g = sums.pop(n{k})")
+            if local:
+                code.append(f"    del g{k}")           # (a gradient lives no longer than in eager mode's loop)
             if not cls.takes_lazy:
-                code.append(f"    g = {g}")
                 code.append("    if type(g) is not _ndarray: g = _dense(g)")
-                g = "g"
-            code.append(f"    r = b{k}({g})")
+            code.append(f"    r = b{k}(g)")
             for j, ((kind, ref), n) in enumerate(zip(sources, needs)):
                 if not n:
                     continue
