@@ -162,6 +162,10 @@ def _span(index: Any, shape: tuple) -> tuple | None:
     parts = index if type(index) is tuple else (index,)
     if len(parts) > len(shape):
         return None
+    if len(parts) == 2 and parts[0] == _ALL and type(parts[1]) is slice:     # a chunk of the last axis of a matrix
+        start, stop, step = parts[1].indices(shape[1])
+        if step == 1 and (start, stop) != (0, shape[1]):
+            return (start, stop, 1, False)
     found = None
     for axis, p in enumerate(parts):
         if type(p) is slice:
@@ -207,3 +211,4 @@ def _tiling(shape: tuple, parts: list) -> np.ndarray | None:
 
 
 _START = operator.itemgetter(0)
+_ALL = slice(None)

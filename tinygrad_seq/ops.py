@@ -459,7 +459,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     the result is exactly 0 (the true value is below the smallest normal float): no nan, and the
     overflow is expected, so its warning is silenced."""
     x = x if x.dtype.kind == "f" else x.astype(State.default_dtype)
-    t = np.negative(x, out=np.empty_like(x))
+    t = np.negative(x) if x.ndim else np.negative(x, out=np.empty_like(x))     # (an array, also when 0-d)
     with _IEEE():
         np.exp(t, out=t)
     t += 1
