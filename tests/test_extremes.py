@@ -286,3 +286,25 @@ def test_infinite_rows_as_pytorch(dtype):
     np.testing.assert_array_equal(x.log_softmax(1).numpy(), np.array([nan2, [-inf, 0.0], nan2, nan2, nan2],
                                                                      dtype=dtype))
     np.testing.assert_array_equal(x.softmax(1).numpy(), np.array([nan2, [0.0, 1.0], nan2, nan2, nan2], dtype=dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_sigmoid_at_the_edge_of_exp_overflow_is_pytorchs_formula_without_a_warning(dtype):
+    """sigmoid(x) = 1 / (1 + e^-x) as PyTorch computes it: where e^-x overflows the result is exactly 0, and just
+    before it the tiny value of the formula.  Every x from well inside the range to far past the overflow edge of
+    each dtype (float16 at -11.09, float32 at -88.72, float64 at -709.78), alone and among ordinary values,
+    with no RuntimeWarning."""
+    import warnings
+    edge = {np.float16: 11.09, np.float32: 88.72, np.float64: 709.78}[dtype]
+    xs = -np.concatenate([np.linspace(edge - 3, edge + 3, 61), [edge * 10, 0.0, 1.0]]).astype(dtype)
+    xs = np.concatenate([xs, -xs[:5], [np.nan, np.inf, -np.inf]]).astype(dtype)
+    with np.errstate(over="ignore"):
+        expected = (1 / (1 + np.exp(-xs))).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = tg.tensor(xs).sigmoid().numpy()                              # all at once
+        column = tg.tensor(xs.reshape(-1, 1)).sigmoid().numpy().ravel()     # another shape
+        singles = np.array([tg.tensor(v).sigmoid().item() for v in xs], dtype)     # one 0-d tensor each
+    for values in (got, column, singles):
+        assert values.dtype == dtype and values.tobytes() == expected.tobytes()
+    assert (expected[xs < -edge - 0.1] == 0).all() and (expected[(xs > -edge + 0.5) & (xs < -1)] > 0).all()

@@ -5,8 +5,16 @@
     loss.backward()                # the graph is the engine's own: backward, hooks on leaves, optimizers as usual
     loss = step(x2, y2)            # later calls with the same guard key: the recorded ops, replayed
 
+    @tg.jit                        # or the whole step: forward and loss.backward() replayed together
+    def forward_backward(x, y):
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        return loss
+    opt.zero_grad(); loss = forward_backward(x, y); opt.step()      # zero_grad and step outside the function
+
 A speed trick in its own module, like ``lazygrad.py`` and ``_gc.py``: nothing in the engine knows about it
-except one switch, ``State.capture``, which ``Node.apply`` serves through ``autograd.watch_forward``.
+except one switch, ``State.capture``, which ``Node.apply`` serves through ``autograd.watch_forward``, and
+``autograd.backward``, ``autograd.grad`` and the ``.grad`` setter tell about themselves.
 
 **What is recorded.**  While ``fn`` runs eagerly, every op ``Node.apply`` runs is noted: its class, its
 keyword constants, whether it recorded a node (``needs_input_grad``), and where each input came from:
@@ -23,16 +31,30 @@ mask drawn outside the ops does not, nor does anything computed from an argument
 ops: such a function stays eager).  The second run must also record the same ops with the same
 constants, else the function's control flow depends on the data and it stays eager for that key.
 
-**What a replay does.**  The flat list, in order: for each op a fresh node of the recorded class, its
-``forward`` on the arrays, and, when it recorded a node in the capture, the node's fields exactly as
-``Node.apply`` sets them.  Only the returned tensors become Tensor objects.  The graph is the one eager
-mode would have built (same node classes, same inputs, same order), so ``backward()`` is the engine's own
-generic backward and every gradient is bit for bit eager's.  A function that draws from the default
-generator (dropout, ``tg.randn``) stays eager, so that the generator moves on exactly as it would.
+**What a replay does.**  The flat list, in order, compiled once into one straight-line Python function
+(``_Plan``; its text is ``plan.source``): for each op its ``forward`` on the arrays and, when it recorded a
+node in the capture, the node's fields exactly as ``Node.apply`` sets them.  Only the returned tensors
+become Tensor objects.  The graph is the one eager mode would have built (same node classes, same inputs,
+same order), so ``backward()`` is the engine's own generic backward and every gradient is bit for bit
+eager's.  A function that draws from the default generator (dropout, ``tg.randn``) stays eager, so that the
+generator moves on exactly as it would.
+
+**loss.backward() inside.**  When ``fn`` calls ``backward()`` once, on a scalar its own ops made, with no
+other argument, the capture also notes the pass: the nodes in ``topological_order``.  A replay then runs
+that pass too, in the same order with the same ``lazygrad.GradientSums`` (a gradient read by one node only
+is a local variable), and accumulates into the leaves' ``.grad`` with ``autograd.accumulate_leaf`` (hooks on
+leaves run): the same sums in the same order, the same bits.  The nodes that pass frees are made once and
+reused by every replay: the call's own backward frees them before it returns, so no tensor outside can
+reach one whose saved arrays are still there (a returned loss's graph is freed and walkable, as eagerly).
+Eager instead, with the reason, when the pass is any other (``retain_graph``, ``create_graph``,
+``inputs=``, a given gradient, two passes, ``autograd.grad``), when it reaches ops recorded before the call
+(a state carried over without ``detach()``), when ops run after it, or when ``.grad`` is set inside
+(``zero_grad()`` belongs outside: a replay would not run it).
 
 **Guard key** of a call: grad mode, and per argument its shape, dtype and ``requires_grad`` (a Tensor; for
-an integer or boolean tensor, such as targets, also its values) or its value (anything hashable).  Each replay also checks that every ``ref`` tensor still has the shape,
-dtype and ``requires_grad`` it had.  A new key captures again.
+an integer or boolean tensor, such as targets, also its values) or its value (anything hashable).  Each
+replay also checks that every ``ref`` tensor still has the shape, dtype and ``requires_grad`` it had, and is
+still a leaf or still not one.  A new key captures again.
 
 **Eager, always**, when anomaly mode or a forward-mode level is on at the call, or when the capture saw
 what a replay cannot repeat: random numbers drawn from the default generator, an in-place change (``State.epoch`` moved), hooks or ``retain_grad`` on a
