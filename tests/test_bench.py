@@ -157,7 +157,7 @@ def test_config_ratios_of_pytorch_rows_are_to_our_hand_derived_median(fake_worke
     assert fake_worker()[0] == {"build": "config", "args": [1, 4, 3, 5, "float32"], "warmup": 2}
     assert fake_worker()[1:] == [{"run": "pytorch nn.LSTM (fused)"}] * 3 + [{"quit": True}]
     rows = r["rows"]
-    assert list(rows) == ["tinygrad_seq", "tinygrad_seq, forward in tg.jit", "hand-derived BPTT (numpy)",
+    assert list(rows) == ["tinygrad_seq", bench.JIT_ROW, "hand-derived BPTT (numpy)",
                           "pytorch nn.LSTM (fused)"]
     hand = rows["hand-derived BPTT (numpy)"]["median_ms"]
     theirs = rows["pytorch nn.LSTM (fused)"]
@@ -207,3 +207,25 @@ def test_a_torch_python_that_does_not_exist_skips_the_rows(tmp_path, monkeypatch
     lm = bench.targets([r])
     assert lm["char-RNN tutorial step / PyTorch eager"][0] is None
 
+
+
+def test_the_size_targets_are_read_off_the_jit_row_and_the_eager_row_is_shown_without_a_limit(capsys):
+    hand = "hand-derived BPTT (numpy)"
+    results = []
+    for name, eager, jit in (("small", 4.0, 2.4), ("medium", 1.10, 1.02), ("large", 1.0, 1.2)):
+        rows = {"tinygrad_seq": {"ratio": eager, "peak_mb": 10.0}, bench.JIT_ROW: {"ratio": jit, "peak_mb": 9.0},
+                hand: {"ratio": 1.0, "peak_mb": 20.0}}
+        results.append({"config": name, "rows": rows})
+    t = bench.targets(results)
+    assert t["small step in tg.jit / hand-derived"] == (2.4, 2.5, "<=")
+    assert t["medium step in tg.jit / hand-derived"] == (1.02, 1.05, "<=")
+    assert t["large step in tg.jit / hand-derived"] == (1.2, 1.05, "<=")
+    assert t["small step eagerly / hand-derived (no target)"] == (4.0, None, "")
+    assert t["medium step peak traced memory / hand-derived"] == (0.5, 1.3, "<=")
+    bench.print_results([{"config": "targets", "rows": t}])
+    out = capsys.readouterr().out
+    lines = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") >= 4}
+    assert "PASS" in lines["small step in tg.jit / hand-derived"]
+    assert "FAIL" in lines["large step in tg.jit / hand-derived"]
+    eager = next(v for k, v in lines.items() if k.startswith("small step eagerly"))
+    assert "PASS" not in eager and "FAIL" not in eager and "4.00" in eager
