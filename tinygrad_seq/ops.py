@@ -468,18 +468,10 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     overflow is expected, so its warning is silenced."""
     x = x if x.dtype.kind == "f" else x.astype(State.default_dtype)
     t = np.negative(x) if x.ndim else np.negative(x, out=np.empty_like(x))     # (an array, also when 0-d)
-    if t.size and t.max() <= _EXP_FINITE.get(t.dtype, -np.inf):
-        np.exp(t, out=t)             # (speed: nothing can overflow, so no errstate, which costs more than this max)
-    else:
-        with _IEEE():
-            np.exp(t, out=t)
+    with _IEEE():
+        np.exp(t, out=t)
     t += 1
     return np.reciprocal(t, out=t)
-
-
-# below these, e^t is finite in the dtype (float16 overflows above 11.09, float32 above 88.72, float64 above 709.78)
-_EXP_FINITE = {np.dtype(np.float16): 11.0, np.dtype(np.float32): 88.0, np.dtype(np.float64): 709.0}
-_max = np.maximum.reduce         # (x.max() without numpy's Python wrapper)
 
 
 NUMPY.sigmoid = _sigmoid
