@@ -638,11 +638,32 @@ MUTANTS += [
     M("jit-consts-unchecked", J, "elif rb.requires_grad or ra.requires_grad or not _same(ra.array, rb.array):",
       "elif rb.requires_grad or ra.requires_grad:", "a tensor made outside the ops is baked in without comparing "
       "its two captures", JT),
-    M("jit-replay-drops-parents", J, "node.inputs = tuple([p if n else None for p, n in zip(parents, needs)])",
-      "node.inputs = tuple([p if n else None for p, n in zip(parents[::-1], needs)])",
+    M("jit-replay-drops-parents", J, 'inputs = ", ".join(p if n else "None" for p, n in zip(parents, needs))',
+      'inputs = ", ".join(p if n else "None" for p, n in zip(parents[::-1], needs))',
       "a replayed node's inputs in the wrong order", JT),
-    M("jit-refs-unchecked", J, "if all(t.array.shape == s and t.array.dtype == d and t.requires_grad == r "
-      "for t, s, d, r in plan.refs):", "if True:", "a parameter of another dtype replays the old plan", JT),
+    M("jit-refs-unchecked", J, "if all(t.array.shape == s and t.array.dtype == d and t.requires_grad == r and "
+      "(t.grad_fn is None) == f\n                   for t, s, d, r, f in plan.refs):", "if True:",
+      "a parameter of another dtype replays the old plan", JT),
+    # the whole step (loss.backward() inside) replayed
+    M("jit-bw-one-reader-overwrites", J, 'if kind == "op" and readers[ref] == 1:', 'if kind == "op":',
+      "a gradient read by several nodes is kept in a local variable: the last contribution overwrites the others", JT),
+    M("jit-bw-not-freed", J, '            code.append(f"    if n{k}.saved is not None: n{k}.saved = None; n{k}.epoch = _FREED")\n',
+      "", "a replayed backward does not free the saved arrays (a second backward would not raise; memory held)", JT),
+    M("jit-bw-stale-argument-parent", J, 'if k not in reached or any(kind == "arg" for kind, _ in sources):',
+      "if k not in reached:", "a reused node keeps the first call's argument as its input: the gradient of a new "
+      "argument goes to the old tensor", JT),
+    M("jit-bw-gradients-held", J, '                code.append(f"    del g{k}")', "                pass",
+      "a replay keeps every gradient alive until it returns (peak memory twice eager's)", JT),
+    M("jit-bw-reentered", J, "                if not plan.running:", "                if True:",
+      "a hook calling the jitted function inside a replay reuses the running plan", JT),
+    M("jit-bw-ops-after-backward", J, "        if why is None and rec.backward is not None and rec.backward[3] != len(rec.ops):",
+      "        if False:", "ops after backward() are replayed before it", JT),
+    M("jit-bw-grad-set-unseen", "tinygrad_seq/tensor.py",
+      '            State.capture.side_effect(".grad set inside the function (call zero_grad() outside it)")',
+      "            pass", "zero_grad() inside a captured step is silently skipped by every replay", JT),
+    M("jit-bw-other-backward", J, "        elif root is None or gradient is not None or retain_graph or create_graph or "
+      "inputs is not None:", "        elif root is None:", "backward(retain_graph / create_graph / inputs / gradient) "
+      "inside is replayed as a plain loss.backward()", JT),
     M("jit-ignores-epoch", J, "        if why is None and State.epoch != epoch:\n",
       "        if False:\n", "in-place changes inside the function are replayed as if they were not there", JT),
     M("jit-ignores-generator", J, "        if why is None and (State.rng is not rng or State.rng.bit_generator.state != drawn):\n",
