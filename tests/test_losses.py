@@ -204,3 +204,18 @@ def test_ctc_reductions_by_hand():
     np.testing.assert_allclose(F.ctc_loss(lp, *args, reduction="none").numpy(), [loss0, loss1], rtol=1e-12)
     assert F.ctc_loss(lp, *args, reduction="sum").item() == pytest.approx(loss0 + loss1, rel=1e-12)
     assert F.ctc_loss(lp, *args).item() == pytest.approx((loss0 / 1 + loss1 / 2) / 2, rel=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nll_loss_gradient_of_a_zero_seed_is_pytorchs_signed_zero(reduction, dtype):
+    """PyTorch 2.13 writes -g / N at each (i, target_i) into zeros: with g = 0 those entries are -0.0 and every
+    other entry +0.0 (torch.nn.functional.nll_loss(x, t).backward(torch.tensor(0.)))."""
+    x = tg.tensor(np.random.default_rng(0).standard_normal((3, 4)).astype(dtype), requires_grad=True)
+    t = np.array([0, 2, 3])
+    tg.nn.functional.nll_loss(x, t, reduction=reduction).backward(tg.tensor(0.0, dtype=dtype))
+    g = x.grad.numpy()
+    assert (g == 0).all()
+    expected_sign = np.zeros((3, 4), bool)
+    expected_sign[[0, 1, 2], t] = True
+    assert (np.signbit(g) == expected_sign).all()

@@ -106,6 +106,18 @@ def _draw_linear(d):
     return arrays, {}
 
 
+def _draw_nll(d):
+    """(N, C) log-probabilities (any values: the op only picks and averages), N >= 1 targets, mean or sum."""
+    n, c = d.draw(st.integers(1, 4)), d.draw(st.integers(1, 4))
+    target = np.array(d.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    return [array(d, (n, c), smooth())], {"target": target, "reduction": d.draw(st.sampled_from(["mean", "sum"]))}
+
+
+def _np_nll(x, target, reduction):
+    picked = -np.array([x[i, t] for i, t in enumerate(target)])      # PyTorch's equation, row by row
+    return picked.mean() if reduction == "mean" else picked.sum()
+
+
 def _np_linear(x, w, b=None):
     y = np.einsum("...i,oi->...o", x, w)
     return y if b is None else y + b
@@ -325,6 +337,8 @@ SPECS = [
     Spec("copy_slices", _mul_view, _np_mul_view, _draw_setitem),
     Spec("matmul", lambda a, b: a @ b, np.matmul, _draw_matmul),
     Spec("linear", lambda *xwb: tg.nn.functional.linear(*xwb), _np_linear, _draw_linear),
+    Spec("nll_loss", lambda x, target, reduction: tg.nn.functional.nll_loss(x, target, reduction=reduction),
+         _np_nll, _draw_nll),
     Spec("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape), _draw_reshape),
     Spec("permute", lambda x, dims: x.permute(dims), lambda x, dims: x.transpose(dims), _draw_permute),
     Spec("expand", lambda x, shape: x.expand(*shape), lambda x, shape: np.broadcast_to(x, shape), _draw_expand),
@@ -395,7 +409,7 @@ def _set(a, b):
     return y
 
 
-ZERO_D = {   # every primitive on 0-d inputs (matmul, cat, split and pad need at least one axis)
+ZERO_D = {   # every primitive on 0-d inputs (matmul, cat, split and pad need at least one axis, nll_loss two)
     "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b, "div": lambda a, b: a / b,
     "pow": lambda a, b: a ** b, "maximum": tg.maximum, "minimum": tg.minimum, "neg": lambda a: -a,
     "exp": tg.exp, "log": tg.log, "sqrt": tg.sqrt, "abs": tg.abs, "tanh": tg.tanh, "sigmoid": tg.sigmoid,
@@ -418,7 +432,7 @@ def test_every_primitive_op_has_a_0d_check() -> None:
     from tinygrad_seq import ops
     from tinygrad_seq.tensor import Node
     primitives = {c.name for c in vars(ops).values() if isinstance(c, type) and issubclass(c, Node) and c is not Node}
-    missing = primitives - set(ZERO_D) - {"matmul", "linear", "cat", "pad"}
+    missing = primitives - set(ZERO_D) - {"matmul", "linear", "nll_loss", "cat", "pad"}
     assert not missing, f"primitive ops without a 0-d check: {sorted(missing)}"
 
 

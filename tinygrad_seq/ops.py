@@ -56,6 +56,14 @@ def _add_at(shape: tuple, index: Any, g: np.ndarray) -> np.ndarray:
     return out
 
 
+def _put_unique(shape: tuple, index: Any, g: np.ndarray) -> np.ndarray:
+    """zeros(shape) with g written at ``index``, whose positions are all different (``_add_at`` without the slow
+    ``np.add.at``; written, as PyTorch's ``nll_loss`` backward does, so a -0.0 stays -0.0)."""
+    out = np.zeros(shape, dtype=g.dtype)
+    out[index] = g
+    return out
+
+
 def _zeroed(g: np.ndarray, index: Any) -> np.ndarray:
     """A copy of g with zeros at ``index``."""
     out = g.copy()
@@ -79,7 +87,7 @@ NUMPY = SimpleNamespace(
     multiply=np.multiply, empty_like=np.empty_like, maximum=np.maximum, zeros_like=np.zeros_like,
     astype=np.ndarray.astype, flip=np.flip, cumsum=np.cumsum, moveaxis=np.moveaxis, swapaxes=np.swapaxes,
     permute=np.ndarray.transpose, asarray=np.asarray, sigmoid=None, product_sum=ProductSum, scatter=Scatter,
-    add_at=_add_at, zeroed=_zeroed, dense=dense, mm=_mm)
+    add_at=_add_at, put_unique=_put_unique, zeroed=_zeroed, dense=dense, mm=_mm)
 xp = NUMPY
 
 
@@ -738,6 +746,30 @@ class LogSumExp(Node):
     def recorded_saved(self, derived):
         """For a recorded VJP: the saved softmax(x), as a Softmax node reading x."""
         return derived(Softmax, self.inputs, self.saved, ctx=self.ctx[0], saved=self.saved)
+
+
+class NLLLoss(Node):
+    """PyTorch's ``nll_loss`` of (N, C) log-probabilities with N class indices (``target``), every one counted:
+    y = -sum_i x[i, target_i] / N ("mean") or without the / N ("sum");  dx = -g / N at (i, target_i), 0 elsewhere
+
+    One op where indexing, negation and the mean record three, with the same arithmetic in the same order (so
+    the same bits): the loss of one character in a per-character RNN is one node, and its VJP writes N values
+    into zeros instead of an ``np.add.at``.  ``nll_loss`` uses it when no target is ``ignore_index``.
+    """
+    name = "nll_loss"
+
+    def forward(self, x, target, mean):
+        rows = np.arange(x.shape[0])
+        self.ctx = (x.shape, (rows, target), x.shape[0] if mean else 1)
+        picked = -x[rows, target]
+        total = np.add.reduce(picked)
+        return total / max(x.shape[0], 1) if mean else total
+
+    def backward(self, g):
+        shape, index, n = self.ctx
+        return (xp.put_unique(shape, index, -xp.broadcast_to(g / n, index[0].shape)),)
+
+    jvp = Node.linear_jvp           # linear: the op itself on the tangents
 
 
 class LogSoftmax(Node):

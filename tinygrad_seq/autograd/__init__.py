@@ -613,7 +613,7 @@ TENSOR = SimpleNamespace(
     moveaxis=_moveaxis, swapaxes=lambda x, a, b: _t(x).transpose(a, b),
     permute=lambda x, axes: _t(x).permute(*[int(a) for a in axes]), asarray=_t, sigmoid=lambda x: _t(x).sigmoid(),
     product_sum=lambda shape, lhs, rhs: (_t(lhs).T @ _t(rhs)).reshape(tuple(shape)),
-    scatter=_add_at, add_at=_add_at, zeroed=_zeroed, dense=lambda g: g, mm=lambda a, b: _t(a) @ _t(b))
+    scatter=_add_at, add_at=_add_at, put_unique=_add_at, zeroed=_zeroed, dense=lambda g: g, mm=lambda a, b: _t(a) @ _t(b))
 
 
 from . import forward_ad  # noqa: E402  (forward mode reads recorded_saved and TENSOR from this module)

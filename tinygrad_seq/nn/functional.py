@@ -292,6 +292,8 @@ def nll_loss(log_probs: Tensor, target: Any, ignore_index: int = -100, reduction
         bad = flat_t[valid & ((flat_t < 0) | (flat_t >= C))]
         if bad.size:
             raise IndexError(f"nll_loss: target {int(bad[0])} is out of range for {C} classes")
+    if log_probs.ndim == 2 and all_valid and reduction != "none" and shape[0] and log_probs.array.dtype.char in "fd":
+        return _ops.NLLLoss.apply(log_probs, target=flat_t, mean=reduction == "mean")     # one op (ops.py)
     if log_probs.ndim == 2:
         lp = log_probs                              # (N, C) already: no reshape recorded
     else:
