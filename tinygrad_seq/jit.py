@@ -87,6 +87,7 @@ __all__ = ["jit"]
 
 _ndarray = np.ndarray
 MAX_KEYS = 32            # captures kept per jitted function
+_FRAME_WORDS = 2112      # a replay's frame is at least this many words: more than a 16 KB frame chunk (see _Plan)
 
 
 class _Recorder:
@@ -267,6 +268,17 @@ class _Plan:
                                           for j in kept) + "}")
         self.source = "\n".join(code)
         exec(compile(self.source, "<tg.jit replay>", "exec"), env)    # noqa: S102  (our own generated source)
+        c = env["replay"].__code__
+        if c.co_nlocals + c.co_stacksize < _FRAME_WORDS:
+            # Speed: CPython 3.11+ keeps frames in 16 KB chunks.  A frame of thousands of locals that just fits in
+            # the chunk it is called from leaves no room for the calls it makes, and each of those then maps a new
+            # chunk and unmaps it on return (medium: 463 mmap/munmap pairs a step, about 6% of it).  Unused names
+            # (never run: ``if False``) make the frame too large for any 16 KB chunk, so it gets a chunk of its
+            # own with room to spare, mapped once per replay.
+            pad = " = ".join(f"_pad{i}" for i in range(_FRAME_WORDS - c.co_nlocals - c.co_stacksize))
+            code.insert(1, f"    if False: {pad} = None")
+            self.source = "\n".join(code)
+            exec(compile(self.source, "<tg.jit replay>", "exec"), env)    # noqa: S102
         self.replay = env["replay"]
 
     def _backward_code(self, root: int, order: list, env: dict) -> list:

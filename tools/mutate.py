@@ -673,6 +673,8 @@ MUTANTS += [
     M("jit-bw-grad-set-unseen", "tinygrad_seq/tensor.py",
       '            State.capture.side_effect(".grad set inside the function (call zero_grad() outside it)")',
       "            pass", "zero_grad() inside a captured step is silently skipped by every replay", JT),
+    M("jit-frame-unpadded", J, "_FRAME_WORDS = 2112 ", "_FRAME_WORDS = 0 ",
+      "a replay frame may just fit a 16 KB frame chunk (every call it makes maps and unmaps one)", JT),
     M("jit-bw-other-backward", J, "        elif root is None or gradient is not None or retain_graph or create_graph or "
       "inputs is not None:", "        elif root is None:", "backward(retain_graph / create_graph / inputs / gradient) "
       "inside is replayed as a plain loss.backward()", JT),
