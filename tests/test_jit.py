@@ -68,11 +68,13 @@ def _check_equal_to_eager(fn, module, make_args, calls: int = 4) -> "tg.jit":
     return jitted
 
 
+@pytest.mark.parametrize("backward_inside", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_the_main_jobs_training_step_replays_exactly(dtype):
+def test_the_main_jobs_training_step_replays_exactly(dtype, backward_inside):
     """CharLM (the main job's model, no dropout), cross-entropy, Adam, clipping: two models trained side by side,
     one eager, one through the jit, stay bit for bit equal; batches come round again (the targets' values are in
-    the guard key) and the carried state is an argument."""
+    the guard key) and the carried state is an argument.  The jitted function is the forward alone, or the forward
+    and loss.backward() (zero_grad before it, clipping and Adam after it, as a training loop does)."""
     V, T, B = 7, 5, 3
     models = []
     for _ in range(2):
@@ -84,7 +86,10 @@ def test_the_main_jobs_training_step_replays_exactly(dtype):
 
     def forward(model, x, y, h, c):
         logits, (h, c) = model(x, (h, c))
-        return nn.functional.cross_entropy(logits.reshape(-1, V), y.reshape(-1)), h, c
+        loss = nn.functional.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
+        if backward_inside:
+            loss.backward()
+        return loss, h, c
     jitted = tg.jit(lambda x, y, h, c: forward(models[1][0], x, y, h, c))
     states = [[tg.zeros(2, B, 6, dtype=dtype), tg.zeros(2, B, 6, dtype=dtype)] for _ in range(2)]
     for step in range(7):
@@ -92,9 +97,12 @@ def test_the_main_jobs_training_step_replays_exactly(dtype):
         losses = []
         for i, (model, opt) in enumerate(models):
             f = jitted if i else (lambda *a: forward(model, *a))
+            if backward_inside:
+                opt.zero_grad()
             loss, h, c = f(batch[:-1], batch[1:], *states[i])
-            opt.zero_grad()
-            loss.backward()
+            if not backward_inside:
+                opt.zero_grad()
+                loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 0.5)
             opt.step()
             states[i] = [h.detach(), c.detach()]
@@ -102,6 +110,7 @@ def test_the_main_jobs_training_step_replays_exactly(dtype):
         assert losses[0] == losses[1]
         for p, q in zip(models[0][0].parameters(), models[1][0].parameters()):
             assert p.numpy().tobytes() == q.numpy().tobytes()
+            assert p.grad.numpy().tobytes() == q.grad.numpy().tobytes()
     assert jitted.replays >= 3, jitted.reasons
 
 
@@ -419,44 +428,6 @@ def test_a_whole_step_through_cells_unrolled_in_python_replays_exactly(kind):
     y = tg.tensor(np.arange(T * 2) % 5)            # (integer arguments are part of the key: the same targets)
     _check_step_equal_to_eager(step, [*cell.parameters(), *head.parameters()],
                                lambda rng: (tg.Tensor(rng.standard_normal((T, 2, 3)), requires_grad=True), y))
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_the_main_jobs_training_step_with_backward_inside_replays_exactly(dtype):
-    """CharLM, cross-entropy and backward in the jitted step; zero_grad before it, clipping and Adam after it, as a
-    training loop does: two models trained side by side, one eager, one through the jit, stay bit for bit equal."""
-    V, T, B = 7, 5, 3
-    models = []
-    for _ in range(2):
-        tg.manual_seed(3)
-        model = CharLM(V, hidden=6, layers=2).to(dtype)
-        models.append((model, optim.Adam(model.parameters(), lr=0.01)))
-    rng = np.random.default_rng(0)
-    batches = [tg.tensor(rng.integers(0, V, (T + 1, B))) for _ in range(2)]
-
-    def step(model, x, y, h, c):
-        logits, (h, c) = model(x, (h, c))
-        loss = nn.functional.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
-        loss.backward()
-        return loss, h, c
-    jitted = tg.jit(lambda x, y, h, c: step(models[1][0], x, y, h, c))
-    states = [[tg.zeros(2, B, 6, dtype=dtype), tg.zeros(2, B, 6, dtype=dtype)] for _ in range(2)]
-    for n in range(7):
-        batch = batches[n % 2]
-        losses = []
-        for i, (model, opt) in enumerate(models):
-            opt.zero_grad()
-            f = jitted if i else (lambda *a: step(model, *a))
-            loss, h, c = f(batch[:-1], batch[1:], *states[i])
-            nn.utils.clip_grad_norm_(model.parameters(), 0.5)
-            opt.step()
-            states[i] = [h.detach(), c.detach()]
-            losses.append(loss.item())
-        assert losses[0] == losses[1]
-        for p, q in zip(models[0][0].parameters(), models[1][0].parameters()):
-            assert p.numpy().tobytes() == q.numpy().tobytes()
-            assert p.grad.numpy().tobytes() == q.grad.numpy().tobytes()
-    assert jitted.replays >= 3, jitted.reasons
 
 
 def test_a_backward_a_replay_cannot_repeat_keeps_the_step_eager():

@@ -52,6 +52,16 @@ def lstm_flops(B: int, T: int, I: int, H: int, V: int) -> float:
 # the rows: each is a factory returning a zero-argument "one training step"
 # ---------------------------------------------------------------------------
 
+def _whole_step_in_jit(forward: Callable) -> Any:
+    """``forward(x, y)`` (a loss) and its ``loss.backward()`` as one function in ``tg.jit``: both replayed."""
+    @tg.jit
+    def forward_backward(x: tg.Tensor, y: tg.Tensor) -> tg.Tensor:
+        loss = forward(x, y)
+        loss.backward()
+        return loss
+    return forward_backward
+
+
 def _tg_step(B: int, T: int, I: int, H: int, dtype: Any, jit: bool = False) -> Callable[[], float]:
     tg.manual_seed(0)
     tg.set_default_dtype(dtype)
@@ -77,11 +87,7 @@ def _tg_step(B: int, T: int, I: int, H: int, dtype: Any, jit: bool = False) -> C
     if not jit:
         return step
 
-    @tg.jit
-    def forward_backward(x: tg.Tensor, y: tg.Tensor) -> tg.Tensor:
-        loss = forward(x, y)
-        loss.backward()
-        return loss
+    forward_backward = _whole_step_in_jit(forward)
 
     def jitted_step() -> float:
         opt.zero_grad()
@@ -360,11 +366,7 @@ def run_charlm(reps: int) -> dict:
         out, _ = lstm(emb(x))
         return nn.functional.cross_entropy(head(out).reshape(T * B, V), y)
 
-    @tg.jit
-    def forward_backward(x: tg.Tensor, y: tg.Tensor) -> tg.Tensor:
-        loss = forward(x, y)
-        loss.backward()
-        return loss
+    forward_backward = _whole_step_in_jit(forward)
 
     def ours() -> float:
         loss = forward(x, y)
