@@ -242,21 +242,142 @@ def test_integer_arguments_are_never_baked_in():
     assert f.replays >= 1
 
 
+@pytest.mark.parametrize("backward_inside", [False, True])
+def test_dropout_draws_again_when_replayed_as_eagerly(backward_inside):
+    """Dropout draws its mask inside its op: a replay draws it again from the default generator, so with one seed
+    the jitted and the eager function give the same outputs and gradients, and leave the generator in the same
+    state, call after call (and without reseeding, the masks differ from call to call, as eagerly)."""
+    def make():
+        tg.manual_seed(0)
+        return nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.5), nn.Tanh(), nn.Linear(8, 2), nn.Dropout(0.25))
+
+    def run(f, net, x):
+        net.zero_grad()
+        y = f(x)
+        if not backward_inside:
+            y.backward()
+        return [y.numpy().tobytes(), *(p.grad.numpy().tobytes() for p in net.parameters())]
+    results, outs = [], []
+    for jitted in (False, True):
+        net, x = make(), tg.randn(5, 3)
+
+        def step(x):
+            loss = (net(x) ** 2).sum()
+            if backward_inside:
+                loss.backward()
+            return loss
+        f = tg.jit(step) if jitted else step
+        tg.manual_seed(11)
+        results.append([run(f, net, x) for _ in range(5)] + [tg.rand(4).numpy().tobytes()])
+        outs.append({r[0] for r in results[-1][:-1]})
+        if jitted:
+            assert f.replays == 3 and not f.reasons
+    assert results[0] == results[1]
+    assert len(outs[1]) == 5                        # a new mask in every call
+
+
+def test_random_numbers_drawn_outside_the_ops_stay_eager():
+    """The generator may move only inside an op that draws, and there by that op's own draw: ``tg.randn`` in the
+    function, a draw between two ops, a draw before a dropout (so the dropout's draw starts elsewhere), or a reseed
+    inside keep the function eager, with the generator moving on as eagerly."""
+    net = _mlp()
+
+    def randn(x):
+        return net(x) + tg.randn(5, 2)
+
+    def between(x):                        # (the draw is thrown away: only the generator moved)
+        y = net(x)
+        tg.rand(1)
+        return y.tanh()
+
+    def before_dropout(x):
+        y = net(x)
+        tg.rand(2)
+        return nn.functional.dropout(y, 0.5)
+
+    def reseed(x):
+        tg.manual_seed(5)
+        return nn.functional.dropout(net(x), 0.5)
+
+    def after(x):
+        y = nn.functional.dropout(net(x), 0.5)
+        tg.rand(1)
+        return y
+    x = tg.randn(5, 3)
+    for fn in (randn, between, before_dropout, reseed, after):
+        f = tg.jit(fn)
+        for _ in range(4):
+            tg.manual_seed(1)
+            a = f(x).numpy()
+            after_jit = tg.rand(3).numpy()
+            tg.manual_seed(1)
+            assert a.tobytes() == fn(x).numpy().tobytes(), fn.__name__
+            assert after_jit.tobytes() == tg.rand(3).numpy().tobytes(), fn.__name__
+        assert f.replays == 0 and "random numbers outside the ops" in next(iter(f.reasons.values())), fn.__name__
+
+
+def test_integer_arguments_read_only_by_ops_replay_with_other_values():
+    """Characters into an embedding and targets into cross_entropy are inputs of their ops: a new batch in every
+    call replays (one plan, not one per batch) with eager's bits, an ignore_index first seen in a replayed batch is
+    not counted, and a target out of range raises in a replay as eagerly."""
+    V, T, B = 6, 4, 3
+    tg.manual_seed(2)
+    emb, lin = nn.Embedding(V, 5, padding_idx=0), nn.Linear(5, V)
+
+    def step(x, y):
+        loss = nn.functional.cross_entropy(lin(emb(x)).reshape(-1, V), y.reshape(-1), ignore_index=V - 1)
+        loss.backward()
+        return loss
+    f = tg.jit(step)
+    rng = np.random.default_rng(0)
+    for call in range(8):
+        x = tg.tensor(rng.integers(0, V, (T, B)))
+        y = rng.integers(0, V - 1, (T, B))
+        if call >= 4:
+            y[rng.random((T, B)) < 0.4] = V - 1                  # ignored targets, first in a replayed call
+        y = tg.tensor(y)
+        results = []
+        for fn in (step, f):
+            emb.zero_grad()
+            lin.zero_grad()
+            results.append([fn(x, y).numpy().tobytes(), emb.weight.grad.numpy().tobytes(),
+                            lin.weight.grad.numpy().tobytes()])
+        assert results[0] == results[1], call
+    assert f.replays == 6 and len(f.plans) == 1, f.plans
+    bad = tg.tensor(np.full((T, B), V))
+    for fn in (step, f):
+        with pytest.raises(IndexError, match=f"target {V} is out of range for {V} classes"):
+            fn(tg.tensor(rng.integers(0, V, (T, B))), bad)
+        with pytest.raises(IndexError, match=r"embedding: indices must be in \[0, 6\)"):
+            fn(bad, tg.tensor(rng.integers(0, V, (T, B))))
+    assert f.replays == 8
+
+
+def test_integer_values_turned_into_constants_key_the_function_by_them():
+    """``x[idx]`` makes the indices a constant of the op: two captures with other indices differ, and the function
+    is keyed by the indices' values from then on (a batch seen again replays).  Indices that were the same in both
+    captures are kept with the plan, so other indices are never replayed with the old ones."""
+    lin = nn.Linear(3, 4)
+    x = tg.randn(5, 3)
+
+    def pick(x, idx):
+        return lin(x)[idx].sum(0)
+    rng = np.random.default_rng(1)
+    batches = [tg.tensor(rng.integers(0, 5, 4)) for _ in range(3)]
+    f = tg.jit(pick)
+    for call in range(12):
+        idx = batches[call % 3]
+        assert f(x, idx).numpy().tobytes() == pick(x, idx).numpy().tobytes(), call
+    assert f.replays == 5            # calls 0 and 1 differ; then each batch's two captures, then replays
+    g = tg.jit(pick)
+    for idx in (batches[0], batches[0], batches[0], batches[1], batches[2], batches[1]):
+        assert g(x, idx).numpy().tobytes() == pick(x, idx).numpy().tobytes()
+    assert g.replays >= 1
+
+
 def test_what_a_replay_cannot_repeat_stays_eager():
     net = _mlp()
     x = tg.randn(5, 3)
-
-    def with_dropout(x):                   # its mask is drawn outside the ops: different in every call
-        return nn.functional.dropout(net(x), 0.5, training=True)
-    f = tg.jit(with_dropout)
-    for _ in range(4):
-        tg.manual_seed(1)
-        a = f(x).numpy()
-        after_jit = tg.rand(3).numpy()
-        tg.manual_seed(1)
-        assert a.tobytes() == with_dropout(x).numpy().tobytes()
-        assert after_jit.tobytes() == tg.rand(3).numpy().tobytes()     # the generator moved on as eagerly
-    assert f.replays == 0 and f.reasons
 
     def read_outside(x):                   # a value computed from an argument by numpy, outside the ops
         return net(x) * tg.tensor(float(np.abs(x.numpy()).max()))

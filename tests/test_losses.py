@@ -208,14 +208,17 @@ def test_ctc_reductions_by_hand():
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_nll_loss_gradient_of_a_zero_seed_is_pytorchs_signed_zero(reduction, dtype):
-    """PyTorch 2.13 writes -g / N at each (i, target_i) into zeros: with g = 0 those entries are -0.0 and every
-    other entry +0.0 (torch.nn.functional.nll_loss(x, t).backward(torch.tensor(0.)))."""
+@pytest.mark.parametrize("ignored", [False, True])
+def test_nll_loss_gradient_of_a_zero_seed_is_pytorchs_signed_zero(reduction, dtype, ignored):
+    """PyTorch 2.13 writes -g / N at each counted (i, target_i) into zeros: with g = 0 those entries are -0.0 and
+    every other entry +0.0, an ignored row's included (torch.nn.functional.nll_loss(x, t).backward(
+    torch.tensor(0.)), with t = [0, 2, 3] and with t = [0, -100, 3])."""
     x = tg.tensor(np.random.default_rng(0).standard_normal((3, 4)).astype(dtype), requires_grad=True)
-    t = np.array([0, 2, 3])
+    t = np.array([0, -100 if ignored else 2, 3])
     tg.nn.functional.nll_loss(x, t, reduction=reduction).backward(tg.tensor(0.0, dtype=dtype))
     g = x.grad.numpy()
     assert (g == 0).all()
     expected_sign = np.zeros((3, 4), bool)
-    expected_sign[[0, 1, 2], t] = True
+    counted = t != -100
+    expected_sign[np.arange(3)[counted], t[counted]] = True
     assert (np.signbit(g) == expected_sign).all()

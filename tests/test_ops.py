@@ -107,15 +107,50 @@ def _draw_linear(d):
 
 
 def _draw_nll(d):
-    """(N, C) log-probabilities (any values: the op only picks and averages), N >= 1 targets, mean or sum."""
+    """(N, C) log-probabilities (any values: the op only picks and averages), N >= 1 targets (an array or an int64
+    Tensor), mean or sum, and an ``ignore_index`` (-100, never drawn, or a class that some targets may be) with at
+    least one target counted."""
     n, c = d.draw(st.integers(1, 4)), d.draw(st.integers(1, 4))
     target = np.array(d.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
-    return [array(d, (n, c), smooth())], {"target": target, "reduction": d.draw(st.sampled_from(["mean", "sum"]))}
+    ignore = d.draw(st.sampled_from([-100, *range(c)]))
+    if (target == ignore).all():
+        ignore = -100
+    return [array(d, (n, c), smooth())], {"target": target, "reduction": d.draw(st.sampled_from(["mean", "sum"])),
+                                          "ignore_index": ignore, "as_tensor": d.draw(st.booleans())}
 
 
-def _np_nll(x, target, reduction):
-    picked = -np.array([x[i, t] for i, t in enumerate(target)])      # PyTorch's equation, row by row
+def _nll(x, target, reduction, ignore_index, as_tensor):
+    return tg.nn.functional.nll_loss(x, tg.tensor(target) if as_tensor else target, ignore_index=ignore_index,
+                                     reduction=reduction)
+
+
+def _np_nll(x, target, reduction, ignore_index, as_tensor):
+    picked = -np.array([x[i, t] for i, t in enumerate(target) if t != ignore_index])   # PyTorch's equation, by row
     return picked.mean() if reduction == "mean" else picked.sum()
+
+
+def _draw_dropout(d):
+    """Any shape, p in [0, 0.9], a seed: the op draws its mask from the default generator, seeded first."""
+    return [array(d, d.draw(shapes()), smooth())], {"p": d.draw(st.sampled_from([0.0, 0.1, 0.5, 0.9])),
+                                                    "seed": d.draw(st.integers(0, 2 ** 32 - 1))}
+
+
+def _dropout(x, p, seed):
+    tg.manual_seed(seed)                        # the same mask in every call (gradcheck calls it many times)
+    return tg.nn.functional.dropout(x, p)
+
+
+def _np_dropout(x, p, seed):
+    """PyTorch's rule (zero with probability p, scale the rest by 1/(1-p)) with our documented generator: numpy's
+    default_rng(seed), one uniform draw per element, kept where it is >= p."""
+    return x * ((np.random.default_rng(seed).random(x.shape) >= p) / (1 - p))
+
+
+def _draw_embedding(d):
+    """A (n, dim) weight and integer indices of any shape (0-d too; repeats), as an array or an int64 Tensor."""
+    n, dim = d.draw(st.integers(1, 4)), d.draw(st.integers(1, 3))
+    idx = d.draw(hnp.arrays(np.int64, d.draw(shapes(max_dims=2)), elements=st.integers(0, n - 1)))
+    return [array(d, (n, dim), smooth())], {"indices": idx, "as_tensor": d.draw(st.booleans())}
 
 
 def _np_linear(x, w, b=None):
@@ -337,8 +372,10 @@ SPECS = [
     Spec("copy_slices", _mul_view, _np_mul_view, _draw_setitem),
     Spec("matmul", lambda a, b: a @ b, np.matmul, _draw_matmul),
     Spec("linear", lambda *xwb: tg.nn.functional.linear(*xwb), _np_linear, _draw_linear),
-    Spec("nll_loss", lambda x, target, reduction: tg.nn.functional.nll_loss(x, target, reduction=reduction),
-         _np_nll, _draw_nll),
+    Spec("nll_loss", _nll, _np_nll, _draw_nll),
+    Spec("dropout", _dropout, _np_dropout, _draw_dropout),
+    Spec("embedding", lambda w, indices, as_tensor: tg.nn.functional.embedding(
+        tg.tensor(indices) if as_tensor else indices, w), lambda w, indices, as_tensor: w[indices], _draw_embedding),
     Spec("reshape", lambda x, shape: x.reshape(shape), lambda x, shape: x.reshape(shape), _draw_reshape),
     Spec("permute", lambda x, dims: x.permute(dims), lambda x, dims: x.transpose(dims), _draw_permute),
     Spec("expand", lambda x, shape: x.expand(*shape), lambda x, shape: np.broadcast_to(x, shape), _draw_expand),
@@ -409,7 +446,7 @@ def _set(a, b):
     return y
 
 
-ZERO_D = {   # every primitive on 0-d inputs (matmul, cat, split and pad need at least one axis, nll_loss two)
+ZERO_D = {   # every primitive on 0-d inputs (matmul, cat, split and pad need at least one axis, nll_loss and embedding two)
     "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b, "div": lambda a, b: a / b,
     "pow": lambda a, b: a ** b, "maximum": tg.maximum, "minimum": tg.minimum, "neg": lambda a: -a,
     "exp": tg.exp, "log": tg.log, "sqrt": tg.sqrt, "abs": tg.abs, "tanh": tg.tanh, "sigmoid": tg.sigmoid,
@@ -425,6 +462,7 @@ ZERO_D = {   # every primitive on 0-d inputs (matmul, cat, split and pad need at
     "scatter_add": lambda a, b: a.scatter_add(0, tg.tensor(0), b),
     "copy_slices": lambda a, b: _mul_view(a, b, ()),
     "binary_cross_entropy": lambda a, b: tg.nn.functional.binary_cross_entropy(a, b, reduction="none"),
+    "dropout": lambda a: _dropout(a, 0.5, 0),       # (seed 0 keeps a 0-d input: its draw is 0.64)
 }
 
 
@@ -432,7 +470,7 @@ def test_every_primitive_op_has_a_0d_check() -> None:
     from tinygrad_seq import ops
     from tinygrad_seq.tensor import Node
     primitives = {c.name for c in vars(ops).values() if isinstance(c, type) and issubclass(c, Node) and c is not Node}
-    missing = primitives - set(ZERO_D) - {"matmul", "linear", "nll_loss", "cat", "pad"}
+    missing = primitives - set(ZERO_D) - {"matmul", "linear", "nll_loss", "embedding", "cat", "pad"}
     assert not missing, f"primitive ops without a 0-d check: {sorted(missing)}"
 
 

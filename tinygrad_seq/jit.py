@@ -26,8 +26,8 @@ keyword constants, whether it recorded a node (``needs_input_grad``), and where 
   its value, which must be the same in every call.
 
 Which tensors outlive the call and which are made afresh is told apart by running ``fn`` eagerly twice:
-the same object twice is a ``ref``, two objects are a ``const`` and must hold the same bits (a dropout
-mask drawn outside the ops does not, nor does anything computed from an argument's values outside the
+the same object twice is a ``ref``, two objects are a ``const`` and must hold the same bits (a random
+mask made outside the ops does not, nor does anything computed from an argument's values outside the
 ops: such a function stays eager).  The second run must also record the same ops with the same
 constants, else the function's control flow depends on the data and it stays eager for that key.
 
@@ -36,8 +36,14 @@ constants, else the function's control flow depends on the data and it stays eag
 node in the capture, the node's fields exactly as ``Node.apply`` sets them.  Only the returned tensors
 become Tensor objects.  The graph is the one eager mode would have built (same node classes, same inputs,
 same order), so ``backward()`` is the engine's own generic backward and every gradient is bit for bit
-eager's.  A function that draws from the default generator (dropout, ``tg.randn``) stays eager, so that the
-generator moves on exactly as it would.
+eager's.
+
+**Random numbers.**  An op that draws (``Node.draws``: ``ops.Dropout``) draws again when replayed, from
+the default generator, in the same order as eager mode: the same masks for the same seed.  The capture
+checks that the generator moves only inside such ops, and there by the op's own draw (its forward run
+again from the state the previous op left must give the same output and state).  A function that draws
+outside the ops (``tg.randn``, a mask made by hand, ``manual_seed``) stays eager, so that the generator
+moves on exactly as it would.
 
 **loss.backward() inside.**  When ``fn`` calls ``backward()`` once, on a scalar its own ops made, with no
 other argument, the capture also notes the pass: the nodes in ``topological_order``.  A replay then runs
@@ -51,13 +57,20 @@ Eager instead, with the reason, when the pass is any other (``retain_graph``, ``
 (a state carried over without ``detach()``), when ops run after it, or when ``.grad`` is set inside
 (``zero_grad()`` belongs outside: a replay would not run it).
 
-**Guard key** of a call: grad mode, and per argument its shape, dtype and ``requires_grad`` (a Tensor; for
-an integer or boolean tensor, such as targets, also its values) or its value (anything hashable).  Each
-replay also checks that every ``ref`` tensor still has the shape, dtype and ``requires_grad`` it had, and is
-still a leaf or still not one.  A new key captures again.
+**Guard key** of a call: grad mode, and per argument its shape, dtype and ``requires_grad`` (a Tensor) or
+its value (anything hashable).  Each replay also checks that every ``ref`` tensor still has the shape, dtype
+and ``requires_grad`` it had, and is still a leaf or still not one.  A new key captures again.
+
+**Integer and boolean arguments** (characters, targets, masks) change from call to call in a training loop.
+Where only ops read them (``embedding`` and ``nll_loss``/``cross_entropy`` of (N, C) take their indices as
+an input, and check them, inside the op), a replay with other values computes what eager mode does.  Where
+a function turns them into an op's constants (``x[idx]``, ``one_hot``), the two captures, which ran with
+other values, differ: such a function is then keyed by those values too (a capture per distinct batch, as
+if the values were part of the key).  An integer argument whose values were the same in both captures has
+shown nothing, so a plan keeps those values and a call with others also goes to keying by values.
 
 **Eager, always**, when anomaly mode or a forward-mode level is on at the call, or when the capture saw
-what a replay cannot repeat: random numbers drawn from the default generator, an in-place change (``State.epoch`` moved), hooks or ``retain_grad`` on a
+what a replay cannot repeat: random numbers drawn outside the ops, an in-place change (``State.epoch`` moved), hooks or ``retain_grad`` on a
 recorded node, anomaly or forward mode switched on inside, a Tensor among an op's constants, outputs that
 are not tensors made by the recorded ops or arguments, keyword arguments, unhashable ones or tensors inside
 another argument (pass an LSTM's ``(h, c)`` as two arguments).  The reason is
@@ -101,6 +114,7 @@ class _Recorder:
         self.nodes: list = []
         self.bad: str | None = None
         self.backward: tuple | None = None    # (root op, seed, op order, ops recorded before it) of loss.backward()
+        self.rng, self.drawn = State.rng, State.rng.bit_generator.state      # the generator, as the last op left it
 
     def __call__(self, node: Node, inputs: tuple, t: Tensor, recorded: bool, params: dict) -> None:
         if State.anomaly or State.dual:
@@ -117,6 +131,9 @@ class _Recorder:
             self.keep.append(x)
         if any(isinstance(v, Tensor) for v in _leaves(params)):
             self.bad = f"op '{node.name}' has a Tensor among its constants"
+        if State.rng is not self.rng or State.rng.bit_generator.state != self.drawn:
+            self.bad = self.bad or _drew_alone(node, inputs, t, params, self.rng, self.drawn)
+            self.rng, self.drawn = State.rng, State.rng.bit_generator.state
         self.out_index[id(t)] = len(self.ops)
         self.keep.append(t)
         self.nodes.append(node if recorded else None)
@@ -148,6 +165,26 @@ class _Recorder:
     def side_effect(self, what: str) -> None:
         """Something a replay would not do again happened inside the function."""
         self.bad = self.bad or what
+
+
+def _drew_alone(node: Node, inputs: tuple, t: Tensor, params: dict, rng: Any, before: dict) -> str | None:
+    """The generator moved while an op ran: None if the op draws (``Node.draws``) and its draw alone moved it, that
+    is, if its forward run again from the state the previous op left gives the same output and the same state
+    (then a replay, running the op again, draws what eager mode draws); else why a replay cannot repeat it."""
+    why = "it draws random numbers outside the ops (a replay would not draw them again)"
+    if not type(node).draws or State.rng is not rng:
+        return why
+    after, again = State.rng.bit_generator.state, np.random.Generator(type(rng.bit_generator)())
+    again.bit_generator.state = before
+    State.rng = again
+    try:
+        rerun = _new(type(node))
+        rerun.needs_input_grad, rerun.saved = node.needs_input_grad, None
+        out = np.asarray(rerun.forward(*[x.array for x in inputs], **params))
+    finally:
+        State.rng = rng
+    same = again.bit_generator.state == after and out.dtype == t.array.dtype and out.tobytes() == t.array.tobytes()
+    return None if same else why
 
 
 def _leaves(x: Any):
@@ -192,6 +229,7 @@ class _Plan:
 
     def __init__(self, ops: list, refs: list, outputs: Any, backward: tuple | None = None):
         self.ops, self.refs, self.outputs, self.backward = ops, refs, outputs, backward
+        self.fixed: list = []         # (argument, bytes): integer values both captures had (see jit.__call__)
         returned: set = set()
         _rebuild(outputs, lambda spec: returned.add(spec[1]) if spec[0] == "op" else None)
         last = {}                     # op -> the last op reading its output
@@ -396,7 +434,7 @@ class jit:
 
     def reset(self) -> None:
         """Forget every capture (for a change the guard cannot see, such as a global flag)."""
-        self.plans: dict = {}       # key -> _Recorder (first capture) | _Plan | None (stays eager)
+        self.plans: dict = {}       # key -> _Recorder (first capture) | _Plan | None (stays eager) | _BY_VALUE
         self.reasons: dict = {}
         self.replays = self.captures = self.eager_calls = 0
 
@@ -421,10 +459,7 @@ class jit:
         for a in args:
             if isinstance(a, Tensor):
                 arr = a.array
-                # integer and boolean tensors (targets, indices, masks) are mostly read as values outside the ops
-                # (``nll_loss`` turns targets into indices): their bytes are part of the key
-                value = arr.tobytes() if arr.dtype.kind in "biu" else None
-                parts.append(("T", arr.shape, arr.dtype.str, a.requires_grad, a.grad_fn is None, value))
+                parts.append(("T", arr.shape, arr.dtype.str, a.requires_grad, a.grad_fn is None))
             else:
                 if any(isinstance(v, Tensor) for v in _leaves(a)):
                     raise TypeError("a Tensor inside another argument")     # (a tuple state): stays eager
@@ -442,6 +477,12 @@ class jit:
             self.eager_calls += 1
             return self.fn(*args)
         plan = self.plans.get(key, False)
+        if isinstance(plan, _Plan) and plan.fixed and not all(args[i].array.tobytes() == b for i, b in plan.fixed):
+            plan = self.plans[key] = _BY_VALUE     # values the two captures shared changed: nothing shows it is safe
+        by_value = plan is _BY_VALUE
+        if by_value:
+            key = (key, _values(args))
+            plan = self.plans.get(key, False)
         if plan is False and len(self.plans) >= MAX_KEYS:
             self.eager_calls += 1            # too many different keys: this function does not repeat itself
             return self.fn(*args)
@@ -457,13 +498,13 @@ class jit:
         if plan is None:
             self.eager_calls += 1
             return self.fn(*args)
-        return self._capture(key, args, plan or None)
+        return self._capture(key, args, plan or None, by_value)
 
-    def _capture(self, key: Any, args: tuple, first: _Recorder | None) -> Any:
+    def _capture(self, key: Any, args: tuple, first: _Recorder | None, by_value: bool) -> Any:
         self.captures += 1
         rec = _Recorder(args)
+        rec.values = _values(args)
         epoch = State.epoch
-        rng, drawn = State.rng, State.rng.bit_generator.state
         State.capture = rec
         State.watch = True
         try:
@@ -472,8 +513,8 @@ class jit:
             State.capture = None
             State.watch = State.anomaly or State.dual
         why = rec.bad
-        if why is None and (State.rng is not rng or State.rng.bit_generator.state != drawn):
-            why = "it draws random numbers (a replay would not draw them again)"
+        if why is None and (State.rng is not rec.rng or State.rng.bit_generator.state != rec.drawn):
+            why = "it draws random numbers outside the ops (a replay would not draw them again)"
         if why is None and State.epoch != epoch:
             why = "an in-place change during the call"
         if why is None and any(n is not None and n.hooks is not None for n in rec.nodes):
@@ -492,12 +533,26 @@ class jit:
             self.plans[key] = rec
             return out
         plan = _verify(first, rec)
-        if isinstance(plan, str):
+        if isinstance(plan, str) and not by_value and first.values != rec.values:
+            # other integer values, other ops or constants: the values are read outside the ops; key by them
+            self.plans[key] = _BY_VALUE
+            self.plans[(key, rec.values)] = rec           # (this call: the first capture of its values)
+        elif isinstance(plan, str):
             self.plans[key] = None
             self.reasons[key] = plan
         else:
+            plan.fixed = [] if by_value else [(i, b) for i, (a, b) in enumerate(zip(first.values, rec.values))
+                                              if b is not None and a == b]
             self.plans[key] = plan
         return out
+
+
+_BY_VALUE = "keyed by the values of its integer arguments"      # a plans entry: look up (key, _values(args))
+
+
+def _values(args: tuple) -> tuple:
+    """The bytes of every integer or boolean tensor argument (None for other arguments)."""
+    return tuple(a.array.tobytes() if isinstance(a, Tensor) and a.array.dtype.kind in "biu" else None for a in args)
 
 
 def _verify(a: _Recorder, b: _Recorder) -> _Plan | str:

@@ -42,6 +42,7 @@ import numpy as np
 
 from .lazygrad import ProductSum, Scatter, dense
 from ._state import State
+from . import tensor as _tensor
 from .tensor import Node, ShapeError
 
 # ---------------------------------------------------------------------------
@@ -541,6 +542,28 @@ class LeakyRelu(Node):
         return self.backward(t)[0]      # elementwise: the same product as the VJP
 
 
+class Dropout(Node):
+    """y = x m, with m_i = 1/(1-p) with probability 1-p and 0 otherwise, drawn when the op runs;  dx = g m
+
+    The one op that draws random numbers: its mask comes from the default generator (``State.rng``, seeded by
+    ``manual_seed``) inside ``forward``, so the draw is part of the op (``draws``) and ``tg.jit`` can replay it.
+    """
+    name = "dropout"
+    saves = (None,)             # the mask: a constant in a recorded VJP
+    draws = True
+
+    def forward(self, x, p):
+        mask = ((State.rng.random(x.shape) >= p) / (1 - p)).astype(x.dtype)
+        self.saved = mask
+        return x * mask
+
+    def backward(self, g):
+        return (g * self.saved,)
+
+    def jvp(self, t):
+        return self.backward(t)[0]      # elementwise: the same product as the VJP
+
+
 class Softplus(Node):
     """y = log(1 + e^x) (as logaddexp(0, x): no overflow);  dx = g sigmoid(x)"""
     name = "softplus"
@@ -749,27 +772,41 @@ class LogSumExp(Node):
 
 
 class NLLLoss(Node):
-    """PyTorch's ``nll_loss`` of (N, C) log-probabilities with N class indices (``target``), every one counted:
-    y = -sum_i x[i, target_i] / N ("mean") or without the / N ("sum");  dx = -g / N at (i, target_i), 0 elsewhere
+    """PyTorch's ``nll_loss`` of (N, C) log-probabilities with N class indices ``target`` (an input that needs no
+    gradient), ``ignore_index`` not counted:  y = -sum_{i counted} x[i, target_i] / (number counted) ("mean", 0 when
+    none is) or without the division ("sum");  dx = -g / (that number) at each counted (i, target_i), 0 elsewhere
 
     One op where indexing, negation and the mean record three, with the same arithmetic in the same order (so
     the same bits): the loss of one character in a per-character RNN is one node, and its VJP writes N values
-    into zeros instead of an ``np.add.at``.  ``nll_loss`` uses it when no target is ``ignore_index``.
+    into zeros instead of an ``np.add.at``.  The targets are read here and nowhere else (their range is checked
+    here too), so a ``tg.jit`` replay with other targets computes what eager mode does.
     """
     name = "nll_loss"
 
-    def forward(self, x, target, mean):
-        rows = np.arange(x.shape[0])
-        self.ctx = (x.shape, (rows, target), x.shape[0] if mean else 1)
-        picked = -x[rows, target]
+    def forward(self, x, target, mean, ignore_index):
+        n, c = x.shape
+        valid = target != ignore_index
+        every = bool(valid.all())
+        counted = target if every else target[valid]
+        if counted.size and (counted.min() < 0 or counted.max() >= c):
+            raise IndexError(f"nll_loss: target {int(counted[(counted < 0) | (counted >= c)][0])} is out of range "
+                             f"for {c} classes")
+        rows = np.arange(n)
+        if every:
+            count, picked = n, -x[rows, target]
+        else:
+            count, picked = int(valid.sum()), -x[rows, np.where(valid, target, 0)] * valid.astype(x.dtype)
+            rows = rows[valid]
+        self.ctx = (x.shape, (rows, counted), max(count, 1) if mean else 1, target)
         total = np.add.reduce(picked)
-        return total / max(x.shape[0], 1) if mean else total
+        return total / max(count, 1) if mean else total
 
     def backward(self, g):
-        shape, index, n = self.ctx
-        return (xp.put_unique(shape, index, -xp.broadcast_to(g / n, index[0].shape)),)
+        shape, index, n, _ = self.ctx
+        return (xp.put_unique(shape, index, -xp.broadcast_to(g / n, index[0].shape)), None)
 
-    jvp = Node.linear_jvp           # linear: the op itself on the tangents
+    def jvp(self, t, _):
+        return NLLLoss.apply(t, _tensor.Tensor._wrap(self.ctx[3]), **self.params)      # linear in x, at the same targets
 
 
 class LogSoftmax(Node):
@@ -1089,6 +1126,40 @@ class GetItem(Node):
     def view(x, index):
         """The same view of any array of the input's shape (tensor.py replays views with it)."""
         return x[index]
+
+
+class Embedding(Node):
+    """y = weight[indices] (rows picked by integer ``indices``, an input that needs no gradient);
+    dweight = g added into zeros at ``indices`` (repeats add up), except where an index is ``padding_idx``
+
+    Not ``getitem`` with the indices as a constant: the indices are an input, read here and nowhere else (their
+    range is checked here too), so a ``tg.jit`` replay with other indices computes what eager mode does.
+    """
+    name = "embedding"
+
+    def forward(self, weight, indices, padding_idx):
+        Embedding.check(indices, weight.shape[0])
+        self.ctx = (weight.shape, indices, padding_idx)
+        return weight[indices]
+
+    def backward(self, g):
+        shape, indices, pad = self.ctx
+        if pad is None:
+            return (xp.add_at(shape, indices, g), None)
+        keep = indices != pad                   # the padding row gets nothing (PyTorch's)
+        return (xp.add_at(shape, indices[keep], g[keep]), None)
+
+    @staticmethod
+    def check(indices, n):
+        """Raise IndexError unless every index is in [0, n)."""
+        if indices.size and (indices.min() < 0 or indices.max() >= n):
+            raise IndexError(f"embedding: indices must be in [0, {n}) (num_embeddings), got range "
+                             f"[{indices.min()}, {indices.max()}] (index out of range in self)")
+
+    def jvp(self, t, _):
+        shape, indices, pad = self.ctx
+        rows = Embedding.apply(t, _tensor.Tensor._wrap(indices), padding_idx=None)
+        return rows if pad is None else rows * (indices != pad)[..., None].astype(rows.dtype)
 
 
 class WriteRegion(Node):

@@ -95,6 +95,9 @@ class Node:
     saves: tuple = ()
     # Whether ``backward`` accepts its gradient in a lazy form from ``lazygrad.py`` (else the loop makes it an array)
     takes_lazy: bool = False
+    # Whether ``forward`` draws from the default generator (``State.rng``): dropout.  ``tg.jit`` lets only such an
+    # op draw while it captures, so that a replay, running the op again, draws what eager mode would
+    draws: bool = False
 
     def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:
         """The op on numpy arrays, one per input tensor (``params``: the op's keyword constants).

@@ -14,7 +14,7 @@ from .. import ops as _ops
 from ..functions import _t
 from ..functions import pad as _pad
 from .._args import bool_arg, int_arg, number_arg
-from .._state import State, mark_modified
+from .._state import mark_modified
 from ..tensor import ShapeError, Tensor, to_array, where
 
 __all__ = [
@@ -47,6 +47,14 @@ def _int_array(name: str, what: str, x: Any) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
+def _index_tensor(given: Any, arr: np.ndarray) -> Tensor:
+    """Integer indices as an op's input: an int64 Tensor as it is (so ``tg.jit`` sees the argument flow into
+    the op), anything else as a new tensor of ``arr`` (its int64 values)."""
+    if isinstance(given, Tensor) and given.array.dtype == np.int64:
+        return given
+    return Tensor._wrap(arr)
+
+
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
@@ -56,8 +64,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
         return x
     if p == 1:
         return x * 0
-    keep = State.rng.random(x.shape) >= p
-    return x * Tensor._wrap((keep / (1 - p)).astype(x.dtype))
+    return _ops.Dropout.apply(_t(x), p=p)          # draws its mask from the default generator (ops.py)
 
 
 def one_hot(indices: Any, num_classes: int = -1) -> Tensor:
@@ -107,20 +114,16 @@ def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None, max_
         raise NotImplementedError("embedding: scale_grad_by_freq=True and sparse=True are not supported "
                                   "(gradients are dense and unscaled)")
     n = weight.shape[0]
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise IndexError(f"embedding: indices must be in [0, {n}) (num_embeddings), got range "
-                         f"[{idx.min()}, {idx.max()}] (index out of range in self)")
     if max_norm is not None:
         number_arg("embedding", "max_norm", max_norm, 0.0)
         if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float, np.integer, np.floating)) \
                 or norm_type != norm_type:
             raise TypeError(f"embedding: norm_type must be a number (2.0, 1.0, inf, ...), got {norm_type!r}")
+        _ops.Embedding.check(idx, n)                # before the weight changes
         _renorm_rows(weight, idx, max_norm, float(norm_type))
-    rows = weight[idx]
-    if padding_idx is None:
-        return rows
-    pad = (idx == padding_idx % n)[..., None]
-    return where(pad, rows.detach(), rows) if pad.any() else rows
+    # one op (ops.py), which reads the indices itself (and checks their range): a tensor of them is its input
+    return _ops.Embedding.apply(weight, _index_tensor(indices, idx),
+                                padding_idx=None if padding_idx is None else int(padding_idx) % n)
 
 
 def _renorm_rows(weight: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) -> None:
@@ -284,6 +287,10 @@ def nll_loss(log_probs: Tensor, target: Any, ignore_index: int = -100, reduction
     if tgt.shape != expected:
         raise ShapeError(f"nll_loss: input of shape {log_probs.shape} needs targets of shape {expected}, "
                          f"got {tgt.shape}")
+    if log_probs.ndim == 2 and reduction != "none" and shape[0] and log_probs.array.dtype.char in "fd":
+        # one op (ops.py), which reads the targets itself: a tensor of them is its input, as it is
+        return _ops.NLLLoss.apply(log_probs, _index_tensor(target, tgt), mean=reduction == "mean",
+                                  ignore_index=int(ignore_index))
     C = shape[1] if len(shape) > 1 else shape[0]
     flat_t = tgt.reshape(-1)
     valid = flat_t != ignore_index
@@ -292,8 +299,6 @@ def nll_loss(log_probs: Tensor, target: Any, ignore_index: int = -100, reduction
         bad = flat_t[valid & ((flat_t < 0) | (flat_t >= C))]
         if bad.size:
             raise IndexError(f"nll_loss: target {int(bad[0])} is out of range for {C} classes")
-    if log_probs.ndim == 2 and all_valid and reduction != "none" and shape[0] and log_probs.array.dtype.char in "fd":
-        return _ops.NLLLoss.apply(log_probs, target=flat_t, mean=reduction == "mean")     # one op (ops.py)
     if log_probs.ndim == 2:
         lp = log_probs                              # (N, C) already: no reshape recorded
     else:
@@ -335,7 +340,8 @@ def cross_entropy(logits: Tensor, target: Any, ignore_index: int = -100, reducti
         C = logits.shape[axis]
         probs = _t(target) * (1 - label_smoothing) + label_smoothing / C
         return _reduce(-(logp * probs).sum(axis=axis), reduction)
-    nll = nll_loss(logp, tgt_arr, ignore_index=ignore_index, reduction=reduction)
+    nll = nll_loss(logp, target if isinstance(target, Tensor) else tgt_arr, ignore_index=ignore_index,
+                   reduction=reduction)
     if label_smoothing == 0:
         return nll
     tgt = tgt_arr.astype(np.int64)
