@@ -6,6 +6,7 @@ repository, so it works uninstalled); a few library-level checks run in-process.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -169,6 +170,29 @@ def test_train_in_process_returns_a_result(tmp_path):
     res = train(cfg, text=tiny_text()[:2000], handle_sigint=False)
     assert res.step == 4 and len(res.train_bpc) == 4 and res.val_steps == [2, 4]
     assert os.path.exists(res.last_path) and res.best_step in (2, 4)
+
+
+@pytest.mark.parametrize("model", ["lstm", "gru"])
+def test_training_replays_its_steps_with_eager_numbers(tmp_path, monkeypatch, model):
+    """``train`` runs each step's forward and backward in ``tg.jit``, dropout (between layers and before the head)
+    included: the same losses, validation scores, weights, optimizer state and generator state as ``replay=False``,
+    bit for bit, through a wrap of the streams (a fresh state: another key) and an evaluation; and it did replay."""
+    from tinygrad_seq import train as train_module
+    made, original = [], train_module.jitted_forward_backward
+    monkeypatch.setattr(train_module, "jitted_forward_backward", lambda m: made.append(original(m)) or made[-1])
+    runs = []
+    for replay in (False, True):
+        cfg = TrainConfig(model=model, hidden=8, layers=2, batch=2, seq_len=8, steps=14, minutes=None, eval_every=5,
+                          sample_every=100, out=str(tmp_path), dropout=0.3)
+        res = train(cfg, text=tiny_text()[:700], handle_sigint=False, replay=replay, overwrite=True)
+        ckpt = np.load(res.last_path, allow_pickle=False)
+        arrays = {k: ckpt[k].tobytes() for k in ckpt.files}         # the structure holds the seconds elapsed
+        arrays["__structure__"] = re.sub(rb'"elapsed", [0-9.e+-]+', b"", arrays["__structure__"])
+        runs.append((res.train_bpc, res.val_bpc, arrays, tg.rand(2).numpy().tobytes()))
+    assert runs[0][0] == runs[1][0] and runs[0][1] == runs[1][1]
+    assert runs[0][2].keys() == runs[1][2].keys() and runs[0][2] == runs[1][2]
+    assert runs[0][3] == runs[1][3]
+    assert len(made) == 1 and made[0].replays >= 8 and not made[0].reasons, (made[0].replays, made[0].reasons)
 
 
 # ---------------------------------------------------------------------------

@@ -21,8 +21,9 @@ never stopped.  Every user-facing problem raises ``ConfigError``, ``data.DataErr
 
 ``train`` reads as its pieces, each a function of its own: ``restore_checkpoint`` (and the checks
 that the text and the limit fit it), ``training_text``, ``prepare_out`` (never into another run's
-folder), ``build_model_and_optimizer``, then a loop of ``training_step`` (forward, loss,
-``zero_grad``, ``backward``, clip, ``step``) with ``evaluate_and_save`` every ``eval_every`` steps.
+folder), ``build_model_and_optimizer``, then a loop of ``training_step`` (``zero_grad``, forward, loss,
+``backward``, clip, ``step``; the forward and backward replayed by ``tg.jit``) with ``evaluate_and_save``
+every ``eval_every`` steps.
 What it reports goes to a ``Reporter`` (``progress.py``: ``ConsoleReporter`` is the command line's).
 """
 from __future__ import annotations
@@ -35,7 +36,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -44,6 +45,7 @@ from .data import CharVocab, DataError, Streams, load_text, min_text_length, spl
 from .data.corpus import describe_chars
 from . import blas
 from .blas import package_threads, set_blas_threads
+from .jit import jit
 from .progress import ConsoleReporter, Reporter, plural
 from .serialization import TMP_PREFIX, CheckpointError, load, save
 from ._state import State, manual_seed
@@ -655,19 +657,42 @@ def build_model_and_optimizer(config: TrainConfig, vocab_size: int) -> tuple[Cha
     return model, opt
 
 
-def training_step(model: CharLM, opt: optim.Optimizer, x: np.ndarray, y: np.ndarray, state: Any,
-                  clip: float) -> tuple[float, Any]:
-    """One step of truncated BPTT: predict every next character of the chunk, backpropagate through the
-    chunk, clip, update.  Returns the loss (nats per character) and the carried state, detached."""
-    logits, state = model(x, state)
+def forward_backward(model: CharLM, x: Tensor, y: Tensor, *state: Tensor) -> tuple[Tensor, ...]:
+    """Predict every next character of the chunk ``x`` (targets ``y``) from the carried ``state`` (none: start
+    fresh; an LSTM's is h and c), then backpropagate through the chunk.  Returns the loss (nats per character)
+    and the new state, as a flat tuple of tensors (the form ``tg.jit`` takes and returns)."""
+    logits, state = model(x, (state if len(state) > 1 else state[0]) if state else None)
     V = logits.shape[-1]
     loss = nn.functional.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
-    opt.zero_grad()
     loss.backward()
+    return (loss, *(state if isinstance(state, tuple) else (state,)))
+
+
+def jitted_forward_backward(model: CharLM) -> Callable:
+    """``forward_backward`` of ``model`` in ``tg.jit`` (``jit.py``): after two calls with a new batch each, its
+    ops and the backward pass are replayed without the Python around them, dropout's draws included, with
+    the same numbers as eagerly.  Called as ``f(x, y, *state)``."""
+    return jit(lambda x, y, *state: forward_backward(model, x, y, *state))
+
+
+def training_step(model: CharLM, opt: optim.Optimizer, x: Any, y: Any, state: Any, clip: float,
+                  run: Callable | None = None) -> tuple[float, Any]:
+    """One step of truncated BPTT: ``zero_grad``, ``forward_backward`` (the loss on the chunk and its
+    gradients), clip, update.  Returns the loss (nats per character) and the carried state, detached.
+    ``run``: ``forward_backward`` with the model bound, as ``jitted_forward_backward(model)`` makes it; None
+    runs it eagerly (the same numbers)."""
+    opt.zero_grad()
+    run = run or (lambda *args: forward_backward(model, *args))
+    flat = () if state is None else state if isinstance(state, tuple) else (state,)
+    loss, *state = run(_indices(x), _indices(y), *flat)
     if clip > 0:
         nn.utils.clip_grad_norm_(model.parameters(), clip)
     opt.step()
-    return loss.item(), detach_state(state)
+    return loss.item(), detach_state(tuple(state) if len(state) > 1 else state[0])
+
+
+def _indices(a: Any) -> Tensor:
+    return a if isinstance(a, Tensor) else Tensor._wrap(np.asarray(a, dtype=np.int64))
 
 
 @dataclass
@@ -764,7 +789,7 @@ class _default_dtype:
 
 def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | None = None,
           text: str | None = None, handle_sigint: bool = True, blas_threads: int | None | str = "package",
-          overwrite: bool = False) -> TrainResult:
+          overwrite: bool = False, replay: bool = True) -> TrainResult:
     """Train (or, with ``resume``, continue training) a ``CharLM`` as ``config`` says.
 
     ``text`` overrides ``config.data`` (which is a path, or ``None`` for the bundled corpus).
@@ -774,7 +799,8 @@ def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | N
     With ``handle_sigint`` Ctrl-C finishes the current step, saves ``last.npz`` and returns with
     ``interrupted=True``.  ``blas_threads``: the BLAS thread count while training, restored after
     (``"package"``: the package's choice, one thread unless ``$TINYGRAD_SEQ_BLAS_THREADS`` says
-    otherwise, see ``tinygrad_seq.blas``; ``None`` leaves it alone).
+    otherwise, see ``tinygrad_seq.blas``; ``None`` leaves it alone).  ``replay``: run each step's forward and
+    backward in ``tg.jit`` (``jitted_forward_backward``), the same numbers as eager mode (``replay=False``), faster.
     """
     config.validate()
     reporter = reporter or Reporter()
@@ -794,6 +820,7 @@ def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | N
         if ckpt_state is not None:
             run.restore(ckpt_state)
         first_step = run.step
+        step_fn = jitted_forward_backward(model) if replay else None
         budget = config.minutes * 60 if config.minutes is not None else math.inf
         reporter.start({"lines": _header(config, run, source, text, len(train_text), resume),
                         "total": config.steps if config.minutes is None else None, "step": run.step,
@@ -810,7 +837,8 @@ def train(config: TrainConfig, reporter: Reporter | None = None, resume: str | N
                 for g in opt.param_groups:
                     g["lr"] = config.lr_at(run.step, run.elapsed())
                 x, y, wrapped = run.streams.next_batch()
-                loss, run.state = training_step(model, opt, x, y, None if wrapped else run.state, config.clip)
+                loss, run.state = training_step(model, opt, x, y, None if wrapped else run.state, config.clip,
+                                                step_fn)
                 run.step += 1
                 run.hist["train_loss"].append(loss)
                 train_time += time.perf_counter() - ts
