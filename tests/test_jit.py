@@ -353,6 +353,23 @@ def test_integer_arguments_read_only_by_ops_replay_with_other_values():
     assert f.replays == 8
 
 
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8, np.int16])
+def test_integer_arguments_of_other_dtypes_flow_into_their_ops_too(dtype):
+    """int32 (or uint8, int16) characters and targets, which PyTorch's embedding and cross_entropy take: cast by an
+    op, they are still read only by ops, and a new batch in every call replays with eager's numbers."""
+    V = 5
+    emb, lin = nn.Embedding(V, 3), nn.Linear(3, V)
+
+    def loss_of(x, y):
+        return nn.functional.cross_entropy(lin(emb(x)), y)
+    f = tg.jit(loss_of)
+    rng = np.random.default_rng(3)
+    for _ in range(6):
+        x, y = (tg.tensor(rng.integers(0, V, 4).astype(dtype)) for _ in range(2))
+        assert f(x, y).numpy().tobytes() == loss_of(x, y).numpy().tobytes()
+    assert f.replays == 4 and len(f.plans) == 1
+
+
 def test_integer_values_turned_into_constants_key_the_function_by_them():
     """``x[idx]`` makes the indices a constant of the op: two captures with other indices differ, and the function
     is keyed by the indices' values from then on (a batch seen again replays).  Indices that were the same in both

@@ -48,10 +48,10 @@ def _int_array(name: str, what: str, x: Any) -> np.ndarray:
 
 
 def _index_tensor(given: Any, arr: np.ndarray) -> Tensor:
-    """Integer indices as an op's input: an int64 Tensor as it is (so ``tg.jit`` sees the argument flow into
-    the op), anything else as a new tensor of ``arr`` (its int64 values)."""
-    if isinstance(given, Tensor) and given.array.dtype == np.int64:
-        return given
+    """Integer indices as an op's input: an integer Tensor as it is, or cast to int64 by an op (so ``tg.jit``
+    sees the argument flow into the op), anything else as a new tensor of ``arr`` (its int64 values)."""
+    if isinstance(given, Tensor) and given.array.dtype.kind in "iu":
+        return given if given.array.dtype == np.int64 else _ops.Cast.apply(given, dtype=np.dtype(np.int64))
     return Tensor._wrap(arr)
 
 
